@@ -1,0 +1,175 @@
+// maddness: learned approximate matrix multiplication (MADDNESS, Blalock & Guttag, ICML 2021).
+//
+// A Model learns, from a training sample of the rows of A, one depth-4 hash tree per codebook
+// that turns a row into C 4-bit codes with comparisons only, and a set of prototypes. Given the
+// matrix B, it precomputes 8-bit lookup tables; A*B is then approximated with table lookups and
+// byte averages, without multiply-adds.
+//
+//   maddness::LearnOptions options;
+//   options.num_codebooks = 16;
+//   maddness::Model model = maddness::Model::Learn(
+//       maddness::MatrixView::RowMajor(a_train.data(), n_train, d), &b_view, options);
+//   std::vector<float> y = model.Apply(maddness::MatrixView::RowMajor(a.data(), n, d));
+//
+// Symbols used throughout (docs/design.md): N rows of A, D columns of A (= rows of B), M columns
+// of B (outputs), C codebooks, K = 16 prototypes per codebook.
+//
+// Errors: every mistake a caller can make (bad shapes, NaN, C > D, a corrupt model file) throws
+// maddness::Error, whose message names the argument, its value and the rule.
+#ifndef MADDNESS_MADDNESS_H_
+#define MADDNESS_MADDNESS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace maddness {
+
+// Prototypes per codebook (4-bit codes) and depth of each hash tree. Fixed by the method.
+inline constexpr int kNumPrototypes = 16;
+inline constexpr int kTreeDepth = 4;
+// Largest supported number of codebooks C (tables take 16*C bytes per output).
+inline constexpr int kMaxCodebooks = 256;
+// Largest supported D and M (keeps every size product far from overflow).
+inline constexpr std::size_t kMaxDim = std::size_t{1} << 20;
+
+// Thrown for every error a caller can cause. The message is meant for the end user.
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+// A read-only view of a float32 matrix with arbitrary strides, in elements.
+// Row-major contiguous: row_stride = cols, col_stride = 1.
+// Column-major contiguous: row_stride = 1, col_stride = rows.
+struct MatrixView {
+  const float* data = nullptr;
+  std::size_t rows = 0;
+  std::size_t cols = 0;
+  std::ptrdiff_t row_stride = 0;
+  std::ptrdiff_t col_stride = 1;
+
+  // Row-major; `row_stride` defaults to `cols` (contiguous rows).
+  static MatrixView RowMajor(const float* data, std::size_t rows, std::size_t cols,
+                             std::ptrdiff_t row_stride = 0);
+  // Column-major; `col_stride` defaults to `rows` (contiguous columns).
+  static MatrixView ColMajor(const float* data, std::size_t rows, std::size_t cols,
+                             std::ptrdiff_t col_stride = 0);
+
+  float operator()(std::size_t r, std::size_t c) const {
+    return data[static_cast<std::ptrdiff_t>(r) * row_stride +
+                static_cast<std::ptrdiff_t>(c) * col_stride];
+  }
+};
+
+// Which prototypes a model uses.
+enum class Variant {
+  kMaddness,  // bucket means refined by ridge regression over all D columns (the paper's MADDNESS)
+  kPq,        // bucket means in each codebook's own columns only (the paper's MADDNESS-PQ)
+};
+
+// How the C table entries of a (row, output) pair are summed.
+enum class Aggregation {
+  // The paper's fast sum: byte averages in a balanced tree over groups of up to 16 codebooks,
+  // with the averaging bias removed in de-quantization. Slightly noisy (spec section 7.3).
+  kAveraging,
+  // Exact 16-bit sums of the 8-bit table entries: no averaging noise, a little slower.
+  kExactSum,
+};
+
+// Progress of long work: `stage` names the step, `done` of `total` units are finished.
+struct Progress {
+  std::string stage;
+  std::size_t done = 0;
+  std::size_t total = 0;
+};
+using ProgressCallback = std::function<void(const Progress&)>;
+
+struct LearnOptions {
+  // Number of codebooks C, 1 <= C <= min(D, kMaxCodebooks). More is more accurate and slower.
+  int num_codebooks = 16;
+  Variant variant = Variant::kMaddness;
+  // Ridge parameter lambda (>= 0) of the prototype regression; 0 only when the problem is
+  // well posed (no empty buckets).
+  double ridge_lambda = 1.0;
+  // How many candidate split columns each tree level tries (the paper: 4). Larger is slower to
+  // learn and can be more accurate; inference cost does not change.
+  int candidate_dims = 4;
+  // Learn from at most this many rows, drawn at random with `seed` (0 = use every row).
+  std::size_t max_train_rows = 0;
+  std::uint64_t seed = 0;
+  // Worker threads for learning (0 = all cores). The model does not depend on it.
+  int threads = 0;
+  // How the tables built for B sum their entries.
+  Aggregation aggregation = Aggregation::kAveraging;
+  // Called during long steps, one call at a time, possibly from a worker thread; may be empty.
+  ProgressCallback progress;
+};
+
+struct ApplyOptions {
+  // Worker threads (0 = all cores). Results do not depend on it.
+  int threads = 0;
+};
+
+namespace detail {
+struct ModelData;
+}
+
+// A learned MADDNESS model: the encoder (hash trees and prototypes, learned from A_train) and,
+// once B is known, the quantized lookup tables. Cheap to move; copying shares nothing mutable.
+class Model {
+ public:
+  Model();
+  ~Model();
+  Model(const Model& other);
+  Model& operator=(const Model& other);
+  Model(Model&& other) noexcept;
+  Model& operator=(Model&& other) noexcept;
+
+  // Learns the encoder from `a_train` (N_train x D, no NaN or Inf) and, when `b` is not null,
+  // builds the tables for `b` (D x M). Throws Error on invalid input.
+  static Model Learn(const MatrixView& a_train, const MatrixView* b, const LearnOptions& options);
+
+  // Builds (or replaces) the lookup tables for B (D x M, D = input_dim()).
+  void SetB(const MatrixView& b, Aggregation aggregation = Aggregation::kAveraging);
+
+  // Approximates A*B for A (N x D). Writes N x M float32 to `out`, row-major with `out_row_stride`
+  // floats between rows (0 = M). Requires tables (has_tables()).
+  void Apply(const MatrixView& a, float* out, std::size_t out_row_stride = 0,
+             const ApplyOptions& options = {}) const;
+  std::vector<float> Apply(const MatrixView& a, const ApplyOptions& options = {}) const;
+
+  // The 4-bit codes of each row of A: N x C bytes, row-major, each in [0, 16).
+  std::vector<std::uint8_t> Encode(const MatrixView& a, const ApplyOptions& options = {}) const;
+
+  // Model file (docs/format.md). Save writes atomically; Load checks everything it reads.
+  void Save(const std::string& path) const;
+  static Model Load(const std::string& path);
+  // The same bytes as Save, in memory.
+  std::vector<std::uint8_t> Serialize() const;
+  static Model Deserialize(const std::uint8_t* bytes, std::size_t size);
+
+  bool empty() const;             // default-constructed, nothing learned
+  std::size_t input_dim() const;  // D
+  int num_codebooks() const;      // C
+  bool has_tables() const;
+  std::size_t output_dim() const;  // M, 0 without tables
+  Variant variant() const;
+  Aggregation aggregation() const;
+  std::size_t num_train_rows() const;
+
+  // Internal representation, for the library's own stages and tests.
+  const detail::ModelData& data() const;
+
+ private:
+  explicit Model(std::shared_ptr<const detail::ModelData> data);
+  std::shared_ptr<const detail::ModelData> data_;
+};
+
+}  // namespace maddness
+
+#endif  // MADDNESS_MADDNESS_H_

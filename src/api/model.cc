@@ -1,0 +1,247 @@
+// The public Model: validation of every input, then the stages.
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "maddness/maddness.h"
+#include "src/common/aligned.h"
+#include "src/common/check.h"
+#include "src/common/layout.h"
+#include "src/common/model_data.h"
+#include "src/common/parallel.h"
+#include "src/encode/encode.h"
+#include "src/io/file.h"
+#include "src/io/model_file.h"
+#include "src/lut/lut.h"
+#include "src/scan/scan.h"
+#include "src/train/train.h"
+
+namespace maddness {
+
+MatrixView MatrixView::RowMajor(const float* data, std::size_t rows, std::size_t cols,
+                                std::ptrdiff_t row_stride) {
+  return MatrixView{data, rows, cols,
+                    row_stride != 0 ? row_stride : static_cast<std::ptrdiff_t>(cols), 1};
+}
+
+MatrixView MatrixView::ColMajor(const float* data, std::size_t rows, std::size_t cols,
+                                std::ptrdiff_t col_stride) {
+  return MatrixView{data, rows, cols, 1,
+                    col_stride != 0 ? col_stride : static_cast<std::ptrdiff_t>(rows)};
+}
+
+namespace {
+
+using detail::Fail;
+
+// Rows encoded and scanned together by one task: their codes stay in L1/L2 between the two steps.
+constexpr std::size_t kBlocksPerTask = 64;
+// Fewest training rows: one per prototype of a tree.
+constexpr std::size_t kMinTrainRows = kNumPrototypes;
+
+void CheckOptions(const LearnOptions& options, std::size_t input_dim) {
+  const int c = options.num_codebooks;
+  if (c < 1 || c > kMaxCodebooks) {
+    Fail("num_codebooks is ", c, "; it must be between 1 and ", kMaxCodebooks);
+  }
+  if (static_cast<std::size_t>(c) > input_dim) {
+    Fail("num_codebooks is ", c, " but A_train has only ", input_dim,
+         " columns; it must be at most the number of columns D");
+  }
+  if (!(options.ridge_lambda >= 0.0) || !std::isfinite(options.ridge_lambda)) {
+    Fail("ridge_lambda is ", options.ridge_lambda, "; it must be finite and >= 0");
+  }
+  if (options.candidate_dims < 1) {
+    Fail("candidate_dims is ", options.candidate_dims, "; it must be at least 1");
+  }
+  detail::ResolveThreads(options.threads);
+}
+
+// Throws unless every column the encoder reads is finite in every row of `a`.
+void CheckEncodedColumnsFinite(const detail::Encoder& encoder, const MatrixView& a) {
+  std::set<std::uint32_t> columns;
+  for (const detail::SplitLevel& split : encoder.splits) columns.insert(split.dim);
+  for (std::size_t r = 0; r < a.rows; ++r) {
+    for (const std::uint32_t c : columns) {
+      const float value = a(r, c);
+      if (!std::isfinite(value)) {
+        Fail("A[", r, ", ", c, "] is ", value, "; NaN and infinite values are not accepted");
+      }
+    }
+  }
+}
+
+void CheckInputA(const detail::ModelData& model, const MatrixView& a) {
+  detail::CheckMatrixView(a, "A");
+  if (a.cols != model.encoder.input_dim) {
+    Fail("A has ", a.cols, " columns but the model was trained on ", model.encoder.input_dim);
+  }
+  CheckEncodedColumnsFinite(model.encoder, a);
+}
+
+std::shared_ptr<detail::ModelData> WithTables(const detail::ModelData& base, const MatrixView& b,
+                                              Aggregation aggregation) {
+  detail::CheckMatrixView(b, "B");
+  if (b.rows != base.encoder.input_dim) {
+    Fail("B has ", b.rows, " rows but A has ", base.encoder.input_dim,
+         " columns; B must be D x M with D = ", base.encoder.input_dim);
+  }
+  detail::CheckFinite(b, "B");
+  auto data = std::make_shared<detail::ModelData>(base);
+  data->tables = detail::BuildTables(base.encoder, b, aggregation);
+  data->has_tables = true;
+  return data;
+}
+
+}  // namespace
+
+Model::Model() = default;
+Model::~Model() = default;
+Model::Model(const Model& other) = default;
+Model& Model::operator=(const Model& other) = default;
+Model::Model(Model&& other) noexcept = default;
+Model& Model::operator=(Model&& other) noexcept = default;
+Model::Model(std::shared_ptr<const detail::ModelData> data) : data_(std::move(data)) {}
+
+Model Model::Learn(const MatrixView& a_train, const MatrixView* b, const LearnOptions& options) {
+  detail::CheckMatrixView(a_train, "A_train");
+  if (a_train.rows < kMinTrainRows) {
+    Fail("A_train has ", a_train.rows, " rows; at least ", kMinTrainRows,
+         " are needed (one per prototype)");
+  }
+  CheckOptions(options, a_train.cols);
+  detail::CheckFinite(a_train, "A_train");
+  if (b != nullptr) {
+    detail::CheckMatrixView(*b, "B");
+    if (b->rows != a_train.cols) {
+      Fail("B has ", b->rows, " rows but A_train has ", a_train.cols,
+           " columns; B must be D x M with D = ", a_train.cols);
+    }
+    detail::CheckFinite(*b, "B");
+  }
+  auto data = std::make_shared<detail::ModelData>();
+  data->variant = options.variant;
+  data->ridge_lambda = options.ridge_lambda;
+  data->encoder = detail::LearnEncoder(a_train, options, &data->num_train_rows);
+  if (b == nullptr) return Model(std::move(data));
+  return Model(WithTables(*data, *b, options.aggregation));
+}
+
+void Model::SetB(const MatrixView& b, Aggregation aggregation) {
+  if (empty()) Fail("SetB needs a learned model; this one is empty");
+  data_ = WithTables(*data_, b, aggregation);
+}
+
+void Model::Apply(const MatrixView& a, float* out, std::size_t out_row_stride,
+                  const ApplyOptions& options) const {
+  if (empty()) Fail("Apply needs a learned model; this one is empty");
+  if (!data_->has_tables) {
+    Fail("the model has no tables for B; call SetB (or `maddness set-b`) first");
+  }
+  const std::size_t outputs = data_->tables.output_dim;
+  if (out == nullptr) Fail("out is a null pointer");
+  if (out_row_stride == 0) out_row_stride = outputs;
+  if (out_row_stride < outputs) {
+    Fail("out_row_stride is ", out_row_stride, "; it must be at least M = ", outputs);
+  }
+  CheckInputA(*data_, a);
+  const int threads = detail::ResolveThreads(options.threads);
+
+  const detail::Encoder& encoder = data_->encoder;
+  const std::size_t num_blocks = detail::NumBlocks(a.rows);
+  const std::size_t num_tasks = (num_blocks + kBlocksPerTask - 1) / kBlocksPerTask;
+  const std::size_t block_bytes =
+      static_cast<std::size_t>(detail::CodePairs(encoder.num_codebooks)) * detail::kBlockRows;
+  detail::ScanArgs args;
+  args.num_rows = a.rows;
+  args.num_codebooks = encoder.num_codebooks;
+  args.luts = data_->tables.luts.data();
+  args.output_dim = outputs;
+  args.aggregation = data_->tables.aggregation;
+  // Each task encodes its rows into a private buffer, then scans them while they are in cache.
+  detail::ParallelFor(num_tasks, threads, [&](std::size_t task) {
+    const std::size_t first = task * kBlocksPerTask;
+    const std::size_t last = std::min(num_blocks, first + kBlocksPerTask);
+    detail::AlignedVector<std::uint8_t> codes((last - first) * block_bytes);
+    detail::EncodeBlocks(encoder, a, first, last, codes.data());
+    detail::ScanArgs task_args = args;
+    task_args.packed_codes = codes.data();
+    detail::ScanDequantizeBlocks(task_args, data_->tables.out_scale.data(),
+                                 data_->tables.out_offset.data(), first, last, out, out_row_stride);
+  });
+}
+
+std::vector<float> Model::Apply(const MatrixView& a, const ApplyOptions& options) const {
+  if (empty() || !has_tables()) {
+    Apply(a, nullptr, 0, options);  // throws the explanatory error
+  }
+  std::vector<float> out(a.rows * output_dim());
+  Apply(a, out.data(), output_dim(), options);
+  return out;
+}
+
+std::vector<std::uint8_t> Model::Encode(const MatrixView& a, const ApplyOptions& options) const {
+  if (empty()) Fail("Encode needs a learned model; this one is empty");
+  CheckInputA(*data_, a);
+  const int threads = detail::ResolveThreads(options.threads);
+  const detail::Encoder& encoder = data_->encoder;
+  const std::size_t num_codebooks = static_cast<std::size_t>(encoder.num_codebooks);
+  const std::size_t pairs = static_cast<std::size_t>(detail::CodePairs(encoder.num_codebooks));
+  const std::size_t num_blocks = detail::NumBlocks(a.rows);
+  const std::size_t num_tasks = (num_blocks + kBlocksPerTask - 1) / kBlocksPerTask;
+  std::vector<std::uint8_t> codes(a.rows * num_codebooks);
+  detail::ParallelFor(num_tasks, threads, [&](std::size_t task) {
+    const std::size_t first = task * kBlocksPerTask;
+    const std::size_t last = std::min(num_blocks, first + kBlocksPerTask);
+    detail::AlignedVector<std::uint8_t> packed((last - first) * pairs * detail::kBlockRows);
+    detail::EncodeBlocks(encoder, a, first, last, packed.data());
+    const std::size_t row_end = std::min(a.rows, last * detail::kBlockRows);
+    for (std::size_t row = first * detail::kBlockRows; row < row_end; ++row) {
+      const std::size_t block = row / detail::kBlockRows - first;
+      const std::size_t in_block = row % detail::kBlockRows;
+      for (std::size_t c = 0; c < num_codebooks; ++c) {
+        const std::uint8_t byte = packed[(block * pairs + c / 2) * detail::kBlockRows + in_block];
+        codes[row * num_codebooks + c] = static_cast<std::uint8_t>((byte >> (4 * (c % 2))) & 0xF);
+      }
+    }
+  });
+  return codes;
+}
+
+std::vector<std::uint8_t> Model::Serialize() const {
+  if (empty()) Fail("Serialize needs a learned model; this one is empty");
+  return io::SerializeModel(*data_);
+}
+
+Model Model::Deserialize(const std::uint8_t* bytes, std::size_t size) {
+  return Model(std::make_shared<detail::ModelData>(io::DeserializeModel(bytes, size)));
+}
+
+void Model::Save(const std::string& path) const { io::WriteFileAtomic(path, Serialize(), "model"); }
+
+Model Model::Load(const std::string& path) {
+  const std::vector<std::uint8_t> bytes = io::ReadFile(path, "model");
+  try {
+    return Deserialize(bytes.data(), bytes.size());
+  } catch (const Error& error) {
+    Fail(path, ": ", error.what());
+  }
+}
+
+bool Model::empty() const { return data_ == nullptr; }
+std::size_t Model::input_dim() const { return empty() ? 0 : data_->encoder.input_dim; }
+int Model::num_codebooks() const { return empty() ? 0 : data_->encoder.num_codebooks; }
+bool Model::has_tables() const { return !empty() && data_->has_tables; }
+std::size_t Model::output_dim() const { return has_tables() ? data_->tables.output_dim : 0; }
+Variant Model::variant() const { return empty() ? Variant::kMaddness : data_->variant; }
+Aggregation Model::aggregation() const {
+  return has_tables() ? data_->tables.aggregation : Aggregation::kAveraging;
+}
+std::size_t Model::num_train_rows() const { return empty() ? 0 : data_->num_train_rows; }
+
+const detail::ModelData& Model::data() const {
+  if (empty()) Fail("the model is empty");
+  return *data_;
+}
+
+}  // namespace maddness

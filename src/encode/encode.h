@@ -1,0 +1,30 @@
+// Encoding: rows of A -> packed 4-bit codes (layout.h).
+#ifndef MADDNESS_SRC_ENCODE_ENCODE_H_
+#define MADDNESS_SRC_ENCODE_ENCODE_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "maddness/maddness.h"
+#include "src/common/model_data.h"
+
+namespace maddness::detail {
+
+// The code (0..15) of `row` of `a` in codebook `codebook`: four levels of
+// bit = QuantizeInput(a[row, dim]) > threshold[node]; node = 2 * node + bit (spec 3.2).
+int EncodeRowRef(const Encoder& encoder, const MatrixView& a, std::size_t row, int codebook);
+
+// Scalar reference encoder. Writes the packed codes of blocks [block_begin, block_end) of `a`
+// (64 rows each, layout.h) into `packed`, which points at the codes of block `block_begin`:
+// block b is written at packed + (b - block_begin) * CodePairs(C) * 64. Rows past a.rows get
+// code 0.
+void EncodeRef(const Encoder& encoder, const MatrixView& a, std::size_t block_begin,
+               std::size_t block_end, std::uint8_t* packed);
+
+// The fastest encoder for this CPU; same contract and same bytes as EncodeRef.
+void EncodeBlocks(const Encoder& encoder, const MatrixView& a, std::size_t block_begin,
+                  std::size_t block_end, std::uint8_t* packed);
+
+}  // namespace maddness::detail
+
+#endif  // MADDNESS_SRC_ENCODE_ENCODE_H_

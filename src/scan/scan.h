@@ -1,0 +1,46 @@
+// The scan: packed codes x quantized tables -> raw sums, and their de-quantization to float32.
+#ifndef MADDNESS_SRC_SCAN_SCAN_H_
+#define MADDNESS_SRC_SCAN_SCAN_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "maddness/maddness.h"
+
+namespace maddness::detail {
+
+// Arguments shared by the scan functions. Shapes and layouts are those of layout.h.
+struct ScanArgs {
+  // Codes of the blocks being scanned: block b (of block_begin..block_end) is at
+  // packed_codes + (b - block_begin) * CodePairs(C) * 64.
+  const std::uint8_t* packed_codes = nullptr;
+  std::size_t num_rows = 0;            // N
+  int num_codebooks = 0;               // C
+  const std::uint8_t* luts = nullptr;  // output_dim * TableBytesPerOutput(C) bytes
+  std::size_t output_dim = 0;          // M
+  Aggregation aggregation = Aggregation::kAveraging;
+};
+
+// Scalar reference scan. For rows n in blocks [block_begin, block_end) (rows < num_rows only) and
+// every output m, writes raw[n * raw_row_stride + m] (`raw` and `out` address the whole output):
+// with kAveraging the sum over groups of the averaging-tree roots (layout.h), with kExactSum the
+// exact sum of the C table entries.
+void ScanRef(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
+             std::uint16_t* raw, std::size_t raw_row_stride);
+
+// Scalar reference of the fused scan and de-quantization: out[n * out_row_stride + m] =
+// Dequantize(raw(n, m), out_scale[m], out_offset[m]).
+void ScanDequantizeRef(const ScanArgs& args, const float* out_scale, const float* out_offset,
+                       std::size_t block_begin, std::size_t block_end, float* out,
+                       std::size_t out_row_stride);
+
+// The fastest implementations for this CPU; same contracts and results as the references.
+void ScanBlocks(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
+                std::uint16_t* raw, std::size_t raw_row_stride);
+void ScanDequantizeBlocks(const ScanArgs& args, const float* out_scale, const float* out_offset,
+                          std::size_t block_begin, std::size_t block_end, float* out,
+                          std::size_t out_row_stride);
+
+}  // namespace maddness::detail
+
+#endif  // MADDNESS_SRC_SCAN_SCAN_H_

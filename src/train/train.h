@@ -1,0 +1,70 @@
+// Learning: subspaces, hash trees (split search), split quantization and prototypes.
+#ifndef MADDNESS_SRC_TRAIN_TRAIN_H_
+#define MADDNESS_SRC_TRAIN_TRAIN_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "maddness/maddness.h"
+#include "src/common/layout.h"
+#include "src/common/model_data.h"
+
+namespace maddness::detail {
+
+// Column ranges of the C codebooks (spec 2): C contiguous ranges in order, the first D mod C of
+// them one column wider. Returns C + 1 boundaries from 0 to D. Requires 1 <= C <= D.
+std::vector<std::uint32_t> CodebookBoundaries(std::size_t input_dim, int num_codebooks);
+
+// The quantization of one input column, learned from its training range [min_value, max_value]:
+// QuantizeInput(x) maps min_value to -128 and max_value to 127 in 256 equal steps. A column whose
+// range is empty (or too small to scale) gets scale 1, offset 0: it cannot be split usefully.
+struct ColumnQuantizer {
+  float scale = 1.0f;
+  float offset = 0.0f;
+};
+ColumnQuantizer LearnColumnQuantizer(float min_value, float max_value);
+
+// The best threshold for splitting one bucket on one column (spec 4.3, in the quantized domain).
+struct SplitChoice {
+  std::int8_t threshold = kNoSplitThreshold;
+  double loss = 0.0;  // SSE of the two children over all columns of `features`
+};
+
+// Rows with quantized value <= threshold go left (node bit 0), the others right. Among the
+// thresholds between distinct quantized values, returns the one minimizing the summed SSE of the
+// two children over all `width` feature columns (float64 cumulative sums over the 256 levels; the
+// lowest threshold wins ties). With fewer than two distinct values it returns the no-split
+// threshold 127 and the bucket's own SSE.
+// quantized[r]: the split column's quantized value of row r; features: n x width, row-major.
+SplitChoice OptimalSplit(const std::int8_t* quantized, const float* features, std::size_t n,
+                         std::size_t width);
+
+// A contiguous float32 copy of the training rows.
+struct TrainingSet {
+  std::size_t rows = 0;
+  std::size_t cols = 0;
+  std::vector<float> values;  // rows x cols, row-major
+  const float* row(std::size_t r) const { return values.data() + r * cols; }
+};
+
+// Learns the trees of all codebooks and the MADDNESS-PQ prototypes (bucket means in each
+// codebook's own columns). Fills encoder.{input_dim, num_codebooks, codebook_begin, splits,
+// prototypes} and returns the training codes, N x C row-major, equal to what the encoder gives.
+std::vector<std::uint8_t> LearnTrees(const TrainingSet& train, const LearnOptions& options,
+                                     Encoder* encoder);
+
+// Refines the prototypes by ridge regression (spec 5.2): with G the one-hot matrix of `codes`
+// (N x 16C) and R = X - G P0, solves (G^T G + lambda I) W = G^T R in float64 (Cholesky) and sets
+// prototypes = P0 + W. Throws Error when lambda = 0 leaves the system singular.
+void FitRidgePrototypes(const TrainingSet& train, const std::vector<std::uint8_t>& codes,
+                        double ridge_lambda, int threads, Encoder* encoder);
+
+// The whole of learning: samples rows, learns the trees, and (for kMaddness) fits the prototypes.
+// Inputs must already be validated (finite, 1 <= C <= D).
+Encoder LearnEncoder(const MatrixView& a_train, const LearnOptions& options,
+                     std::uint64_t* num_train_rows);
+
+}  // namespace maddness::detail
+
+#endif  // MADDNESS_SRC_TRAIN_TRAIN_H_

@@ -1,0 +1,105 @@
+// End to end on real data (../shared/data): accuracy against the exact product, with bounds
+// measured on this project and compared with the paper's reference implementation on the same
+// data (../shared/docs/anchors.md: imgfilter B_rgb NMSE 0.085 at C = 16, sklearn digits accuracy
+// 0.891 at C = 16, exact 0.920).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "maddness/maddness.h"
+#include "src/io/npy.h"
+#include "tests/test_util.h"
+
+namespace maddness {
+namespace {
+
+struct Dataset {
+  io::NpyFloatArray a_train;
+  io::NpyFloatArray a_test;
+  io::NpyFloatArray b;
+  std::vector<double> exact;  // A_test B in float64
+
+  Dataset(const std::string& train, const std::string& test, const std::string& weights)
+      : a_train(io::ReadNpy(train, "A_train")),
+        a_test(io::ReadNpy(test, "A_test")),
+        b(io::ReadNpy(weights, "B")) {
+    exact = testing::ExactProduct(a_test.values, b.values, a_test.rows(), a_test.cols(), b.cols());
+  }
+  MatrixView Train() const {
+    return MatrixView::RowMajor(a_train.values.data(), a_train.rows(), a_train.cols());
+  }
+  MatrixView Test() const {
+    return MatrixView::RowMajor(a_test.values.data(), a_test.rows(), a_test.cols());
+  }
+  MatrixView B() const { return MatrixView::RowMajor(b.values.data(), b.rows(), b.cols()); }
+
+  std::vector<float> Estimate(int num_codebooks, Variant variant) const {
+    LearnOptions options;
+    options.num_codebooks = num_codebooks;
+    options.variant = variant;
+    const MatrixView weights = B();
+    return Model::Learn(Train(), &weights, options).Apply(Test());
+  }
+  double Nmse(int num_codebooks, Variant variant = Variant::kMaddness) const {
+    return testing::Nmse(exact, Estimate(num_codebooks, variant));
+  }
+};
+
+TEST(Accuracy, ImageFiltersRgb) {
+  MADDNESS_REQUIRE_SHARED_DATA();
+  const std::string dir = testing::SharedDataDir() + "/imgfilter/";
+  const Dataset data(dir + "A_train_rgb.npy", dir + "A_test_rgb.npy", dir + "B_rgb.npy");
+  const double c4 = data.Nmse(4);
+  const double c8 = data.Nmse(8);
+  const double c16 = data.Nmse(16);
+  const double pq16 = data.Nmse(16, Variant::kPq);
+  RecordProperty("nmse_c4", std::to_string(c4));
+  RecordProperty("nmse_c16", std::to_string(c16));
+  // Measured here: C=4 0.204, C=8 0.124, C=16 0.061, MADDNESS-PQ C=16 0.130. The bound is the
+  // reference implementation's 0.085 at C = 16: we must never be worse than it.
+  EXPECT_LE(c16, 0.085);
+  EXPECT_LT(c8, c4);
+  EXPECT_LT(c16, c8);
+  EXPECT_LT(c16, pq16);
+}
+
+TEST(Accuracy, DigitsClassifier) {
+  MADDNESS_REQUIRE_SHARED_DATA();
+  const std::string dir = testing::SharedDataDir() + "/sklearn_digits/";
+  const Dataset data(dir + "A_train.npy", dir + "A_test.npy", dir + "W.npy");
+  const io::NpyFloatArray bias = io::ReadNpy(dir + "b.npy", "b");
+  const std::vector<std::int64_t> labels = io::ReadNpyLabels(dir + "y_test.npy", "y_test");
+  const std::size_t outputs = data.b.cols();
+  auto accuracy = [&](const std::vector<float>& y) {
+    std::size_t correct = 0;
+    for (std::size_t r = 0; r < labels.size(); ++r) {
+      std::size_t best = 0;
+      for (std::size_t m = 1; m < outputs; ++m) {
+        if (y[r * outputs + m] + bias.values[m] > y[r * outputs + best] + bias.values[best]) {
+          best = m;
+        }
+      }
+      correct += static_cast<std::int64_t>(best) == labels[r] ? 1 : 0;
+    }
+    return static_cast<double>(correct) / static_cast<double>(labels.size());
+  };
+  const std::vector<float> exact(data.exact.begin(), data.exact.end());
+  EXPECT_NEAR(accuracy(exact), 0.920, 0.002);  // the manifest's exact accuracy
+
+  double previous = 1.0;
+  for (const int c : {4, 8, 16, 32}) {
+    const double nmse = data.Nmse(c);
+    EXPECT_LT(nmse, previous) << "C " << c;
+    previous = nmse;
+  }
+  // Measured here at C = 16: accuracy 0.893, NMSE 0.028; the reference reaches 0.891 and 0.058.
+  // The bound is the acceptance (at least the reference's accuracy, rounded down).
+  const double c16 = accuracy(data.Estimate(16, Variant::kMaddness));
+  RecordProperty("accuracy_c16", std::to_string(c16));
+  EXPECT_GE(c16, 0.89);
+}
+
+}  // namespace
+}  // namespace maddness

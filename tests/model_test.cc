@@ -1,0 +1,207 @@
+// The public Model: errors, the pipeline against the references, save and load.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "maddness/maddness.h"
+#include "src/common/layout.h"
+#include "src/common/model_data.h"
+#include "src/encode/encode.h"
+#include "src/scan/scan.h"
+#include "tests/test_util.h"
+
+namespace maddness {
+namespace {
+
+// Expects `body` to throw maddness::Error whose message contains every one of `parts`.
+template <typename Body>
+void ExpectError(Body body, const std::vector<std::string>& parts) {
+  try {
+    body();
+    ADD_FAILURE() << "expected maddness::Error";
+  } catch (const Error& error) {
+    for (const std::string& part : parts) {
+      EXPECT_NE(std::string(error.what()).find(part), std::string::npos)
+          << "message \"" << error.what() << "\" lacks \"" << part << "\"";
+    }
+  }
+}
+
+struct Problem {
+  std::size_t rows = 2000;
+  std::size_t dim = 12;
+  std::size_t outputs = 5;
+  std::vector<float> a_train = testing::ClusteredMatrix(rows, dim, 11);
+  std::vector<float> a_test = testing::ClusteredMatrix(300, dim, 11);
+  std::vector<float> b = testing::RandomMatrix(dim, outputs, 12);
+  MatrixView Train() const { return MatrixView::RowMajor(a_train.data(), rows, dim); }
+  MatrixView Test() const { return MatrixView::RowMajor(a_test.data(), 300, dim); }
+  MatrixView B() const { return MatrixView::RowMajor(b.data(), dim, outputs); }
+};
+
+TEST(Model, RejectsInvalidLearningInputs) {
+  Problem p;
+  const MatrixView b = p.B();
+  LearnOptions options;
+  options.num_codebooks = 0;
+  ExpectError([&] { Model::Learn(p.Train(), &b, options); }, {"num_codebooks is 0"});
+  options.num_codebooks = 13;
+  ExpectError([&] { Model::Learn(p.Train(), &b, options); }, {"num_codebooks is 13", "12 columns"});
+  options.num_codebooks = 4;
+  options.ridge_lambda = -1.0;
+  ExpectError([&] { Model::Learn(p.Train(), &b, options); }, {"ridge_lambda is -1"});
+  options.ridge_lambda = 1.0;
+  options.threads = -2;
+  ExpectError([&] { Model::Learn(p.Train(), &b, options); }, {"threads is -2"});
+  options.threads = 0;
+
+  std::vector<float> with_nan = p.a_train;
+  with_nan[5 * p.dim + 3] = std::numeric_limits<float>::quiet_NaN();
+  ExpectError(
+      [&] { Model::Learn(MatrixView::RowMajor(with_nan.data(), p.rows, p.dim), &b, options); },
+      {"A_train[5, 3]", "nan"});
+  std::vector<float> with_inf = p.a_train;
+  with_inf[7] = std::numeric_limits<float>::infinity();
+  ExpectError(
+      [&] { Model::Learn(MatrixView::RowMajor(with_inf.data(), p.rows, p.dim), &b, options); },
+      {"A_train[0, 7]", "inf"});
+  ExpectError([&] { Model::Learn(MatrixView::RowMajor(p.a_train.data(), 10, p.dim), &b, options); },
+              {"A_train has 10 rows", "at least 16"});
+  const MatrixView wrong_b = MatrixView::RowMajor(p.b.data(), p.dim - 1, p.outputs);
+  ExpectError([&] { Model::Learn(p.Train(), &wrong_b, options); }, {"B has 11 rows", "12"});
+  ExpectError([&] { Model::Learn(MatrixView::RowMajor(nullptr, 20, 3), nullptr, options); },
+              {"A_train", "null"});
+}
+
+TEST(Model, RejectsInvalidApplyInputs) {
+  Problem p;
+  LearnOptions options;
+  options.num_codebooks = 4;
+  const Model encoder_only = Model::Learn(p.Train(), nullptr, options);
+  EXPECT_FALSE(encoder_only.has_tables());
+  ExpectError([&] { encoder_only.Apply(p.Test()); }, {"no tables"});
+  const MatrixView b = p.B();
+  const Model model = Model::Learn(p.Train(), &b, options);
+  ExpectError([&] { model.Apply(MatrixView::RowMajor(p.a_test.data(), 20, p.dim - 2)); },
+              {"A has 10 columns", "trained on 12"});
+  std::vector<float> with_nan = p.a_test;
+  const std::uint32_t used_column = model.data().encoder.splits[0].dim;
+  with_nan[4 * p.dim + used_column] = std::numeric_limits<float>::quiet_NaN();
+  ExpectError([&] { model.Apply(MatrixView::RowMajor(with_nan.data(), 300, p.dim)); },
+              {"A[4, " + std::to_string(used_column) + "]", "nan"});
+  ExpectError([&] { Model().Apply(p.Test()); }, {"empty"});
+  std::vector<float> out(300 * 5);
+  ExpectError([&] { model.Apply(p.Test(), out.data(), 3); }, {"out_row_stride is 3"});
+}
+
+// Apply must equal the scalar references run over the whole matrix, for any thread count, row
+// stride or layout of A.
+TEST(Model, ApplyEqualsTheReferencePipeline) {
+  Problem p;
+  for (const int c : {1, 3, 4, 12}) {
+    for (const Aggregation aggregation : {Aggregation::kAveraging, Aggregation::kExactSum}) {
+      LearnOptions options;
+      options.num_codebooks = c;
+      options.aggregation = aggregation;
+      const MatrixView b = p.B();
+      const Model model = Model::Learn(p.Train(), &b, options);
+      const detail::ModelData& data = model.data();
+      const std::size_t n = 300;
+      std::vector<std::uint8_t> packed(detail::PackedCodesBytes(n, c));
+      detail::EncodeRef(data.encoder, p.Test(), 0, detail::NumBlocks(n), packed.data());
+      detail::ScanArgs args;
+      args.packed_codes = packed.data();
+      args.num_rows = n;
+      args.num_codebooks = c;
+      args.luts = data.tables.luts.data();
+      args.output_dim = p.outputs;
+      args.aggregation = aggregation;
+      std::vector<float> expected(n * p.outputs);
+      detail::ScanDequantizeRef(args, data.tables.out_scale.data(), data.tables.out_offset.data(),
+                                0, detail::NumBlocks(n), expected.data(), p.outputs);
+
+      for (const int threads : {1, 2, 3}) {
+        EXPECT_EQ(model.Apply(p.Test(), ApplyOptions{threads}), expected)
+            << "C " << c << " threads " << threads;
+      }
+      std::vector<float> column_major(n * p.dim);
+      for (std::size_t r = 0; r < n; ++r) {
+        for (std::size_t j = 0; j < p.dim; ++j) column_major[j * n + r] = p.a_test[r * p.dim + j];
+      }
+      EXPECT_EQ(model.Apply(MatrixView::ColMajor(column_major.data(), n, p.dim)), expected);
+      std::vector<float> strided_out(n * (p.outputs + 2), 7.0f);
+      model.Apply(p.Test(), strided_out.data(), p.outputs + 2);
+      for (std::size_t r = 0; r < n; ++r) {
+        for (std::size_t m = 0; m < p.outputs; ++m) {
+          ASSERT_EQ(strided_out[r * (p.outputs + 2) + m], expected[r * p.outputs + m]);
+        }
+        EXPECT_EQ(strided_out[r * (p.outputs + 2) + p.outputs], 7.0f);
+      }
+
+      const std::vector<std::uint8_t> codes = model.Encode(p.Test());
+      for (std::size_t r = 0; r < n; ++r) {
+        for (int k = 0; k < c; ++k) {
+          ASSERT_EQ(codes[r * c + k], detail::EncodeRowRef(data.encoder, p.Test(), r, k));
+        }
+      }
+    }
+  }
+}
+
+TEST(Model, EncoderFirstThenBEqualsLearningWithB) {
+  Problem p;
+  LearnOptions options;
+  options.num_codebooks = 6;
+  const MatrixView b = p.B();
+  const Model together = Model::Learn(p.Train(), &b, options);
+  Model later = Model::Learn(p.Train(), nullptr, options);
+  const Model encoder_only = later;
+  later.SetB(b);
+  EXPECT_EQ(later.Apply(p.Test()), together.Apply(p.Test()));
+  EXPECT_FALSE(encoder_only.has_tables());  // copies do not share tables
+  EXPECT_EQ(later.output_dim(), p.outputs);
+  ExpectError([&] { later.SetB(MatrixView::RowMajor(p.b.data(), 3, 4)); },
+              {"B has 3 rows", "D = 12"});
+}
+
+TEST(Model, SaveAndLoadGiveTheSameOutputs) {
+  Problem p;
+  LearnOptions options;
+  options.num_codebooks = 5;
+  options.variant = Variant::kPq;
+  options.aggregation = Aggregation::kExactSum;
+  const MatrixView b = p.B();
+  const Model model = Model::Learn(p.Train(), &b, options);
+  const std::vector<std::uint8_t> bytes = model.Serialize();
+  const Model loaded = Model::Deserialize(bytes.data(), bytes.size());
+  EXPECT_EQ(loaded.Apply(p.Test()), model.Apply(p.Test()));
+  EXPECT_EQ(loaded.variant(), Variant::kPq);
+  EXPECT_EQ(loaded.aggregation(), Aggregation::kExactSum);
+  EXPECT_EQ(loaded.num_train_rows(), p.rows);
+  EXPECT_EQ(loaded.Serialize(), bytes);
+
+  const std::string path = ::testing::TempDir() + "/model_test.maddness";
+  model.Save(path);
+  EXPECT_EQ(Model::Load(path).Apply(p.Test()), model.Apply(p.Test()));
+  ExpectError([&] { Model::Load(path + ".missing"); }, {path + ".missing"});
+}
+
+TEST(Model, RidgePrototypesBeatBucketMeansOnHeldOutRows) {
+  Problem p;
+  const MatrixView b = p.B();
+  const std::vector<double> exact = testing::ExactProduct(p.a_test, p.b, 300, p.dim, p.outputs);
+  LearnOptions options;
+  options.num_codebooks = 4;
+  options.aggregation = Aggregation::kExactSum;
+  const double maddness =
+      testing::Nmse(exact, Model::Learn(p.Train(), &b, options).Apply(p.Test()));
+  options.variant = Variant::kPq;
+  const double pq = testing::Nmse(exact, Model::Learn(p.Train(), &b, options).Apply(p.Test()));
+  EXPECT_LT(maddness, pq);
+}
+
+}  // namespace
+}  // namespace maddness
