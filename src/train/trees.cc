@@ -40,28 +40,24 @@ struct SplitScratch {
   std::vector<double> total_sums;
 };
 
-SplitChoice OptimalSplitImpl(const std::int8_t* quantized, const float* features,
-                             const std::uint32_t* rows, std::size_t n, std::size_t width,
-                             std::size_t row_stride, SplitScratch* scratch) {
+// The split search of OptimalSplit over n contiguous rows: row i has quantized value
+// quantized[i * quantized_stride], features features[i * width + j] and squared norm norms[i].
+SplitChoice OptimalSplitImpl(const std::int8_t* quantized, std::size_t quantized_stride,
+                             const float* features, const double* norms, std::size_t n,
+                             std::size_t width, SplitScratch* scratch) {
   scratch->level_sums.assign(kLevels * width, 0.0);
   scratch->level_squares.assign(kLevels, 0.0);
   scratch->level_counts.assign(kLevels, 0);
   scratch->total_sums.assign(width, 0.0);
-  double total_squares = 0.0;
   for (std::size_t i = 0; i < n; ++i) {
-    const std::size_t row = rows != nullptr ? rows[i] : i;
-    const int level = LevelIndex(quantized[row]);
-    const float* x = features + row * row_stride;
+    const int level = LevelIndex(quantized[i * quantized_stride]);
+    const float* x = features + i * width;
     double* sums = scratch->level_sums.data() + static_cast<std::size_t>(level) * width;
-    double squares = 0.0;
-    for (std::size_t j = 0; j < width; ++j) {
-      const double value = x[j];
-      sums[j] += value;
-      squares += value * value;
-    }
-    scratch->level_squares[level] += squares;
+    for (std::size_t j = 0; j < width; ++j) sums[j] += x[j];
+    scratch->level_squares[level] += norms[i];
     scratch->level_counts[level] += 1;
   }
+  double total_squares = 0.0;
   for (int level = 0; level < kLevels; ++level) {
     if (scratch->level_counts[level] == 0) continue;
     const double* sums = scratch->level_sums.data() + static_cast<std::size_t>(level) * width;
@@ -109,25 +105,32 @@ SplitChoice OptimalSplitImpl(const std::int8_t* quantized, const float* features
 // minus their column means (N x width, row-major); `quantized` holds the same columns quantized
 // (N x width, row-major). Writes the four split levels and the training rows' codes.
 struct TreeLearner {
-  const float* centered;
-  const std::int8_t* quantized;
+  std::vector<float> centered;
+  std::vector<std::int8_t> quantized;
   std::size_t num_rows;
   std::size_t width;
   int candidate_dims;
 
   void Learn(std::uint32_t first_column, const std::vector<ColumnQuantizer>& quantizers,
-             SplitLevel* levels, std::uint8_t* codes, std::size_t code_stride) const {
-    // Rows ordered so that each bucket is a contiguous segment; bucket b is
-    // [bounds[b], bounds[b + 1]).
-    std::vector<std::uint32_t> order(num_rows);
-    std::iota(order.begin(), order.end(), 0u);
+             SplitLevel* levels, std::uint8_t* codes, std::size_t code_stride) {
+    // Rows are kept ordered so that each bucket is a contiguous segment: bucket b is
+    // [bounds[b], bounds[b + 1]), and original_row[i] says where row i came from.
+    std::vector<std::uint32_t> original_row(num_rows);
+    std::iota(original_row.begin(), original_row.end(), 0u);
     std::vector<std::size_t> bounds = {0, num_rows};
-    std::vector<std::int8_t> column(num_rows);
+    std::vector<double> norms(num_rows);
+    for (std::size_t i = 0; i < num_rows; ++i) {
+      double norm = 0.0;
+      for (std::size_t j = 0; j < width; ++j) {
+        norm += static_cast<double>(centered[i * width + j]) * centered[i * width + j];
+      }
+      norms[i] = norm;
+    }
     SplitScratch scratch;
 
     for (int level = 0; level < kTreeDepth; ++level) {
       const std::size_t num_buckets = bounds.size() - 1;
-      const std::vector<std::size_t> candidates = CandidateColumns(order, bounds);
+      const std::vector<std::size_t> candidates = CandidateColumns(bounds);
 
       double best_loss = 0.0;
       bool have_best = false;
@@ -135,13 +138,13 @@ struct TreeLearner {
       std::vector<std::int8_t> best_thresholds;
       std::vector<std::int8_t> thresholds(num_buckets);
       for (const std::size_t candidate : candidates) {
-        for (std::size_t r = 0; r < num_rows; ++r) column[r] = quantized[r * width + candidate];
         double total = 0.0;
         bool abandoned = false;
         for (std::size_t b = 0; b < num_buckets; ++b) {
-          const SplitChoice choice =
-              OptimalSplitImpl(column.data(), centered, order.data() + bounds[b],
-                               bounds[b + 1] - bounds[b], width, width, &scratch);
+          const std::size_t begin = bounds[b];
+          const SplitChoice choice = OptimalSplitImpl(
+              quantized.data() + begin * width + candidate, width, centered.data() + begin * width,
+              norms.data() + begin, bounds[b + 1] - begin, width, &scratch);
           thresholds[b] = choice.threshold;
           total += choice.loss;
           if (have_best && total >= best_loss) {
@@ -163,37 +166,56 @@ struct TreeLearner {
       split.offset = quantizers[split.dim].offset;
       std::fill(std::begin(split.thresholds), std::end(split.thresholds), kNoSplitThreshold);
       std::copy(best_thresholds.begin(), best_thresholds.end(), split.thresholds);
-
-      // Children of bucket b: 2b (value <= threshold), then 2b + 1, each in row order.
-      std::vector<std::uint32_t> next_order;
-      next_order.reserve(num_rows);
-      std::vector<std::size_t> next_bounds = {0};
-      for (std::size_t b = 0; b < num_buckets; ++b) {
-        const std::int8_t threshold = best_thresholds[b];
-        for (int side = 0; side < 2; ++side) {
-          for (std::size_t i = bounds[b]; i < bounds[b + 1]; ++i) {
-            const std::uint32_t row = order[i];
-            const bool right = quantized[row * width + best_column] > threshold;
-            if (right == (side == 1)) next_order.push_back(row);
-          }
-          next_bounds.push_back(next_order.size());
-        }
-      }
-      order.swap(next_order);
-      bounds.swap(next_bounds);
+      Partition(best_column, best_thresholds, &bounds, &original_row, &norms);
     }
     for (std::size_t b = 0; b + 1 < bounds.size(); ++b) {
       for (std::size_t i = bounds[b]; i < bounds[b + 1]; ++i) {
-        codes[order[i] * code_stride] = static_cast<std::uint8_t>(b);
+        codes[original_row[i] * code_stride] = static_cast<std::uint8_t>(b);
       }
     }
+  }
+
+  // Splits every bucket b into 2b (value <= threshold) and 2b + 1, keeping row order within each
+  // child, and moves the rows' data accordingly.
+  void Partition(std::size_t column, const std::vector<std::int8_t>& thresholds,
+                 std::vector<std::size_t>* bounds, std::vector<std::uint32_t>* original_row,
+                 std::vector<double>* norms) {
+    std::vector<std::size_t> order;
+    order.reserve(num_rows);
+    std::vector<std::size_t> next_bounds = {0};
+    for (std::size_t b = 0; b + 1 < bounds->size(); ++b) {
+      for (int side = 0; side < 2; ++side) {
+        for (std::size_t i = (*bounds)[b]; i < (*bounds)[b + 1]; ++i) {
+          const bool right = quantized[i * width + column] > thresholds[b];
+          if (right == (side == 1)) order.push_back(i);
+        }
+        next_bounds.push_back(order.size());
+      }
+    }
+    std::vector<float> next_centered(centered.size());
+    std::vector<std::int8_t> next_quantized(quantized.size());
+    std::vector<std::uint32_t> next_original(num_rows);
+    std::vector<double> next_norms(num_rows);
+    for (std::size_t i = 0; i < num_rows; ++i) {
+      const std::size_t from = order[i];
+      std::copy_n(centered.begin() + static_cast<std::ptrdiff_t>(from * width), width,
+                  next_centered.begin() + static_cast<std::ptrdiff_t>(i * width));
+      std::copy_n(quantized.begin() + static_cast<std::ptrdiff_t>(from * width), width,
+                  next_quantized.begin() + static_cast<std::ptrdiff_t>(i * width));
+      next_original[i] = (*original_row)[from];
+      next_norms[i] = (*norms)[from];
+    }
+    centered.swap(next_centered);
+    quantized.swap(next_quantized);
+    original_row->swap(next_original);
+    norms->swap(next_norms);
+    bounds->swap(next_bounds);
   }
 
   // The columns to try at this level (spec 4.2): those with the largest remaining per-column SSE
   // (summed over buckets), at most `candidate_dims` of them, in ascending order of SSE with ties
   // broken by ascending column index (so results never depend on sort stability).
-  std::vector<std::size_t> CandidateColumns(const std::vector<std::uint32_t>& order,
-                                            const std::vector<std::size_t>& bounds) const {
+  std::vector<std::size_t> CandidateColumns(const std::vector<std::size_t>& bounds) const {
     std::vector<double> column_sse(width, 0.0);
     std::vector<double> sums(width);
     std::vector<double> squares(width);
@@ -203,10 +225,11 @@ struct TreeLearner {
       std::fill(sums.begin(), sums.end(), 0.0);
       std::fill(squares.begin(), squares.end(), 0.0);
       for (std::size_t i = bounds[b]; i < bounds[b + 1]; ++i) {
-        const float* x = centered + static_cast<std::size_t>(order[i]) * width;
+        const float* x = centered.data() + i * width;
         for (std::size_t j = 0; j < width; ++j) {
-          sums[j] += x[j];
-          squares[j] += static_cast<double>(x[j]) * x[j];
+          const double value = x[j];
+          sums[j] += value;
+          squares[j] += value * value;
         }
       }
       for (std::size_t j = 0; j < width; ++j) {
@@ -251,8 +274,16 @@ ColumnQuantizer LearnColumnQuantizer(float min_value, float max_value) {
 
 SplitChoice OptimalSplit(const std::int8_t* quantized, const float* features, std::size_t n,
                          std::size_t width) {
+  std::vector<double> norms(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    double norm = 0.0;
+    for (std::size_t j = 0; j < width; ++j) {
+      norm += static_cast<double>(features[i * width + j]) * features[i * width + j];
+    }
+    norms[i] = norm;
+  }
   SplitScratch scratch;
-  return OptimalSplitImpl(quantized, features, nullptr, n, width, width, &scratch);
+  return OptimalSplitImpl(quantized, 1, features, norms.data(), n, width, &scratch);
 }
 
 std::vector<std::uint8_t> LearnTrees(const TrainingSet& train, const LearnOptions& options,
@@ -292,17 +323,20 @@ std::vector<std::uint8_t> LearnTrees(const TrainingSet& train, const LearnOption
   ParallelFor(static_cast<std::size_t>(num_codebooks), threads, [&](std::size_t c) {
     const std::uint32_t first = encoder->codebook_begin[c];
     const std::size_t width = encoder->codebook_begin[c + 1] - first;
-    std::vector<float> centered(num_rows * width);
-    std::vector<std::int8_t> quantized(num_rows * width);
+    TreeLearner learner;
+    learner.num_rows = num_rows;
+    learner.width = width;
+    learner.candidate_dims = options.candidate_dims;
+    learner.centered.resize(num_rows * width);
+    learner.quantized.resize(num_rows * width);
     for (std::size_t r = 0; r < num_rows; ++r) {
       const float* x = train.row(r) + first;
       for (std::size_t j = 0; j < width; ++j) {
         const ColumnQuantizer& q = quantizers[first + j];
-        centered[r * width + j] = static_cast<float>(x[j] - means[first + j]);
-        quantized[r * width + j] = QuantizeInput(x[j], q.scale, q.offset);
+        learner.centered[r * width + j] = static_cast<float>(x[j] - means[first + j]);
+        learner.quantized[r * width + j] = QuantizeInput(x[j], q.scale, q.offset);
       }
     }
-    TreeLearner learner{centered.data(), quantized.data(), num_rows, width, options.candidate_dims};
     learner.Learn(first, quantizers, &encoder->splits[c * kTreeDepth], codes.data() + c,
                   static_cast<std::size_t>(num_codebooks));
 
