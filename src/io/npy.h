@@ -18,10 +18,11 @@ struct NpyFloatArray {
 };
 
 // Reads `path`. Accepts little-endian float32, float64, int32 and int64 (converted to float32;
-// int32 and int64 values must be exactly representable (|value| <= 2^24), float64 values that overflow
-// float32 are rejected) and Fortran order (transposed into C order). Rejects everything else
-// (other dtypes, big-endian, 0-d or more than 2 dimensions, truncated data, sizes that overflow)
-// with maddness::Error; `name` is the argument the user passed ("--a") and is in every message.
+// int32 and int64 values must be exactly representable (|value| <= 2^24), float64 values that
+// overflow float32 are rejected) and Fortran order (transposed into C order). Rejects everything
+// else (other dtypes, big-endian, 0-d or more than 2 dimensions, truncated data, sizes that
+// overflow) with maddness::Error; `name` is the argument the user passed ("--a") and is in every
+// message.
 NpyFloatArray ReadNpy(const std::string& path, const std::string& name);
 
 // Reads a 1-D integer array (labels): int32 or int64, or float with integral values.
