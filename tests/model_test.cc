@@ -1,6 +1,7 @@
 // The public Model: errors, the pipeline against the references, save and load.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -201,6 +202,74 @@ TEST(Model, RidgePrototypesBeatBucketMeansOnHeldOutRows) {
   options.variant = Variant::kPq;
   const double pq = testing::Nmse(exact, Model::Learn(p.Train(), &b, options).Apply(p.Test()));
   EXPECT_LT(maddness, pq);
+}
+
+}  // namespace
+}  // namespace maddness
+
+namespace maddness {
+namespace {
+
+// When B reads only some input columns, trees that minimize the product's error spend their
+// splits on those columns and beat trees that reconstruct all of A.
+TEST(Model, ProductObjectiveHelpsWhenBIgnoresColumns) {
+  const std::size_t rows = 3000;
+  const std::size_t dim = 16;
+  const std::vector<float> a_train = testing::RandomMatrix(rows, dim, 21);
+  const std::vector<float> a_test = testing::RandomMatrix(500, dim, 22);
+  std::vector<float> b(dim * 3, 0.0f);
+  for (std::size_t j = 0; j < dim; j += 4) {  // columns 0, 4, 8, 12 matter; one per codebook
+    b[j * 3] = 1.0f;
+    b[j * 3 + 1] = -0.5f;
+    b[j * 3 + 2] = 0.25f * static_cast<float>(j);
+  }
+  const MatrixView b_view = MatrixView::RowMajor(b.data(), dim, 3);
+  const std::vector<double> exact = testing::ExactProduct(a_test, b, 500, dim, 3);
+  LearnOptions options;
+  options.num_codebooks = 4;
+  options.aggregation = Aggregation::kExactSum;
+  auto nmse = [&](Objective objective) {
+    options.objective = objective;
+    const Model model =
+        Model::Learn(MatrixView::RowMajor(a_train.data(), rows, dim), &b_view, options);
+    return testing::Nmse(exact, model.Apply(MatrixView::RowMajor(a_test.data(), 500, dim)));
+  };
+  const double input = nmse(Objective::kInput);
+  const double product = nmse(Objective::kProduct);
+  EXPECT_LT(product, 0.5 * input);
+}
+
+TEST(Model, PerOutputScalesUseTheWholeByteForEveryOutput) {
+  const std::size_t rows = 1000;
+  const std::size_t dim = 8;
+  const std::vector<float> a_train = testing::ClusteredMatrix(rows, dim, 31);
+  std::vector<float> b = testing::RandomMatrix(dim, 2, 32);
+  for (std::size_t j = 0; j < dim; ++j) b[j * 2 + 1] *= 1000.0f;  // outputs of very unlike range
+  const MatrixView b_view = MatrixView::RowMajor(b.data(), dim, 2);
+  LearnOptions options;
+  options.num_codebooks = 4;
+  for (const TableScale scale : {TableScale::kGlobal, TableScale::kPerOutput}) {
+    options.table_scale = scale;
+    const Model model =
+        Model::Learn(MatrixView::RowMajor(a_train.data(), rows, dim), &b_view, options);
+    const auto& luts = model.data().tables.luts;
+    // The widest span of one codebook's 16 entries, for each output.
+    auto widest_span = [&](std::size_t output) {
+      int widest = 0;
+      for (std::size_t c = 0; c < 4; ++c) {
+        const auto first = luts.begin() + static_cast<std::ptrdiff_t>(output * 64 + c * 16);
+        widest = std::max(
+            widest, *std::max_element(first, first + 16) - *std::min_element(first, first + 16));
+      }
+      return widest;
+    };
+    EXPECT_EQ(widest_span(1), 255);
+    if (scale == TableScale::kPerOutput) {
+      EXPECT_EQ(widest_span(0), 255);
+    } else {
+      EXPECT_LT(widest_span(0), 8);  // the small output gets a few levels of the shared scale
+    }
+  }
 }
 
 }  // namespace

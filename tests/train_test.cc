@@ -154,7 +154,7 @@ TEST(Trees, TrainingCodesEqualInferenceCodes) {
     LearnOptions options;
     options.num_codebooks = num_codebooks;
     Encoder encoder;
-    const std::vector<std::uint8_t> codes = LearnTrees(train, options, &encoder);
+    const std::vector<std::uint8_t> codes = LearnTrees(train, options, nullptr, &encoder);
     const MatrixView view = MatrixView::RowMajor(values.data(), rows, cols);
     for (std::size_t r = 0; r < rows; ++r) {
       for (int c = 0; c < num_codebooks; ++c) {
@@ -173,7 +173,7 @@ TEST(Trees, SplitsStayInsideTheirSubspaceAndThresholdsInsideTheirBuckets) {
   LearnOptions options;
   options.num_codebooks = 3;  // widths 4, 3, 3
   Encoder encoder;
-  const std::vector<std::uint8_t> codes = LearnTrees(train, options, &encoder);
+  const std::vector<std::uint8_t> codes = LearnTrees(train, options, nullptr, &encoder);
   const MatrixView view = MatrixView::RowMajor(values.data(), rows, cols);
   for (int c = 0; c < 3; ++c) {
     // Replay the tree level by level and check each node's threshold against its rows.
@@ -219,10 +219,10 @@ TEST(Learning, IsDeterministicForAnyThreadCount) {
   options.num_codebooks = 8;
   std::uint64_t used_rows = 0;
   options.threads = 1;
-  const Encoder first = LearnEncoder(view, options, &used_rows);
+  const Encoder first = LearnEncoder(view, nullptr, options, &used_rows);
   for (const int threads : {1, 2, 3}) {
     options.threads = threads;
-    const Encoder again = LearnEncoder(view, options, &used_rows);
+    const Encoder again = LearnEncoder(view, nullptr, options, &used_rows);
     ASSERT_EQ(again.codebook_begin, first.codebook_begin);
     ASSERT_EQ(again.splits.size(), first.splits.size());
     for (std::size_t i = 0; i < first.splits.size(); ++i) {
@@ -247,11 +247,11 @@ TEST(Learning, SubsamplingUsesTheSeed) {
   options.max_train_rows = 500;
   std::uint64_t used_rows = 0;
   options.seed = 1;
-  const Encoder a = LearnEncoder(view, options, &used_rows);
+  const Encoder a = LearnEncoder(view, nullptr, options, &used_rows);
   EXPECT_EQ(used_rows, 500u);
-  const Encoder b = LearnEncoder(view, options, &used_rows);
+  const Encoder b = LearnEncoder(view, nullptr, options, &used_rows);
   options.seed = 2;
-  const Encoder c = LearnEncoder(view, options, &used_rows);
+  const Encoder c = LearnEncoder(view, nullptr, options, &used_rows);
   EXPECT_EQ(a.prototypes, b.prototypes);
   EXPECT_NE(a.prototypes, c.prototypes);
 }
@@ -283,7 +283,7 @@ TEST(Ridge, MatchesADenseSolveAndReducesTheError) {
   LearnOptions options;
   options.num_codebooks = 3;
   Encoder encoder;
-  const std::vector<std::uint8_t> codes = LearnTrees(train, options, &encoder);
+  const std::vector<std::uint8_t> codes = LearnTrees(train, options, nullptr, &encoder);
   const Encoder pq = encoder;
   const double lambda = 2.5;
   FitRidgePrototypes(train, codes, lambda, 2, &encoder);
@@ -330,7 +330,7 @@ TEST(Ridge, ZeroLambdaWithEmptyBucketsIsAnError) {
   LearnOptions options;
   options.num_codebooks = 1;
   Encoder encoder;
-  const std::vector<std::uint8_t> codes = LearnTrees(train, options, &encoder);
+  const std::vector<std::uint8_t> codes = LearnTrees(train, options, nullptr, &encoder);
   try {
     FitRidgePrototypes(train, codes, 0.0, 1, &encoder);
     FAIL() << "expected an error";

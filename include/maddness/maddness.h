@@ -81,6 +81,18 @@ enum class Aggregation {
   kExactSum,
 };
 
+// What the hash trees are learned to preserve.
+enum class Objective {
+  kInput,    // the rows of A (the paper); the only choice when B is not known at learning time
+  kProduct,  // the rows of A*B: splits that matter for the known B (needs B when learning)
+};
+
+// How the float tables are scaled to bytes.
+enum class TableScale {
+  kGlobal,  // one scale for all outputs (the paper): simplest, coarse when outputs differ in range
+  kPerOutput,  // one scale and offsets per output column: each output uses the whole byte
+};
+
 // Progress of long work: `stage` names the step, `done` of `total` units are finished.
 struct Progress {
   std::string stage;
@@ -96,6 +108,8 @@ struct LearnOptions {
   // Ridge parameter lambda (>= 0) of the prototype regression; 0 only when the problem is
   // well posed (no empty buckets).
   double ridge_lambda = 1.0;
+  // What the trees preserve; kProduct applies only when Learn is given B.
+  Objective objective = Objective::kInput;
   // How many candidate split columns each tree level tries (the paper: 4). Larger is slower to
   // learn and can be more accurate; inference cost does not change.
   int candidate_dims = 4;
@@ -104,8 +118,9 @@ struct LearnOptions {
   std::uint64_t seed = 0;
   // Worker threads for learning (0 = all cores). The model does not depend on it.
   int threads = 0;
-  // How the tables built for B sum their entries.
+  // How the tables built for B sum their entries, and how they are scaled to bytes.
   Aggregation aggregation = Aggregation::kAveraging;
+  TableScale table_scale = TableScale::kGlobal;
   // Called during long steps, one call at a time, possibly from a worker thread; may be empty.
   ProgressCallback progress;
 };
@@ -135,7 +150,8 @@ class Model {
   static Model Learn(const MatrixView& a_train, const MatrixView* b, const LearnOptions& options);
 
   // Builds (or replaces) the lookup tables for B (D x M, D = input_dim()).
-  void SetB(const MatrixView& b, Aggregation aggregation = Aggregation::kAveraging);
+  void SetB(const MatrixView& b, Aggregation aggregation = Aggregation::kAveraging,
+            TableScale table_scale = TableScale::kGlobal);
 
   // Approximates A*B for A (N x D). Writes N x M float32 to `out`, row-major with `out_row_stride`
   // floats between rows (0 = M). Requires tables (has_tables()).
@@ -169,6 +185,16 @@ class Model {
   explicit Model(std::shared_ptr<const detail::ModelData> data);
   std::shared_ptr<const detail::ModelData> data_;
 };
+
+// The SIMD target the kernels run on: "AVX3_DL", "AVX3", "AVX2", "SSE4", "SSSE3" or "SCALAR"
+// (the scalar reference code). Chosen at run time for this CPU; the environment variable
+// MADDNESS_TARGET=<name> (or "reference") forces one. Throws Error when MADDNESS_TARGET names an
+// unknown target or one this CPU cannot run.
+//   std::printf("kernels: %s\n", maddness::SimdTarget().c_str());
+std::string SimdTarget();
+
+// The SIMD targets compiled into this library, best first (not all may run on this CPU).
+std::vector<std::string> CompiledTargets();
 
 }  // namespace maddness
 

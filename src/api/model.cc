@@ -80,7 +80,7 @@ void CheckInputA(const detail::ModelData& model, const MatrixView& a) {
 }
 
 std::shared_ptr<detail::ModelData> WithTables(const detail::ModelData& base, const MatrixView& b,
-                                              Aggregation aggregation) {
+                                              Aggregation aggregation, TableScale table_scale) {
   detail::CheckMatrixView(b, "B");
   if (b.rows != base.encoder.input_dim) {
     Fail("B has ", b.rows, " rows but A has ", base.encoder.input_dim,
@@ -88,7 +88,7 @@ std::shared_ptr<detail::ModelData> WithTables(const detail::ModelData& base, con
   }
   detail::CheckFinite(b, "B");
   auto data = std::make_shared<detail::ModelData>(base);
-  data->tables = detail::BuildTables(base.encoder, b, aggregation);
+  data->tables = detail::BuildTables(base.encoder, b, aggregation, table_scale);
   data->has_tables = true;
   return data;
 }
@@ -122,14 +122,14 @@ Model Model::Learn(const MatrixView& a_train, const MatrixView* b, const LearnOp
   auto data = std::make_shared<detail::ModelData>();
   data->variant = options.variant;
   data->ridge_lambda = options.ridge_lambda;
-  data->encoder = detail::LearnEncoder(a_train, options, &data->num_train_rows);
+  data->encoder = detail::LearnEncoder(a_train, b, options, &data->num_train_rows);
   if (b == nullptr) return Model(std::move(data));
-  return Model(WithTables(*data, *b, options.aggregation));
+  return Model(WithTables(*data, *b, options.aggregation, options.table_scale));
 }
 
-void Model::SetB(const MatrixView& b, Aggregation aggregation) {
+void Model::SetB(const MatrixView& b, Aggregation aggregation, TableScale table_scale) {
   if (empty()) Fail("SetB needs a learned model; this one is empty");
-  data_ = WithTables(*data_, b, aggregation);
+  data_ = WithTables(*data_, b, aggregation, table_scale);
 }
 
 void Model::Apply(const MatrixView& a, float* out, std::size_t out_row_stride,

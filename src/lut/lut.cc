@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "src/common/layout.h"
 
@@ -30,52 +31,61 @@ std::vector<double> BuildFloatTables(const Encoder& encoder, const MatrixView& b
 }
 
 Tables QuantizeTables(const std::vector<double>& float_tables, int num_codebooks,
-                      std::size_t output_dim, Aggregation aggregation) {
-  const std::size_t row_entries = static_cast<std::size_t>(num_codebooks) * kNumPrototypes;
-  std::vector<double> offsets(static_cast<std::size_t>(num_codebooks),
-                              std::numeric_limits<double>::infinity());
-  std::vector<double> maxima(static_cast<std::size_t>(num_codebooks),
-                             -std::numeric_limits<double>::infinity());
-  for (std::size_t m = 0; m < output_dim; ++m) {
-    for (std::size_t e = 0; e < row_entries; ++e) {
-      const double value = float_tables[m * row_entries + e];
-      const std::size_t c = e / kNumPrototypes;
-      offsets[c] = std::min(offsets[c], value);
-      maxima[c] = std::max(maxima[c], value);
-    }
-  }
-  double gap = 0.0;
-  for (int c = 0; c < num_codebooks; ++c) gap = std::max(gap, maxima[c] - offsets[c]);
-  const double scale = gap > 0.0 ? 255.0 / gap : 0.0;
+                      std::size_t output_dim, Aggregation aggregation, TableScale table_scale) {
+  const std::size_t codebooks = static_cast<std::size_t>(num_codebooks);
+  const std::size_t row_entries = codebooks * kNumPrototypes;
+  const std::size_t bytes_per_output = TableBytesPerOutput(num_codebooks);
+  const bool averaging = aggregation == Aggregation::kAveraging;
+  const double raw_to_sum = averaging ? GroupSize(num_codebooks) : 1.0;
+  const double bias = averaging ? AveragingBias(num_codebooks) : 0.0;
 
   Tables tables;
   tables.output_dim = output_dim;
   tables.aggregation = aggregation;
-  const std::size_t bytes_per_output = TableBytesPerOutput(num_codebooks);
   tables.luts.assign(output_dim * bytes_per_output, 0);
-  for (std::size_t m = 0; m < output_dim; ++m) {
-    for (std::size_t e = 0; e < row_entries; ++e) {
-      const double shifted =
-          (float_tables[m * row_entries + e] - offsets[e / kNumPrototypes]) * scale;
-      const double rounded = std::nearbyint(std::min(255.0, std::max(0.0, shifted)));
-      tables.luts[m * bytes_per_output + e] = static_cast<std::uint8_t>(rounded);
+  tables.out_scale.assign(output_dim, 0.0f);
+  tables.out_offset.assign(output_dim, 0.0f);
+
+  // Outputs [first, last) share offsets and a scale.
+  const std::size_t group_outputs = table_scale == TableScale::kPerOutput ? 1 : output_dim;
+  std::vector<double> offsets(codebooks);
+  std::vector<double> maxima(codebooks);
+  for (std::size_t first = 0; first < output_dim; first += group_outputs) {
+    const std::size_t last = std::min(output_dim, first + group_outputs);
+    std::fill(offsets.begin(), offsets.end(), std::numeric_limits<double>::infinity());
+    std::fill(maxima.begin(), maxima.end(), -std::numeric_limits<double>::infinity());
+    for (std::size_t m = first; m < last; ++m) {
+      for (std::size_t e = 0; e < row_entries; ++e) {
+        const double value = float_tables[m * row_entries + e];
+        const std::size_t c = e / kNumPrototypes;
+        offsets[c] = std::min(offsets[c], value);
+        maxima[c] = std::max(maxima[c], value);
+      }
+    }
+    double gap = 0.0;
+    for (std::size_t c = 0; c < codebooks; ++c) gap = std::max(gap, maxima[c] - offsets[c]);
+    const double scale = gap > 0.0 ? 255.0 / gap : 0.0;
+    double offset_sum = 0.0;
+    for (const double offset : offsets) offset_sum += offset;
+    for (std::size_t m = first; m < last; ++m) {
+      for (std::size_t e = 0; e < row_entries; ++e) {
+        const double shifted =
+            (float_tables[m * row_entries + e] - offsets[e / kNumPrototypes]) * scale;
+        const double rounded = std::nearbyint(std::min(255.0, std::max(0.0, shifted)));
+        tables.luts[m * bytes_per_output + e] = static_cast<std::uint8_t>(rounded);
+      }
+      tables.out_scale[m] = static_cast<float>(scale > 0.0 ? raw_to_sum / scale : 0.0);
+      tables.out_offset[m] =
+          static_cast<float>(scale > 0.0 ? offset_sum - bias / scale : offset_sum);
     }
   }
-
-  double offset_sum = 0.0;
-  for (double offset : offsets) offset_sum += offset;
-  const bool averaging = aggregation == Aggregation::kAveraging;
-  const double raw_to_sum = averaging ? GroupSize(num_codebooks) : 1.0;
-  const double bias = averaging ? AveragingBias(num_codebooks) : 0.0;
-  const double out_scale = scale > 0.0 ? raw_to_sum / scale : 0.0;
-  const double out_offset = scale > 0.0 ? offset_sum - bias / scale : offset_sum;
-  tables.out_scale.assign(output_dim, static_cast<float>(out_scale));
-  tables.out_offset.assign(output_dim, static_cast<float>(out_offset));
   return tables;
 }
 
-Tables BuildTables(const Encoder& encoder, const MatrixView& b, Aggregation aggregation) {
-  return QuantizeTables(BuildFloatTables(encoder, b), encoder.num_codebooks, b.cols, aggregation);
+Tables BuildTables(const Encoder& encoder, const MatrixView& b, Aggregation aggregation,
+                   TableScale table_scale) {
+  return QuantizeTables(BuildFloatTables(encoder, b), encoder.num_codebooks, b.cols, aggregation,
+                        table_scale);
 }
 
 }  // namespace maddness::detail

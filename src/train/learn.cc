@@ -29,7 +29,7 @@ std::vector<std::size_t> SampleRows(std::size_t num_rows, std::size_t max_rows,
 
 }  // namespace
 
-Encoder LearnEncoder(const MatrixView& a_train, const LearnOptions& options,
+Encoder LearnEncoder(const MatrixView& a_train, const MatrixView* b, const LearnOptions& options,
                      std::uint64_t* num_train_rows) {
   const std::vector<std::size_t> rows =
       SampleRows(a_train.rows, options.max_train_rows, options.seed);
@@ -45,7 +45,8 @@ Encoder LearnEncoder(const MatrixView& a_train, const LearnOptions& options,
   *num_train_rows = train.rows;
 
   Encoder encoder;
-  const std::vector<std::uint8_t> codes = LearnTrees(train, options, &encoder);
+  const std::vector<std::uint8_t> codes =
+      LearnTrees(train, options, options.objective == Objective::kProduct ? b : nullptr, &encoder);
   if (options.variant == Variant::kMaddness) {
     if (options.progress) options.progress(Progress{"fitting prototypes", 0, 1});
     FitRidgePrototypes(train, codes, options.ridge_lambda, ResolveThreads(options.threads),

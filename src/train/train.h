@@ -40,6 +40,21 @@ struct SplitChoice {
 SplitChoice OptimalSplit(const std::int8_t* quantized, const float* features, std::size_t n,
                          std::size_t width);
 
+// Reusable histogram storage for OptimalSplitContiguous.
+struct SplitScratch {
+  std::vector<double> level_sums;  // 256 x width
+  std::vector<double> level_squares;
+  std::vector<std::size_t> level_counts;
+  std::vector<double> head_sums;
+  std::vector<double> total_sums;
+};
+
+// OptimalSplit over n contiguous rows: row i has quantized value quantized[i * quantized_stride],
+// features features[i * width + j] and squared feature norm norms[i].
+SplitChoice OptimalSplitContiguous(const std::int8_t* quantized, std::size_t quantized_stride,
+                                   const float* features, const double* norms, std::size_t n,
+                                   std::size_t width, SplitScratch* scratch);
+
 // A contiguous float32 copy of the training rows.
 struct TrainingSet {
   std::size_t rows = 0;
@@ -48,11 +63,20 @@ struct TrainingSet {
   const float* row(std::size_t r) const { return values.data() + r * cols; }
 };
 
+// Per-column quantizers (from the training range) and means of the training rows.
+struct ColumnStats {
+  std::vector<ColumnQuantizer> quantizers;
+  std::vector<double> means;
+};
+ColumnStats LearnColumnStats(const TrainingSet& train);
+
 // Learns the trees of all codebooks and the MADDNESS-PQ prototypes (bucket means in each
 // codebook's own columns). Fills encoder.{input_dim, num_codebooks, codebook_begin, splits,
 // prototypes} and returns the training codes, N x C row-major, equal to what the encoder gives.
+// With `product_b` (D x M), splits minimize the error of the product rows x B instead of the
+// rows x (Objective::kProduct).
 std::vector<std::uint8_t> LearnTrees(const TrainingSet& train, const LearnOptions& options,
-                                     Encoder* encoder);
+                                     const MatrixView* product_b, Encoder* encoder);
 
 // Refines the prototypes by ridge regression (spec 5.2): with G the one-hot matrix of `codes`
 // (N x 16C) and R = X - G P0, solves (G^T G + lambda I) W = G^T R in float64 (Cholesky) and sets
@@ -61,8 +85,9 @@ void FitRidgePrototypes(const TrainingSet& train, const std::vector<std::uint8_t
                         double ridge_lambda, int threads, Encoder* encoder);
 
 // The whole of learning: samples rows, learns the trees, and (for kMaddness) fits the prototypes.
-// Inputs must already be validated (finite, 1 <= C <= D).
-Encoder LearnEncoder(const MatrixView& a_train, const LearnOptions& options,
+// `b` (may be null) is used when options.objective is kProduct. Inputs must already be validated
+// (finite, 1 <= C <= D).
+Encoder LearnEncoder(const MatrixView& a_train, const MatrixView* b, const LearnOptions& options,
                      std::uint64_t* num_train_rows);
 
 }  // namespace maddness::detail

@@ -5,6 +5,7 @@
 // buckets therefore equal inference codes by construction (spec 11.1, P7), no threshold ever
 // lies between tied values, and no dummy threshold can distort a quantization range (P8, P9).
 // The loss is still the float64 SSE of the float data.
+#include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
 #include <mutex>
@@ -31,20 +32,223 @@ double BucketSse(double count, const double* sums, double sum_squares, std::size
   return std::max(0.0, sum_squares - norm / count);
 }
 
-// Reusable histogram storage for OptimalSplit.
-struct SplitScratch {
-  std::vector<double> level_sums;  // kLevels x width
-  std::vector<double> level_squares;
-  std::vector<std::size_t> level_counts;
-  std::vector<double> head_sums;
-  std::vector<double> total_sums;
+// Learns one codebook's tree. `centered` holds the codebook's columns of every training row,
+// minus their column means (N x width, row-major); `quantized` holds the same columns quantized
+// (N x width, row-major). The loss is the SSE of `features` (N x feature_width), which are the
+// centred columns themselves when empty, or their image in the product's space
+// (Objective::kProduct). Writes the four split levels and the training rows' codes.
+struct TreeLearner {
+  std::vector<float> centered;
+  std::vector<std::int8_t> quantized;
+  std::vector<float> features;
+  std::size_t feature_width = 0;
+  // Multiplies each column's remaining SSE when choosing candidates (empty: all 1).
+  std::vector<double> candidate_weights;
+  std::size_t num_rows = 0;
+  std::size_t width = 0;
+  int candidate_dims = 4;
+
+  const float* Features() const { return features.empty() ? centered.data() : features.data(); }
+  std::size_t FeatureWidth() const { return features.empty() ? width : feature_width; }
+
+  void Learn(std::uint32_t first_column, const std::vector<ColumnQuantizer>& quantizers,
+             SplitLevel* levels, std::uint8_t* codes, std::size_t code_stride) {
+    // Rows are kept ordered so that each bucket is a contiguous segment: bucket b is
+    // [bounds[b], bounds[b + 1]), and original_row[i] says where row i came from.
+    std::vector<std::uint32_t> original_row(num_rows);
+    std::iota(original_row.begin(), original_row.end(), 0u);
+    std::vector<std::size_t> bounds = {0, num_rows};
+    const std::size_t feature_columns = FeatureWidth();
+    std::vector<double> norms(num_rows);
+    for (std::size_t i = 0; i < num_rows; ++i) {
+      const float* x = Features() + i * feature_columns;
+      double norm = 0.0;
+      for (std::size_t j = 0; j < feature_columns; ++j) norm += static_cast<double>(x[j]) * x[j];
+      norms[i] = norm;
+    }
+    SplitScratch scratch;
+
+    for (int level = 0; level < kTreeDepth; ++level) {
+      const std::size_t num_buckets = bounds.size() - 1;
+      const std::vector<std::size_t> candidates = CandidateColumns(bounds);
+
+      double best_loss = 0.0;
+      bool have_best = false;
+      std::size_t best_column = candidates.front();
+      std::vector<std::int8_t> best_thresholds;
+      std::vector<std::int8_t> thresholds(num_buckets);
+      for (const std::size_t candidate : candidates) {
+        double total = 0.0;
+        bool abandoned = false;
+        for (std::size_t b = 0; b < num_buckets; ++b) {
+          const std::size_t begin = bounds[b];
+          const SplitChoice choice =
+              OptimalSplitContiguous(quantized.data() + begin * width + candidate, width,
+                                     Features() + begin * feature_columns, norms.data() + begin,
+                                     bounds[b + 1] - begin, feature_columns, &scratch);
+          thresholds[b] = choice.threshold;
+          total += choice.loss;
+          if (have_best && total >= best_loss) {
+            abandoned = true;  // cannot beat the best candidate so far
+            break;
+          }
+        }
+        if (!abandoned && (!have_best || total < best_loss)) {
+          have_best = true;
+          best_loss = total;
+          best_column = candidate;
+          best_thresholds = thresholds;
+        }
+      }
+
+      SplitLevel& split = levels[level];
+      split.dim = first_column + static_cast<std::uint32_t>(best_column);
+      split.scale = quantizers[split.dim].scale;
+      split.offset = quantizers[split.dim].offset;
+      std::fill(std::begin(split.thresholds), std::end(split.thresholds), kNoSplitThreshold);
+      std::copy(best_thresholds.begin(), best_thresholds.end(), split.thresholds);
+      Partition(best_column, best_thresholds, &bounds, &original_row, &norms);
+    }
+    for (std::size_t b = 0; b + 1 < bounds.size(); ++b) {
+      for (std::size_t i = bounds[b]; i < bounds[b + 1]; ++i) {
+        codes[original_row[i] * code_stride] = static_cast<std::uint8_t>(b);
+      }
+    }
+  }
+
+  // Splits every bucket b into 2b (value <= threshold) and 2b + 1, keeping row order within each
+  // child, and moves the rows' data accordingly.
+  void Partition(std::size_t column, const std::vector<std::int8_t>& thresholds,
+                 std::vector<std::size_t>* bounds, std::vector<std::uint32_t>* original_row,
+                 std::vector<double>* norms) {
+    std::vector<std::size_t> order;
+    order.reserve(num_rows);
+    std::vector<std::size_t> next_bounds = {0};
+    for (std::size_t b = 0; b + 1 < bounds->size(); ++b) {
+      for (int side = 0; side < 2; ++side) {
+        for (std::size_t i = (*bounds)[b]; i < (*bounds)[b + 1]; ++i) {
+          const bool right = quantized[i * width + column] > thresholds[b];
+          if (right == (side == 1)) order.push_back(i);
+        }
+        next_bounds.push_back(order.size());
+      }
+    }
+    std::vector<float> next_centered(centered.size());
+    std::vector<float> next_features(features.size());
+    std::vector<std::int8_t> next_quantized(quantized.size());
+    std::vector<std::uint32_t> next_original(num_rows);
+    std::vector<double> next_norms(num_rows);
+    for (std::size_t i = 0; i < num_rows; ++i) {
+      const std::size_t from = order[i];
+      std::copy_n(centered.begin() + static_cast<std::ptrdiff_t>(from * width), width,
+                  next_centered.begin() + static_cast<std::ptrdiff_t>(i * width));
+      std::copy_n(quantized.begin() + static_cast<std::ptrdiff_t>(from * width), width,
+                  next_quantized.begin() + static_cast<std::ptrdiff_t>(i * width));
+      if (!features.empty()) {
+        std::copy_n(features.begin() + static_cast<std::ptrdiff_t>(from * feature_width),
+                    feature_width,
+                    next_features.begin() + static_cast<std::ptrdiff_t>(i * feature_width));
+      }
+      next_original[i] = (*original_row)[from];
+      next_norms[i] = (*norms)[from];
+    }
+    centered.swap(next_centered);
+    features.swap(next_features);
+    quantized.swap(next_quantized);
+    original_row->swap(next_original);
+    norms->swap(next_norms);
+    bounds->swap(next_bounds);
+  }
+
+  // The columns to try at this level (spec 4.2): those with the largest remaining per-column SSE
+  // (summed over buckets), at most `candidate_dims` of them, in ascending order of SSE with ties
+  // broken by ascending column index (so results never depend on sort stability).
+  std::vector<std::size_t> CandidateColumns(const std::vector<std::size_t>& bounds) const {
+    std::vector<double> column_sse(width, 0.0);
+    std::vector<double> sums(width);
+    std::vector<double> squares(width);
+    for (std::size_t b = 0; b + 1 < bounds.size(); ++b) {
+      const std::size_t count = bounds[b + 1] - bounds[b];
+      if (count == 0) continue;
+      std::fill(sums.begin(), sums.end(), 0.0);
+      std::fill(squares.begin(), squares.end(), 0.0);
+      for (std::size_t i = bounds[b]; i < bounds[b + 1]; ++i) {
+        const float* x = centered.data() + i * width;
+        for (std::size_t j = 0; j < width; ++j) {
+          const double value = x[j];
+          sums[j] += value;
+          squares[j] += value * value;
+        }
+      }
+      for (std::size_t j = 0; j < width; ++j) {
+        const double weight = candidate_weights.empty() ? 1.0 : candidate_weights[j];
+        column_sse[j] +=
+            weight * std::max(0.0, squares[j] - sums[j] * sums[j] / static_cast<double>(count));
+      }
+    }
+    std::vector<std::size_t> columns(width);
+    std::iota(columns.begin(), columns.end(), std::size_t{0});
+    std::sort(columns.begin(), columns.end(), [&](std::size_t left, std::size_t right) {
+      if (column_sse[left] != column_sse[right]) return column_sse[left] < column_sse[right];
+      return left < right;
+    });
+    const std::size_t keep = std::min(width, static_cast<std::size_t>(candidate_dims));
+    return std::vector<std::size_t>(columns.end() - static_cast<std::ptrdiff_t>(keep),
+                                    columns.end());
+  }
 };
 
-// The split search of OptimalSplit over n contiguous rows: row i has quantized value
-// quantized[i * quantized_stride], features features[i * width + j] and squared norm norms[i].
-SplitChoice OptimalSplitImpl(const std::int8_t* quantized, std::size_t quantized_stride,
-                             const float* features, const double* norms, std::size_t n,
-                             std::size_t width, SplitScratch* scratch) {
+// Objective::kProduct: the SSE of a bucket's rows x_c B_c (x_c: the codebook's columns, B_c: the
+// matching rows of B) equals the SSE of x_c L for any L with L L^T = B_c B_c^T. With the eigen
+// decomposition B_c B_c^T = V diag(e) V^T, L = V diag(sqrt(e)) keeps at most min(width, M)
+// columns, so the loss costs no more than in the input space however large M is. Candidate
+// columns are ranked by their remaining SSE times the squared norm of their row of B.
+void ProjectOntoProduct(const MatrixView& b, std::uint32_t first, TreeLearner* learner) {
+  const auto width = static_cast<Eigen::Index>(learner->width);
+  Eigen::MatrixXd rows_of_b(width, static_cast<Eigen::Index>(b.cols));
+  for (Eigen::Index j = 0; j < width; ++j) {
+    for (Eigen::Index m = 0; m < rows_of_b.cols(); ++m) {
+      rows_of_b(j, m) = b(first + static_cast<std::size_t>(j), static_cast<std::size_t>(m));
+    }
+  }
+  learner->candidate_weights.resize(learner->width);
+  for (Eigen::Index j = 0; j < width; ++j) {
+    learner->candidate_weights[static_cast<std::size_t>(j)] = rows_of_b.row(j).squaredNorm();
+  }
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eigen(rows_of_b * rows_of_b.transpose());
+  const Eigen::VectorXd& values = eigen.eigenvalues();  // ascending
+  const double largest = values.size() > 0 ? values(values.size() - 1) : 0.0;
+  std::vector<Eigen::Index> kept;
+  for (Eigen::Index i = values.size() - 1; i >= 0; --i) {
+    if (values(i) > 1e-12 * largest && largest > 0.0) kept.push_back(i);
+  }
+  if (kept.empty()) return;  // B_c = 0: nothing to learn for the product; keep the input loss
+  Eigen::MatrixXd basis(width, static_cast<Eigen::Index>(kept.size()));
+  for (std::size_t k = 0; k < kept.size(); ++k) {
+    basis.col(static_cast<Eigen::Index>(k)) =
+        eigen.eigenvectors().col(kept[k]) * std::sqrt(values(kept[k]));
+  }
+  const std::size_t feature_width = kept.size();
+  learner->feature_width = feature_width;
+  learner->features.resize(learner->num_rows * feature_width);
+  for (std::size_t r = 0; r < learner->num_rows; ++r) {
+    const float* x = learner->centered.data() + r * learner->width;
+    for (std::size_t k = 0; k < feature_width; ++k) {
+      double value = 0.0;
+      for (std::size_t j = 0; j < learner->width; ++j) {
+        value += static_cast<double>(x[j]) *
+                 basis(static_cast<Eigen::Index>(j), static_cast<Eigen::Index>(k));
+      }
+      learner->features[r * feature_width + k] = static_cast<float>(value);
+    }
+  }
+}
+
+}  // namespace
+
+SplitChoice OptimalSplitContiguous(const std::int8_t* quantized, std::size_t quantized_stride,
+                                   const float* features, const double* norms, std::size_t n,
+                                   std::size_t width, SplitScratch* scratch) {
   scratch->level_sums.assign(kLevels * width, 0.0);
   scratch->level_squares.assign(kLevels, 0.0);
   scratch->level_counts.assign(kLevels, 0);
@@ -101,155 +305,6 @@ SplitChoice OptimalSplitImpl(const std::int8_t* quantized, std::size_t quantized
   return best;
 }
 
-// Learns one codebook's tree. `centered` holds the codebook's columns of every training row,
-// minus their column means (N x width, row-major); `quantized` holds the same columns quantized
-// (N x width, row-major). Writes the four split levels and the training rows' codes.
-struct TreeLearner {
-  std::vector<float> centered;
-  std::vector<std::int8_t> quantized;
-  std::size_t num_rows;
-  std::size_t width;
-  int candidate_dims;
-
-  void Learn(std::uint32_t first_column, const std::vector<ColumnQuantizer>& quantizers,
-             SplitLevel* levels, std::uint8_t* codes, std::size_t code_stride) {
-    // Rows are kept ordered so that each bucket is a contiguous segment: bucket b is
-    // [bounds[b], bounds[b + 1]), and original_row[i] says where row i came from.
-    std::vector<std::uint32_t> original_row(num_rows);
-    std::iota(original_row.begin(), original_row.end(), 0u);
-    std::vector<std::size_t> bounds = {0, num_rows};
-    std::vector<double> norms(num_rows);
-    for (std::size_t i = 0; i < num_rows; ++i) {
-      double norm = 0.0;
-      for (std::size_t j = 0; j < width; ++j) {
-        norm += static_cast<double>(centered[i * width + j]) * centered[i * width + j];
-      }
-      norms[i] = norm;
-    }
-    SplitScratch scratch;
-
-    for (int level = 0; level < kTreeDepth; ++level) {
-      const std::size_t num_buckets = bounds.size() - 1;
-      const std::vector<std::size_t> candidates = CandidateColumns(bounds);
-
-      double best_loss = 0.0;
-      bool have_best = false;
-      std::size_t best_column = candidates.front();
-      std::vector<std::int8_t> best_thresholds;
-      std::vector<std::int8_t> thresholds(num_buckets);
-      for (const std::size_t candidate : candidates) {
-        double total = 0.0;
-        bool abandoned = false;
-        for (std::size_t b = 0; b < num_buckets; ++b) {
-          const std::size_t begin = bounds[b];
-          const SplitChoice choice = OptimalSplitImpl(
-              quantized.data() + begin * width + candidate, width, centered.data() + begin * width,
-              norms.data() + begin, bounds[b + 1] - begin, width, &scratch);
-          thresholds[b] = choice.threshold;
-          total += choice.loss;
-          if (have_best && total >= best_loss) {
-            abandoned = true;  // cannot beat the best candidate so far
-            break;
-          }
-        }
-        if (!abandoned && (!have_best || total < best_loss)) {
-          have_best = true;
-          best_loss = total;
-          best_column = candidate;
-          best_thresholds = thresholds;
-        }
-      }
-
-      SplitLevel& split = levels[level];
-      split.dim = first_column + static_cast<std::uint32_t>(best_column);
-      split.scale = quantizers[split.dim].scale;
-      split.offset = quantizers[split.dim].offset;
-      std::fill(std::begin(split.thresholds), std::end(split.thresholds), kNoSplitThreshold);
-      std::copy(best_thresholds.begin(), best_thresholds.end(), split.thresholds);
-      Partition(best_column, best_thresholds, &bounds, &original_row, &norms);
-    }
-    for (std::size_t b = 0; b + 1 < bounds.size(); ++b) {
-      for (std::size_t i = bounds[b]; i < bounds[b + 1]; ++i) {
-        codes[original_row[i] * code_stride] = static_cast<std::uint8_t>(b);
-      }
-    }
-  }
-
-  // Splits every bucket b into 2b (value <= threshold) and 2b + 1, keeping row order within each
-  // child, and moves the rows' data accordingly.
-  void Partition(std::size_t column, const std::vector<std::int8_t>& thresholds,
-                 std::vector<std::size_t>* bounds, std::vector<std::uint32_t>* original_row,
-                 std::vector<double>* norms) {
-    std::vector<std::size_t> order;
-    order.reserve(num_rows);
-    std::vector<std::size_t> next_bounds = {0};
-    for (std::size_t b = 0; b + 1 < bounds->size(); ++b) {
-      for (int side = 0; side < 2; ++side) {
-        for (std::size_t i = (*bounds)[b]; i < (*bounds)[b + 1]; ++i) {
-          const bool right = quantized[i * width + column] > thresholds[b];
-          if (right == (side == 1)) order.push_back(i);
-        }
-        next_bounds.push_back(order.size());
-      }
-    }
-    std::vector<float> next_centered(centered.size());
-    std::vector<std::int8_t> next_quantized(quantized.size());
-    std::vector<std::uint32_t> next_original(num_rows);
-    std::vector<double> next_norms(num_rows);
-    for (std::size_t i = 0; i < num_rows; ++i) {
-      const std::size_t from = order[i];
-      std::copy_n(centered.begin() + static_cast<std::ptrdiff_t>(from * width), width,
-                  next_centered.begin() + static_cast<std::ptrdiff_t>(i * width));
-      std::copy_n(quantized.begin() + static_cast<std::ptrdiff_t>(from * width), width,
-                  next_quantized.begin() + static_cast<std::ptrdiff_t>(i * width));
-      next_original[i] = (*original_row)[from];
-      next_norms[i] = (*norms)[from];
-    }
-    centered.swap(next_centered);
-    quantized.swap(next_quantized);
-    original_row->swap(next_original);
-    norms->swap(next_norms);
-    bounds->swap(next_bounds);
-  }
-
-  // The columns to try at this level (spec 4.2): those with the largest remaining per-column SSE
-  // (summed over buckets), at most `candidate_dims` of them, in ascending order of SSE with ties
-  // broken by ascending column index (so results never depend on sort stability).
-  std::vector<std::size_t> CandidateColumns(const std::vector<std::size_t>& bounds) const {
-    std::vector<double> column_sse(width, 0.0);
-    std::vector<double> sums(width);
-    std::vector<double> squares(width);
-    for (std::size_t b = 0; b + 1 < bounds.size(); ++b) {
-      const std::size_t count = bounds[b + 1] - bounds[b];
-      if (count == 0) continue;
-      std::fill(sums.begin(), sums.end(), 0.0);
-      std::fill(squares.begin(), squares.end(), 0.0);
-      for (std::size_t i = bounds[b]; i < bounds[b + 1]; ++i) {
-        const float* x = centered.data() + i * width;
-        for (std::size_t j = 0; j < width; ++j) {
-          const double value = x[j];
-          sums[j] += value;
-          squares[j] += value * value;
-        }
-      }
-      for (std::size_t j = 0; j < width; ++j) {
-        column_sse[j] += std::max(0.0, squares[j] - sums[j] * sums[j] / static_cast<double>(count));
-      }
-    }
-    std::vector<std::size_t> columns(width);
-    std::iota(columns.begin(), columns.end(), std::size_t{0});
-    std::sort(columns.begin(), columns.end(), [&](std::size_t left, std::size_t right) {
-      if (column_sse[left] != column_sse[right]) return column_sse[left] < column_sse[right];
-      return left < right;
-    });
-    const std::size_t keep = std::min(width, static_cast<std::size_t>(candidate_dims));
-    return std::vector<std::size_t>(columns.end() - static_cast<std::ptrdiff_t>(keep),
-                                    columns.end());
-  }
-};
-
-}  // namespace
-
 std::vector<std::uint32_t> CodebookBoundaries(std::size_t input_dim, int num_codebooks) {
   const std::size_t codebooks = static_cast<std::size_t>(num_codebooks);
   const std::size_t base = input_dim / codebooks;
@@ -272,6 +327,28 @@ ColumnQuantizer LearnColumnQuantizer(float min_value, float max_value) {
   return {static_cast<float>(scale), static_cast<float>(offset)};
 }
 
+ColumnStats LearnColumnStats(const TrainingSet& train) {
+  const std::size_t dim = train.cols;
+  ColumnStats stats;
+  stats.quantizers.resize(dim);
+  stats.means.assign(dim, 0.0);
+  std::vector<float> minima(train.row(0), train.row(0) + dim);
+  std::vector<float> maxima = minima;
+  for (std::size_t r = 0; r < train.rows; ++r) {
+    const float* x = train.row(r);
+    for (std::size_t j = 0; j < dim; ++j) {
+      minima[j] = std::min(minima[j], x[j]);
+      maxima[j] = std::max(maxima[j], x[j]);
+      stats.means[j] += x[j];
+    }
+  }
+  for (std::size_t j = 0; j < dim; ++j) {
+    stats.quantizers[j] = LearnColumnQuantizer(minima[j], maxima[j]);
+    stats.means[j] /= static_cast<double>(train.rows);
+  }
+  return stats;
+}
+
 SplitChoice OptimalSplit(const std::int8_t* quantized, const float* features, std::size_t n,
                          std::size_t width) {
   std::vector<double> norms(n);
@@ -283,11 +360,11 @@ SplitChoice OptimalSplit(const std::int8_t* quantized, const float* features, st
     norms[i] = norm;
   }
   SplitScratch scratch;
-  return OptimalSplitImpl(quantized, 1, features, norms.data(), n, width, &scratch);
+  return OptimalSplitContiguous(quantized, 1, features, norms.data(), n, width, &scratch);
 }
 
 std::vector<std::uint8_t> LearnTrees(const TrainingSet& train, const LearnOptions& options,
-                                     Encoder* encoder) {
+                                     const MatrixView* product_b, Encoder* encoder) {
   const std::size_t num_rows = train.rows;
   const std::size_t dim = train.cols;
   const int num_codebooks = options.num_codebooks;
@@ -297,24 +374,9 @@ std::vector<std::uint8_t> LearnTrees(const TrainingSet& train, const LearnOption
   encoder->splits.assign(static_cast<std::size_t>(num_codebooks) * kTreeDepth, SplitLevel{});
   encoder->prototypes.assign(static_cast<std::size_t>(num_codebooks) * kNumPrototypes * dim, 0.0f);
 
-  std::vector<ColumnQuantizer> quantizers(dim);
-  std::vector<double> means(dim, 0.0);
-  {
-    std::vector<float> minima(train.row(0), train.row(0) + dim);
-    std::vector<float> maxima = minima;
-    for (std::size_t r = 0; r < num_rows; ++r) {
-      const float* x = train.row(r);
-      for (std::size_t j = 0; j < dim; ++j) {
-        minima[j] = std::min(minima[j], x[j]);
-        maxima[j] = std::max(maxima[j], x[j]);
-        means[j] += x[j];
-      }
-    }
-    for (std::size_t j = 0; j < dim; ++j) {
-      quantizers[j] = LearnColumnQuantizer(minima[j], maxima[j]);
-      means[j] /= static_cast<double>(num_rows);
-    }
-  }
+  const ColumnStats stats = LearnColumnStats(train);
+  const std::vector<ColumnQuantizer>& quantizers = stats.quantizers;
+  const std::vector<double>& means = stats.means;
 
   std::vector<std::uint8_t> codes(num_rows * static_cast<std::size_t>(num_codebooks));
   const int threads = ResolveThreads(options.threads);
@@ -337,6 +399,7 @@ std::vector<std::uint8_t> LearnTrees(const TrainingSet& train, const LearnOption
         learner.quantized[r * width + j] = QuantizeInput(x[j], q.scale, q.offset);
       }
     }
+    if (product_b != nullptr) ProjectOntoProduct(*product_b, first, &learner);
     learner.Learn(first, quantizers, &encoder->splits[c * kTreeDepth], codes.data() + c,
                   static_cast<std::size_t>(num_codebooks));
 
