@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs every Debian package this project needs to build, test and run its demo.
+# Idempotent: packages already installed are left alone, and when everything is present the
+# script prints nothing and does not touch the network. Runs as root, or through sudo otherwise.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build clang-format  # tool chain
+  libeigen3-dev libhwy-dev zlib1g-dev              # the library
+  libcli11-dev nlohmann-json3-dev libopenblas-dev  # the command-line program
+  libgtest-dev libgmock-dev                        # tests
+  libbenchmark-dev libdnnl-dev                     # benchmarks (exact baselines)
+  python3-numpy pybind11-dev                       # Python module and test helpers
+  dataset-fashion-mnist                            # the demo's data
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+  if [[ $status != "install ok installed" ]]; then
+    missing+=("$package")
+  fi
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+
+if [[ $(id -u) -eq 0 ]]; then
+  as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+  as_root=(sudo)
+else
+  echo "install-deps: missing packages: ${missing[*]}" >&2
+  echo "install-deps: run this script as root or install sudo" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,428 @@
+#!/usr/bin/env bash
+# End-to-end test of the `maddness` command-line program.
+#
+#   bash tests/cli_test.sh path/to/maddness [path/to/shared/data]
+#
+# The core part makes its own small inputs (with perl, which every Debian system has) and checks
+# that train, set-b, apply, encode, info and eval work and agree with each other, and that every
+# kind of bad input fails cleanly: exit status 1, a message on stderr naming the argument, and no
+# output file left behind (nor a temporary one). When the shared data folder is present, eval also
+# runs on the real sklearn_digits and imgfilter sets and must meet the issue's accuracy bounds.
+set -euo pipefail
+
+MADDNESS=${1:?usage: cli_test.sh path/to/maddness [shared-data-dir]}
+SHARED_DATA=${2:-}
+PYTHON=/usr/bin/python3  # Debian's python3 (json module); only used when present
+
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+OUT="$WORK/out"  # outputs of commands that must fail; must stay empty
+mkdir -p "$OUT"
+
+failures=0
+checks=0
+pass() { checks=$((checks + 1)); }
+fail() {
+  checks=$((checks + 1))
+  failures=$((failures + 1))
+  echo "FAIL: $*" >&2
+}
+
+# ---------------------------------------------------------------------------------------------
+# Inputs, written as .npy files by a small perl program.
+#   npy.pl matrix PATH DTYPE ROWS COLS SEED [NAN_INDEX]   pseudo-random values in about [-2, 2]
+#   npy.pl labels PATH COUNT CLASSES SEED                int32 labels in [0, CLASSES)
+#   npy.pl vector PATH COUNT SEED                        float32 vector
+#   npy.pl truncated PATH ROWS COLS                      a float32 header announcing more data
+# DTYPE is one of <f4 <f8 <i4 <u2.
+cat >"$WORK/npy.pl" <<'PERL'
+use strict;
+use warnings;
+
+my %pack_code = ('<f4' => 'f<', '<f8' => 'd<', '<i4' => 'l<', '<u2' => 'v');
+my $state;
+sub next_random {  # a 32-bit linear congruential generator, uniform in [0, 1)
+  $state = ($state * 1664525 + 1013904223) % 4294967296;
+  return $state / 4294967296;
+}
+sub write_npy {
+  my ($path, $descr, $shape, $data) = @_;
+  my $header = "{'descr': '$descr', 'fortran_order': False, 'shape': $shape, }";
+  my $padding = 64 - (10 + length($header) + 1) % 64;
+  $padding = 0 if $padding == 64;
+  $header .= (' ' x $padding) . "\n";
+  open(my $file, '>:raw', $path) or die "$path: $!";
+  print $file "\x93NUMPY\x01\x00", pack('v', length($header)), $header, $data;
+  close($file) or die "$path: $!";
+}
+
+my $mode = shift @ARGV;
+if ($mode eq 'matrix') {
+  my ($path, $descr, $rows, $cols, $seed, $nan_index) = @ARGV;
+  $state = $seed;
+  my $data = '';
+  for my $r (0 .. $rows - 1) {
+    for my $c (0 .. $cols - 1) {
+      # Columns of different scales, correlated with their neighbours, plus noise.
+      my $value = sin(0.37 * $r + 1.3 * $c) * (1 + $c % 3) + next_random() - 0.5;
+      $value = int(100 * $value + 300) if $descr eq '<u2' or $descr eq '<i4';
+      my $index = $r * $cols + $c;
+      if (defined $nan_index and $index == $nan_index) {
+        $data .= pack('V', 0x7fc00000);  # float32 quiet NaN
+      } else {
+        $data .= pack($pack_code{$descr}, $value);
+      }
+    }
+  }
+  write_npy($path, $descr, "($rows, $cols)", $data);
+} elsif ($mode eq 'labels') {
+  my ($path, $count, $classes, $seed) = @ARGV;
+  $state = $seed;
+  my $data = join('', map { pack('l<', int(next_random() * $classes)) } 1 .. $count);
+  write_npy($path, '<i4', "($count,)", $data);
+} elsif ($mode eq 'vector') {
+  my ($path, $count, $seed) = @ARGV;
+  $state = $seed;
+  my $data = join('', map { pack('f<', next_random() - 0.5) } 1 .. $count);
+  write_npy($path, '<f4', "($count,)", $data);
+} elsif ($mode eq 'truncated') {
+  my ($path, $rows, $cols) = @ARGV;
+  write_npy($path, '<f4', "($rows, $cols)", pack('f<', 1.0) x ($rows * $cols - 1));
+} else {
+  die "unknown mode $mode";
+}
+PERL
+npy() { perl "$WORK/npy.pl" "$@"; }
+
+# Prints the header dict of an .npy file.
+npy_header() {
+  perl -e 'open(my $f, "<:raw", $ARGV[0]) or die; read($f, my $magic, 10);
+           my $len = unpack("v", substr($magic, 8, 2)); read($f, my $h, $len); print $h' "$1"
+}
+
+# Small problem: D = 12 columns, M = 3 outputs, C = 4 codebooks.
+D=12
+npy matrix "$WORK/a_train.npy" '<f4' 600 $D 1
+npy matrix "$WORK/a_test.npy" '<f4' 100 $D 2
+npy matrix "$WORK/b.npy" '<f4' $D 3 3
+npy matrix "$WORK/b_short.npy" '<f4' 11 3 3
+npy vector "$WORK/bias.npy" 3 4
+npy vector "$WORK/bias_long.npy" 4 4
+npy labels "$WORK/labels.npy" 100 3 5
+npy labels "$WORK/labels_short.npy" 99 3 5
+npy labels "$WORK/labels_big.npy" 100 7 5
+npy matrix "$WORK/a_train_f64.npy" '<f8' 600 $D 1
+npy matrix "$WORK/a_test_i32.npy" '<i4' 100 $D 2
+npy matrix "$WORK/a_u16.npy" '<u2' 100 $D 2
+npy matrix "$WORK/a_wide.npy" '<f4' 100 $((D + 1)) 2
+npy matrix "$WORK/a_nan.npy" '<f4' 100 $D 2 $((37 * D + 5))
+npy matrix "$WORK/a_train_nan.npy" '<f4' 600 $D 1 $((599 * D + 11))
+npy vector "$WORK/a_1d.npy" $D 6
+npy truncated "$WORK/a_truncated.npy" 100 $D
+
+# ---------------------------------------------------------------------------------------------
+# Helpers.
+
+# Runs the program; records stdout, stderr and the exit status in $WORK/{stdout,stderr,status}.
+run() {
+  local status=0
+  "$MADDNESS" "$@" >"$WORK/stdout" 2>"$WORK/stderr" || status=$?
+  echo "$status" >"$WORK/status"
+  return 0
+}
+
+# expect_ok DESCRIPTION ARGS...: the command succeeds.
+expect_ok() {
+  local what=$1
+  shift
+  run "$@"
+  if [[ $(cat "$WORK/status") == 0 ]]; then
+    pass
+  else
+    fail "$what: exit status $(cat "$WORK/status"); stderr: $(cat "$WORK/stderr")"
+  fi
+}
+
+# expect_error DESCRIPTION ARGUMENT_NAME ARGS...: the command fails with status 1, names
+# ARGUMENT_NAME on stderr, and leaves $OUT empty.
+expect_error() {
+  local what=$1 argument=$2
+  shift 2
+  run "$@"
+  local status
+  status=$(cat "$WORK/status")
+  if [[ $status != 1 ]]; then
+    fail "$what: expected exit status 1, got $status; stderr: $(cat "$WORK/stderr")"
+  elif ! grep -qF -- "$argument" "$WORK/stderr"; then
+    fail "$what: the message does not name $argument: $(cat "$WORK/stderr")"
+  elif [[ -n $(ls -A "$OUT") ]]; then
+    fail "$what: left files behind: $(ls -A "$OUT")"
+  else
+    pass
+  fi
+  rm -rf "${OUT:?}"/*
+}
+
+# json_check DESCRIPTION PYTHON_EXPRESSION: $WORK/stdout is exactly one JSON object `d` for which
+# the expression is true. Without Debian's python3, checks only that stdout is one {...} line.
+json_check() {
+  local what=$1 expression=$2
+  if [[ -x $PYTHON ]]; then
+    if "$PYTHON" -c '
+import json, sys
+with open(sys.argv[1]) as f:
+    d = json.load(f)  # fails on anything but exactly one JSON value
+assert isinstance(d, dict), "not an object"
+assert eval(sys.argv[2]), "false: " + sys.argv[2] + " for " + json.dumps(d)
+' "$WORK/stdout" "$expression" 2>"$WORK/json_error"; then
+      pass
+    else
+      fail "$what: $(tail -n 1 "$WORK/json_error"); stdout: $(cat "$WORK/stdout")"
+    fi
+  elif [[ $(wc -l <"$WORK/stdout") == 1 ]] && grep -q '^{.*}$' "$WORK/stdout"; then
+    pass
+  else
+    fail "$what: stdout is not one JSON object: $(cat "$WORK/stdout")"
+  fi
+}
+
+# expect_npy DESCRIPTION PATH DESCR SHAPE: the file is an .npy with this dtype and shape, and its
+# size matches.
+expect_npy() {
+  local what=$1 path=$2 descr=$3 shape=$4
+  if [[ ! -f $path ]]; then
+    fail "$what: $path was not written"
+    return
+  fi
+  local header
+  header=$(npy_header "$path")
+  if [[ $header != *"'descr': '$descr'"* || $header != *"'shape': $shape"* ]]; then
+    fail "$what: header $header, expected descr $descr and shape $shape"
+  else
+    pass
+  fi
+}
+
+same_file() {
+  if cmp -s "$2" "$3"; then pass; else fail "$1: $2 and $3 differ"; fi
+}
+
+# check DESCRIPTION COMMAND...: the command succeeds.
+check() {
+  local what=$1
+  shift
+  if "$@"; then pass; else fail "$what"; fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# What works.
+
+expect_ok "train" train --a "$WORK/a_train.npy" --b "$WORK/b.npy" --codebooks 4 --seed 7 \
+  -o "$WORK/model"
+check "train: progress on stderr" grep -q "learn" "$WORK/stderr"
+check "train: nothing on stdout" test ! -s "$WORK/stdout"
+
+expect_ok "train again" train --a "$WORK/a_train.npy" --b "$WORK/b.npy" --codebooks 4 --seed 7 \
+  --threads 1 -q -o "$WORK/model_again"
+same_file "learning is deterministic across runs and thread counts" "$WORK/model" \
+  "$WORK/model_again"
+
+expect_ok "info" info "$WORK/model"
+check "info: describes the model" grep -q "codebooks" "$WORK/stdout"
+expect_ok "info --json" info "$WORK/model" --json
+json_check "info --json" \
+  "d['d'] == $D and d['codebooks'] == 4 and d['m'] == 3 and d['n_train'] == 600 and \
+   d['variant'] == 'maddness' and d['aggregation'] == 'average'"
+
+expect_ok "apply" apply "$WORK/model" --a "$WORK/a_test.npy" -o "$WORK/y.npy"
+expect_npy "apply output" "$WORK/y.npy" '<f4' '(100, 3)'
+check "apply: Y.npy holds 100 x 3 floats after its header" \
+  test "$(stat -c %s "$WORK/y.npy")" -eq $((128 + 100 * 3 * 4))
+expect_ok "apply, 1 thread" apply "$WORK/model" --a "$WORK/a_test.npy" -o "$WORK/y1.npy" -t 1
+expect_ok "apply, 2 threads" apply "$WORK/model" --a "$WORK/a_test.npy" -o "$WORK/y2.npy" -t 2
+same_file "apply does not depend on the thread count" "$WORK/y1.npy" "$WORK/y2.npy"
+same_file "apply, default threads" "$WORK/y.npy" "$WORK/y1.npy"
+expect_ok "apply to int32 input" apply "$WORK/model" --a "$WORK/a_test_i32.npy" \
+  -o "$WORK/y_i32.npy"
+expect_npy "apply to int32 input" "$WORK/y_i32.npy" '<f4' '(100, 3)'
+
+expect_ok "encode" encode "$WORK/model" --a "$WORK/a_test.npy" -o "$WORK/codes.npy"
+expect_npy "encode output" "$WORK/codes.npy" '|u1' '(100, 4)'
+# shellcheck disable=SC2016  # perl code, not shell
+check "encode: 100 x 4 codes in [0, 16)" perl -e '
+  open(my $f, "<:raw", $ARGV[0]) or die; local $/; my $body = substr(<$f>, 128);
+  exit(length($body) == 400 && $body !~ /[\x10-\xff]/ ? 0 : 1)' "$WORK/codes.npy"
+
+# Encoder first, tables later: the same model as learning with B.
+expect_ok "train without --b" train --a "$WORK/a_train.npy" --codebooks 4 --seed 7 \
+  -o "$WORK/encoder"
+expect_ok "info of an encoder" info "$WORK/encoder" --json
+json_check "info of an encoder" "d['m'] == 0 and d['has_tables'] == False"
+expect_ok "encode with an encoder" encode "$WORK/encoder" --a "$WORK/a_test.npy" \
+  -o "$WORK/codes_encoder.npy"
+same_file "encoder codes" "$WORK/codes.npy" "$WORK/codes_encoder.npy"
+expect_error "apply needs tables" "set-b" apply "$WORK/encoder" --a "$WORK/a_test.npy" \
+  -o "$OUT/y.npy"
+expect_ok "set-b" set-b "$WORK/encoder" --b "$WORK/b.npy" -o "$WORK/model_set_b"
+expect_ok "apply after set-b" apply "$WORK/model_set_b" --a "$WORK/a_test.npy" \
+  -o "$WORK/y_set_b.npy"
+same_file "train --b and train + set-b give the same outputs" "$WORK/y.npy" "$WORK/y_set_b.npy"
+
+# Variants and input dtypes.
+expect_ok "train pq, exact sums, float64 input" train --a "$WORK/a_train_f64.npy" \
+  --b "$WORK/b.npy" --codebooks 5 --variant pq --aggregation exact --lambda 0.5 \
+  --max-train-rows 300 -o "$WORK/model_pq"
+expect_ok "info pq" info "$WORK/model_pq" --json
+json_check "info pq" "d['variant'] == 'pq' and d['aggregation'] == 'exact' and d['codebooks'] == 5 \
+  and d['n_train'] == 300"
+expect_ok "set-b exact" set-b "$WORK/model" --b "$WORK/b.npy" --aggregation exact \
+  -o "$WORK/model_exact"
+expect_ok "info exact" info "$WORK/model_exact" --json
+json_check "info exact" "d['aggregation'] == 'exact'"
+for c in 1 3 $D; do
+  expect_ok "train C=$c" train --a "$WORK/a_train.npy" --b "$WORK/b.npy" --codebooks "$c" -q \
+    -o "$WORK/model_c$c"
+  expect_ok "apply C=$c" apply "$WORK/model_c$c" --a "$WORK/a_test.npy" -o "$WORK/y_c$c.npy"
+  expect_npy "apply C=$c" "$WORK/y_c$c.npy" '<f4' '(100, 3)'
+done
+
+# eval: exactly one JSON object on stdout.
+eval_args=(--a-train "$WORK/a_train.npy" --a-test "$WORK/a_test.npy" --b "$WORK/b.npy"
+  --codebooks 4)
+expect_ok "eval --json" eval "${eval_args[@]}" --json
+json_check "eval --json" \
+  "all(k in d for k in ['nmse', 'train_seconds', 'apply_seconds', 'codebooks', 'n_train', \
+   'n_test', 'd', 'm', 'variant', 'aggregation']) and 0 <= d['nmse'] < 1 and \
+   d['codebooks'] == 4 and d['n_train'] == 600 and d['n_test'] == 100 and d['d'] == $D and \
+   d['m'] == 3 and 'accuracy' not in d"
+check "eval: progress on stderr" grep -q "learn" "$WORK/stderr"
+expect_ok "eval --json with labels and bias" eval "${eval_args[@]}" --labels "$WORK/labels.npy" \
+  --bias "$WORK/bias.npy" --variant pq --aggregation exact --json
+json_check "eval --json with labels" \
+  "0 <= d['accuracy'] <= 1 and 0 <= d['exact_accuracy'] <= 1 and d['variant'] == 'pq' and \
+   d['aggregation'] == 'exact'"
+expect_ok "eval --json with labels, no bias" eval "${eval_args[@]}" --labels "$WORK/labels.npy" \
+  --json
+json_check "eval --json with labels, no bias" "'accuracy' in d and 'exact_accuracy' in d"
+expect_ok "eval summary" eval "${eval_args[@]}" --labels "$WORK/labels.npy"
+check "eval summary: NMSE" grep -q "NMSE" "$WORK/stdout"
+check "eval summary: accuracy" grep -q "accuracy" "$WORK/stdout"
+
+# ---------------------------------------------------------------------------------------------
+# What fails, cleanly.
+
+train_args=(--b "$WORK/b.npy" --codebooks 4 -o "$OUT/model")
+expect_error "train: missing A" "--a" train --a "$WORK/missing.npy" "${train_args[@]}"
+expect_error "train: uint16 A" "--a" train --a "$WORK/a_u16.npy" "${train_args[@]}"
+expect_error "train: 1-D A" "--a" train --a "$WORK/a_1d.npy" "${train_args[@]}"
+expect_error "train: truncated A" "--a" train --a "$WORK/a_truncated.npy" "${train_args[@]}"
+expect_error "train: NaN in A" "--a" train --a "$WORK/a_train_nan.npy" "${train_args[@]}"
+expect_error "train: not an .npy" "--a" train --a "$WORK/npy.pl" "${train_args[@]}"
+expect_error "train: B height != D" "--b" train --a "$WORK/a_train.npy" \
+  --b "$WORK/b_short.npy" --codebooks 4 -o "$OUT/model"
+expect_error "train: missing B" "--b" train --a "$WORK/a_train.npy" \
+  --b "$WORK/missing.npy" --codebooks 4 -o "$OUT/model"
+for c in 0 -3 $((D + 1)) 257; do
+  expect_error "train: C = $c" "--codebooks" train --a "$WORK/a_train.npy" --b "$WORK/b.npy" \
+    --codebooks "$c" -o "$OUT/model"
+done
+expect_error "train: negative lambda" "--lambda" train --a "$WORK/a_train.npy" \
+  "${train_args[@]}" --lambda -1
+expect_error "train: bad variant" "--variant" train --a "$WORK/a_train.npy" \
+  "${train_args[@]}" --variant bolt
+expect_error "train: bad aggregation" "--aggregation" train --a "$WORK/a_train.npy" \
+  "${train_args[@]}" --aggregation sum
+expect_error "train: negative threads" "--threads" train --a "$WORK/a_train.npy" \
+  "${train_args[@]}" --threads -2
+expect_error "train: output in a missing directory" "-o" train --a "$WORK/a_train.npy" \
+  --b "$WORK/b.npy" --codebooks 4 -o "$OUT/no/such/dir/model"
+
+expect_error "apply: A width != D" "--a" apply "$WORK/model" --a "$WORK/a_wide.npy" \
+  -o "$OUT/y.npy"
+expect_error "apply: NaN in A" "--a" apply "$WORK/model" --a "$WORK/a_nan.npy" -o "$OUT/y.npy"
+expect_error "apply: uint16 A" "--a" apply "$WORK/model" --a "$WORK/a_u16.npy" -o "$OUT/y.npy"
+expect_error "apply: missing A" "--a" apply "$WORK/model" --a "$WORK/missing.npy" \
+  -o "$OUT/y.npy"
+expect_error "apply: missing model" "MODEL" apply "$WORK/missing_model" \
+  --a "$WORK/a_test.npy" -o "$OUT/y.npy"
+expect_error "apply: an .npy as the model" "MODEL" apply "$WORK/a_test.npy" \
+  --a "$WORK/a_test.npy" -o "$OUT/y.npy"
+expect_error "encode: A width != D" "--a" encode "$WORK/model" --a "$WORK/a_wide.npy" \
+  -o "$OUT/codes.npy"
+expect_error "set-b: B height != D" "--b" set-b "$WORK/model" --b "$WORK/b_short.npy" \
+  -o "$OUT/model"
+
+# Damaged model files: truncated at several lengths, and one byte changed at several places.
+model_size=$(stat -c %s "$WORK/model")
+for length in 0 4 12 $((model_size / 2)) $((model_size - 1)); do
+  head -c "$length" "$WORK/model" >"$WORK/model_truncated"
+  expect_error "apply: model truncated to $length bytes" "MODEL" apply "$WORK/model_truncated" \
+    --a "$WORK/a_test.npy" -o "$OUT/y.npy"
+done
+for position in 0 4 8 16 $((model_size / 3)) $((model_size / 2)) $((model_size - 1)); do
+  perl -e 'open(my $f, "+<:raw", $ARGV[0]) or die; seek($f, $ARGV[1], 0); read($f, my $b, 1);
+           seek($f, $ARGV[1], 0); print $f chr(ord($b) ^ 0x55); close($f) or die' \
+    "$(cp "$WORK/model" "$WORK/model_corrupt" && echo "$WORK/model_corrupt")" "$position"
+  expect_error "apply: model byte $position changed" "MODEL" apply "$WORK/model_corrupt" \
+    --a "$WORK/a_test.npy" -o "$OUT/y.npy"
+  expect_error "info: model byte $position changed" "MODEL" info "$WORK/model_corrupt"
+done
+
+# A failed command leaves an existing output file as it was.
+echo "previous contents" >"$WORK/keep.npy"
+run apply "$WORK/model_truncated" --a "$WORK/a_test.npy" -o "$WORK/keep.npy"
+check "a failed apply exits with status 1" test "$(cat "$WORK/status")" -eq 1
+check "a failed apply leaves its existing output file as it was" \
+  test "$(cat "$WORK/keep.npy")" = "previous contents"
+
+expect_error "eval: A_test width != A_train width" "--a-test" eval --a-train "$WORK/a_train.npy" \
+  --a-test "$WORK/a_wide.npy" --b "$WORK/b.npy" --codebooks 4 --json
+check "a failed eval writes nothing on stdout" test ! -s "$WORK/stdout"
+expect_error "eval: NaN in A_test" "--a-test" eval --a-train "$WORK/a_train.npy" \
+  --a-test "$WORK/a_nan.npy" --b "$WORK/b.npy" --codebooks 4 --json
+expect_error "eval: C > D" "--codebooks" eval "${eval_args[@]}" --codebooks $((D + 1)) --json
+expect_error "eval: labels length != N_test" "--labels" eval "${eval_args[@]}" \
+  --labels "$WORK/labels_short.npy" --json
+expect_error "eval: labels out of [0, M)" "--labels" eval "${eval_args[@]}" \
+  --labels "$WORK/labels_big.npy" --json
+expect_error "eval: bias length != M" "--bias" eval "${eval_args[@]}" \
+  --labels "$WORK/labels.npy" --bias "$WORK/bias_long.npy" --json
+expect_error "eval: float labels" "--labels" eval "${eval_args[@]}" \
+  --labels "$WORK/a_1d.npy" --json
+
+# Command-line syntax errors: status 2 (usage), with a message.
+run train --b "$WORK/b.npy" -o "$OUT/model"
+check "train without --a: status 2" test "$(cat "$WORK/status")" -eq 2
+check "train without --a: names --a" grep -qF -- "--a" "$WORK/stderr"
+run eval "${eval_args[@]}" --bias "$WORK/bias.npy" --json
+check "eval --bias without --labels: status 2" test "$(cat "$WORK/status")" -eq 2
+check "eval --bias without --labels: names --labels" grep -qF -- "--labels" "$WORK/stderr"
+run frobnicate
+check "unknown subcommand: status 2" test "$(cat "$WORK/status")" -eq 2
+
+# ---------------------------------------------------------------------------------------------
+# Real data (optional): the issue's accuracy bounds, through the command line.
+
+if [[ -n $SHARED_DATA && -f $SHARED_DATA/sklearn_digits/A_train.npy ]]; then
+  digits=$SHARED_DATA/sklearn_digits
+  expect_ok "eval sklearn_digits" eval --a-train "$digits/A_train.npy" \
+    --a-test "$digits/A_test.npy" --b "$digits/W.npy" --bias "$digits/b.npy" \
+    --labels "$digits/y_test.npy" --codebooks 16 --json
+  # Exact accuracy 0.920 is in the data's manifest; 0.89 is the issue's bound for C = 16.
+  json_check "sklearn_digits accuracy" \
+    "abs(d['exact_accuracy'] - 0.92) < 1e-9 and d['accuracy'] >= 0.89 and d['n_test'] == 450"
+else
+  echo "skipped: sklearn_digits (no shared data at '${SHARED_DATA}')" >&2
+fi
+if [[ -n $SHARED_DATA && -f $SHARED_DATA/imgfilter/A_train_rgb.npy ]]; then
+  images=$SHARED_DATA/imgfilter
+  expect_ok "eval imgfilter" eval --a-train "$images/A_train_rgb.npy" \
+    --a-test "$images/A_test_rgb.npy" --b "$images/B_rgb.npy" --codebooks 16 --json
+  # 0.085 is the paper's reference implementation on the same data (the issue's bound).
+  json_check "imgfilter NMSE" "d['nmse'] <= 0.085 and d['d'] == 27 and d['m'] == 5"
+else
+  echo "skipped: imgfilter (no shared data at '${SHARED_DATA}')" >&2
+fi
+
+echo "cli_test: $((checks - failures)) of $checks checks passed"
+[[ $failures == 0 ]]

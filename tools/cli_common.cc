@@ -1,0 +1,182 @@
+#include "tools/cli_common.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+#include <system_error>
+
+#include "src/io/file.h"
+
+namespace maddness::cli {
+namespace {
+
+template <typename... Parts>
+[[noreturn]] void Fail(const Parts&... parts) {
+  std::ostringstream message;
+  (message << ... << parts);
+  throw Error(message.str());
+}
+
+std::string ShapeString(const std::vector<std::size_t>& shape) {
+  std::ostringstream text;
+  text << "(";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    text << (i ? ", " : "") << shape[i];
+  }
+  text << (shape.size() == 1 ? ",)" : ")");
+  return text.str();
+}
+
+// Throws at the first NaN or infinity, naming its position.
+void CheckAllFinite(const std::vector<float>& values, std::size_t cols, const std::string& what) {
+  const auto bad =
+      std::find_if(values.begin(), values.end(), [](float value) { return !std::isfinite(value); });
+  if (bad == values.end()) return;
+  const auto index = static_cast<std::size_t>(bad - values.begin());
+  Fail(what, ": entry [", index / cols, ", ", index % cols, "] is ", *bad,
+       "; every value must be finite (no NaN or infinity)");
+}
+
+}  // namespace
+
+MatrixView NamedMatrix::view() const {
+  return MatrixView::RowMajor(array.values.data(), rows(), cols());
+}
+
+std::string NamedMatrix::Describe() const { return name + " (" + path + ")"; }
+
+NamedMatrix ReadMatrix(const std::string& path, const std::string& name, std::size_t min_rows) {
+  NamedMatrix matrix{name, path, io::ReadNpy(path, name)};
+  const std::string what = matrix.Describe();
+  if (matrix.array.shape.size() != 2) {
+    Fail(what, " has shape ", ShapeString(matrix.array.shape),
+         "; it must be a 2-D matrix (reshape a vector to (n, 1) or (1, n))");
+  }
+  if (matrix.rows() < min_rows) {
+    Fail(what, " has ", matrix.rows(), " rows; it needs at least ", min_rows);
+  }
+  if (matrix.cols() == 0) Fail(what, " has 0 columns; it needs at least 1");
+  CheckAllFinite(matrix.array.values, matrix.cols(), what);
+  return matrix;
+}
+
+std::vector<float> ReadVector(const std::string& path, const std::string& name,
+                              std::size_t length) {
+  io::NpyFloatArray array = io::ReadNpy(path, name);
+  const std::string what = name + " (" + path + ")";
+  const auto& shape = array.shape;
+  const bool is_vector =
+      shape.size() == 1 || (shape.size() == 2 && (shape[0] == 1 || shape[1] == 1));
+  if (!is_vector || array.values.size() != length) {
+    Fail(what, " has shape ", ShapeString(shape), "; it must be a vector of ", length,
+         " values (shape (", length, ",))");
+  }
+  CheckAllFinite(array.values, 1, what);
+  return std::move(array.values);
+}
+
+Model LoadModel(const std::string& path, const std::string& name) {
+  // Read here rather than with Model::Load so that every message starts with the argument.
+  const std::vector<std::uint8_t> bytes = io::ReadFile(path, name);
+  try {
+    return Model::Deserialize(bytes.data(), bytes.size());
+  } catch (const Error& error) {
+    Fail(name, " (", path, "): ", error.what());
+  }
+}
+
+void CheckOutputPath(const std::string& path, const std::string& name) {
+  namespace fs = std::filesystem;
+  if (path.empty()) Fail(name, " is empty; it must name an output file");
+  std::error_code error;
+  const fs::path output(path);
+  if (fs::is_directory(output, error)) {
+    Fail(name, " ", path, ": is a directory; it must name an output file");
+  }
+  const fs::path parent = output.has_parent_path() ? output.parent_path() : fs::path(".");
+  if (!fs::is_directory(parent, error)) {
+    Fail(name, " ", path, ": the directory ", parent.string(),
+         " does not exist; outputs are written only into existing directories");
+  }
+  if (::access(parent.c_str(), W_OK) != 0) {
+    Fail(name, " ", path, ": the directory ", parent.string(), " is not writable");
+  }
+}
+
+void CheckCodebooks(long long value, std::size_t input_dim, const std::string& name) {
+  if (value < 1 || value > kMaxCodebooks) {
+    Fail(name, " ", value, ": the number of codebooks must be in [1, ", kMaxCodebooks, "]");
+  }
+  if (input_dim != 0 && static_cast<std::size_t>(value) > input_dim) {
+    Fail(name, " ", value,
+         ": the number of codebooks must not exceed D, the number of columns of A (", input_dim,
+         ")");
+  }
+}
+
+void CheckThreads(int value, const std::string& name) {
+  if (value < 0) Fail(name, " ", value, ": must be >= 0 (0 uses every core)");
+}
+
+void CheckLambda(double value, const std::string& name) {
+  if (!std::isfinite(value) || value < 0) {
+    Fail(name, " ", value, ": the ridge parameter must be finite and >= 0");
+  }
+}
+
+Variant ParseVariant(const std::string& value, const std::string& name) {
+  if (value == "maddness") return Variant::kMaddness;
+  if (value == "pq") return Variant::kPq;
+  Fail(name, " ", value, ": must be 'maddness' or 'pq'");
+}
+
+const char* VariantName(Variant variant) { return variant == Variant::kPq ? "pq" : "maddness"; }
+
+Aggregation ParseAggregation(const std::string& value, const std::string& name) {
+  if (value == "average") return Aggregation::kAveraging;
+  if (value == "exact") return Aggregation::kExactSum;
+  Fail(name, " ", value, ": must be 'average' or 'exact'");
+}
+
+const char* AggregationName(Aggregation aggregation) {
+  return aggregation == Aggregation::kExactSum ? "exact" : "average";
+}
+
+ProgressPrinter::ProgressPrinter(bool enabled)
+    : enabled_(enabled), terminal_(::isatty(STDERR_FILENO) == 1) {}
+
+void ProgressPrinter::operator()(const Progress& progress) {
+  if (!enabled_) return;
+  const auto now = std::chrono::steady_clock::now();
+  const bool new_stage = progress.stage != stage_;
+  const bool finished = progress.done >= progress.total;
+  const double since_last = std::chrono::duration<double>(now - last_print_).count();
+  if (terminal_) {
+    if (new_stage && line_open_) std::fputc('\n', stderr);
+    if (!new_stage && !finished && since_last < 0.1) return;
+    std::fprintf(stderr, "\r%s: %zu/%zu", progress.stage.c_str(), progress.done, progress.total);
+    line_open_ = !finished;
+    if (finished) std::fputc('\n', stderr);
+  } else {
+    if (!new_stage && !finished && since_last < 1.0) return;
+    std::fprintf(stderr, "%s: %zu/%zu\n", progress.stage.c_str(), progress.done, progress.total);
+  }
+  std::fflush(stderr);
+  stage_ = progress.stage;
+  last_print_ = now;
+}
+
+void ProgressPrinter::Finish() {
+  if (line_open_) std::fputc('\n', stderr);
+  line_open_ = false;
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace maddness::cli

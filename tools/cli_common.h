@@ -1,0 +1,86 @@
+// Helpers shared by the subcommands of the `maddness` program: reading and checking the user's
+// arguments, naming them in every error, and printing progress.
+//
+// Every check here throws maddness::Error with a message of the form
+//   "<argument> <value>: <what is wrong>; <the rule>"
+// which main() prints on stderr before exiting with status 1.
+#ifndef MADDNESS_TOOLS_CLI_COMMON_H_
+#define MADDNESS_TOOLS_CLI_COMMON_H_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "maddness/maddness.h"
+#include "src/io/npy.h"
+
+namespace maddness::cli {
+
+// A float32 matrix read from a .npy file, with the argument and path it came from.
+struct NamedMatrix {
+  std::string name;  // the argument, e.g. "--a"
+  std::string path;
+  io::NpyFloatArray array;
+
+  std::size_t rows() const { return array.rows(); }
+  std::size_t cols() const { return array.cols(); }
+  // A row-major view of the data. Valid while this object lives.
+  MatrixView view() const;
+  // "--a (a.npy)", for messages.
+  std::string Describe() const;
+};
+
+// Reads a 2-D matrix (rows x cols) from `path`, converted to float32, and checks that it has at
+// least `min_rows` rows and one column and that every entry is finite.
+NamedMatrix ReadMatrix(const std::string& path, const std::string& name, std::size_t min_rows);
+
+// Reads a vector of `length` finite values: shape (length,), (1, length) or (length, 1).
+std::vector<float> ReadVector(const std::string& path, const std::string& name, std::size_t length);
+
+// Loads a model file, naming the argument in any error.
+Model LoadModel(const std::string& path, const std::string& name);
+
+// Checks that `path` can be an output file: not empty, not a directory, in an existing
+// directory. Called before long work so that a typo does not waste it.
+void CheckOutputPath(const std::string& path, const std::string& name);
+
+// Checks that `value` is a valid --codebooks for inputs with `input_dim` columns:
+// 1 <= C <= min(D, kMaxCodebooks). Pass input_dim = 0 to check only the fixed range.
+void CheckCodebooks(long long value, std::size_t input_dim, const std::string& name);
+// --threads: >= 0 (0 = all cores).
+void CheckThreads(int value, const std::string& name);
+// --lambda: finite and >= 0.
+void CheckLambda(double value, const std::string& name);
+
+// "maddness" | "pq" -> Variant, and back.
+Variant ParseVariant(const std::string& value, const std::string& name);
+const char* VariantName(Variant variant);
+// "average" | "exact" -> Aggregation, and back.
+Aggregation ParseAggregation(const std::string& value, const std::string& name);
+const char* AggregationName(Aggregation aggregation);
+
+// Prints LearnOptions::progress reports on stderr: one self-overwriting line on a terminal, and
+// otherwise a line when a step starts, about once a second while it runs, and when it ends.
+class ProgressPrinter {
+ public:
+  explicit ProgressPrinter(bool enabled);
+  void operator()(const Progress& progress);
+  // Ends a pending self-overwriting line.
+  void Finish();
+
+ private:
+  bool enabled_;
+  bool terminal_;
+  bool line_open_ = false;
+  std::string stage_;
+  std::chrono::steady_clock::time_point last_print_;
+};
+
+// Wall-clock seconds since `start`.
+double SecondsSince(std::chrono::steady_clock::time_point start);
+
+}  // namespace maddness::cli
+
+#endif  // MADDNESS_TOOLS_CLI_COMMON_H_

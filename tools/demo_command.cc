@@ -1,0 +1,273 @@
+// demo: the project's main job. A linear classifier for Fashion-MNIST is fitted exactly, then its
+// 784 x 10 product is computed once exactly (OpenBLAS) and once with MADDNESS; the report compares
+// their accuracy and their speed on one thread.
+#include <cblas.h>
+
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "maddness/maddness.h"
+#include "tools/cli_common.h"
+#include "tools/commands.h"
+#include "tools/idx.h"
+#include "tools/metrics.h"
+
+namespace maddness::cli {
+namespace {
+
+constexpr std::size_t kNumClasses = 10;
+// Ridge parameter of the classifier (pixels scaled to [0, 1]). Some border pixels are zero in
+// every training image, so the unregularized normal equations are singular; a small lambda fixes
+// that without changing the test accuracy noticeably.
+constexpr double kClassifierLambda = 1.0;
+// Largest IDX file accepted: far above Fashion-MNIST's 47 million pixels.
+constexpr std::size_t kMaxIdxValues = std::size_t{1} << 30;
+
+// Images as rows of float32 pixels in [0, 1], and their labels.
+struct LabelledImages {
+  std::size_t rows = 0;
+  std::size_t pixels = 0;
+  std::vector<float> values;  // rows x pixels
+  std::vector<std::int64_t> labels;
+};
+
+LabelledImages ReadSplit(const std::filesystem::path& dir, const std::string& prefix) {
+  const std::string images_path = (dir / (prefix + "-images-idx3-ubyte.gz")).string();
+  const std::string labels_path = (dir / (prefix + "-labels-idx1-ubyte.gz")).string();
+  for (const std::string& path : {images_path, labels_path}) {
+    if (!std::filesystem::exists(path)) {
+      throw Error("--data " + dir.string() + ": " + path +
+                  " not found; install the Debian package dataset-fashion-mnist "
+                  "(bash scripts/install-deps.sh) or pass --data DIR with the IDX .gz files");
+    }
+  }
+  const IdxArray images = ReadIdxGz(images_path, 3, kMaxIdxValues);
+  const IdxArray labels = ReadIdxGz(labels_path, 1, kMaxIdxValues);
+  if (images.shape[0] == 0 || images.shape[0] != labels.shape[0]) {
+    throw Error(images_path + " holds " + std::to_string(images.shape[0]) + " images but " +
+                labels_path + " holds " + std::to_string(labels.shape[0]) +
+                " labels; they must match and not be empty");
+  }
+  LabelledImages split;
+  split.rows = images.shape[0];
+  split.pixels = images.shape[1] * images.shape[2];
+  split.values.resize(images.values.size());
+  std::transform(images.values.begin(), images.values.end(), split.values.begin(),
+                 [](std::uint8_t pixel) { return static_cast<float>(pixel) / 255.0f; });
+  split.labels.resize(split.rows);
+  for (std::size_t n = 0; n < split.rows; ++n) {
+    if (labels.values[n] >= kNumClasses) {
+      throw Error(labels_path + ": label [" + std::to_string(n) + "] is " +
+                  std::to_string(labels.values[n]) + "; Fashion-MNIST labels are in [0, 10)");
+    }
+    split.labels[n] = labels.values[n];
+  }
+  return split;
+}
+
+// The linear classifier: scores = x W + bias.
+struct LinearClassifier {
+  std::vector<float> weights;  // pixels x kNumClasses, row-major: the matrix B
+  std::vector<float> bias;     // kNumClasses
+};
+
+// Ridge least squares on one-hot targets, with an unpenalized bias column, in float64:
+// [W; b] = (X^T X + lambda I')^-1 X^T T with X = [A 1]. X^T X is accumulated with OpenBLAS dsyrk
+// over blocks of rows (all cores: this is set-up, not the measured product).
+LinearClassifier FitClassifier(const LabelledImages& train, double lambda) {
+  const std::size_t width = train.pixels + 1;
+  const std::size_t block_rows = 4096;
+  std::vector<double> gram(width * width, 0.0);  // upper triangle, row-major
+  std::vector<double> block(block_rows * width);
+  Eigen::MatrixXd rhs = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(width), kNumClasses);
+  for (std::size_t begin = 0; begin < train.rows; begin += block_rows) {
+    const std::size_t rows = std::min(block_rows, train.rows - begin);
+    for (std::size_t r = 0; r < rows; ++r) {
+      const float* pixels = train.values.data() + (begin + r) * train.pixels;
+      double* out = block.data() + r * width;
+      std::copy(pixels, pixels + train.pixels, out);
+      out[train.pixels] = 1.0;
+      const auto label = static_cast<Eigen::Index>(train.labels[begin + r]);
+      for (std::size_t j = 0; j < width; ++j) rhs(static_cast<Eigen::Index>(j), label) += out[j];
+    }
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, static_cast<int>(width),
+                static_cast<int>(rows), 1.0, block.data(), static_cast<int>(width), 1.0,
+                gram.data(), static_cast<int>(width));
+  }
+  Eigen::MatrixXd normal(static_cast<Eigen::Index>(width), static_cast<Eigen::Index>(width));
+  for (std::size_t i = 0; i < width; ++i) {
+    for (std::size_t j = i; j < width; ++j) {
+      const auto row = static_cast<Eigen::Index>(i);
+      const auto col = static_cast<Eigen::Index>(j);
+      normal(row, col) = normal(col, row) = gram[i * width + j];
+    }
+  }
+  for (std::size_t i = 0; i < train.pixels; ++i) {
+    normal(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(i)) += lambda;
+  }
+  const Eigen::LDLT<Eigen::MatrixXd> factor(normal);
+  if (factor.info() != Eigen::Success) {
+    throw Error("the classifier's normal equations could not be factored");
+  }
+  const Eigen::MatrixXd solution = factor.solve(rhs);
+  LinearClassifier classifier;
+  classifier.weights.resize(train.pixels * kNumClasses);
+  classifier.bias.resize(kNumClasses);
+  for (std::size_t k = 0; k < kNumClasses; ++k) {
+    for (std::size_t j = 0; j < train.pixels; ++j) {
+      classifier.weights[j * kNumClasses + k] =
+          static_cast<float>(solution(static_cast<Eigen::Index>(j), static_cast<Eigen::Index>(k)));
+    }
+    classifier.bias[k] = static_cast<float>(
+        solution(static_cast<Eigen::Index>(train.pixels), static_cast<Eigen::Index>(k)));
+  }
+  return classifier;
+}
+
+// Median seconds of each of two pieces of work, run `repeats` times each after one untimed
+// warm-up run. The runs alternate, so that both see the same machine load.
+template <typename First, typename Second>
+std::pair<double, double> MedianSeconds(int repeats, const First& first, const Second& second) {
+  first();
+  second();
+  std::vector<double> first_seconds, second_seconds;
+  for (int i = 0; i < repeats; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    first();
+    first_seconds.push_back(SecondsSince(start));
+    start = std::chrono::steady_clock::now();
+    second();
+    second_seconds.push_back(SecondsSince(start));
+  }
+  const auto median = [](std::vector<double>& seconds) {
+    std::sort(seconds.begin(), seconds.end());
+    const std::size_t middle = seconds.size() / 2;
+    return seconds.size() % 2 ? seconds[middle] : 0.5 * (seconds[middle - 1] + seconds[middle]);
+  };
+  return {median(first_seconds), median(second_seconds)};
+}
+
+}  // namespace
+
+int RunDemo(const DemoArgs& args) {
+  const LearnArgs& learn = args.learn;
+  CheckCodebooks(learn.codebooks, 0, "--codebooks");
+  CheckLambda(learn.lambda, "--lambda");
+  CheckThreads(learn.threads, "--threads");
+  if (args.repeats < 1 || args.repeats > 100000) {
+    throw Error("--repeats " + std::to_string(args.repeats) + ": must be in [1, 100000]");
+  }
+  LearnOptions options;
+  options.variant = ParseVariant(learn.variant, "--variant");
+  options.aggregation = ParseAggregation(learn.aggregation, "--aggregation");
+
+  const std::filesystem::path dir(args.data_dir);
+  const auto status = [&learn](const std::string& message) {
+    if (!learn.quiet) std::fprintf(stderr, "%s\n", message.c_str());
+  };
+  status("reading Fashion-MNIST from " + dir.string());
+  const auto read_split = [&dir](const std::string& prefix) {
+    try {
+      return ReadSplit(dir, prefix);
+    } catch (const Error& error) {
+      const std::string message = error.what();
+      if (message.rfind("--data", 0) == 0) throw;
+      throw Error("--data " + dir.string() + ": " + message);
+    }
+  };
+  const LabelledImages train = read_split("train");
+  const LabelledImages test = read_split("t10k");
+  if (test.pixels != train.pixels) {
+    throw Error("--data " + dir.string() + ": the training images have " +
+                std::to_string(train.pixels) + " pixels but the test images " +
+                std::to_string(test.pixels) + "; they must match");
+  }
+  const std::size_t pixels = train.pixels;
+  CheckCodebooks(learn.codebooks, pixels, "--codebooks");
+
+  status("fitting the linear classifier");
+  auto start = std::chrono::steady_clock::now();
+  const LinearClassifier classifier = FitClassifier(train, kClassifierLambda);
+  const double fit_seconds = SecondsSince(start);
+
+  const MatrixView a_train = MatrixView::RowMajor(train.values.data(), train.rows, pixels);
+  const MatrixView a_test = MatrixView::RowMajor(test.values.data(), test.rows, pixels);
+  const MatrixView b = MatrixView::RowMajor(classifier.weights.data(), pixels, kNumClasses);
+
+  options.num_codebooks = static_cast<int>(learn.codebooks);
+  options.ridge_lambda = learn.lambda;
+  options.seed = learn.seed;
+  options.threads = learn.threads;
+  ProgressPrinter printer(!learn.quiet);
+  options.progress = [&printer](const Progress& progress) { printer(progress); };
+  start = std::chrono::steady_clock::now();
+  const Model model = Model::Learn(a_train, &b, options);
+  const double learn_seconds = SecondsSince(start);
+  printer.Finish();
+
+  // Accuracy: MADDNESS against the exact product in float64.
+  ApplyOptions one_thread;
+  one_thread.threads = 1;
+  std::vector<float> approx(test.rows * kNumClasses);
+  model.Apply(a_test, approx.data(), 0, one_thread);
+  const std::vector<double> exact = ExactProduct(a_test, b);
+  const ErrorStats stats = CompareOutputs(exact, approx);
+  const double exact_accuracy = ArgmaxAccuracy(exact, kNumClasses, classifier.bias, test.labels);
+  const double approx_accuracy = ArgmaxAccuracy(approx, kNumClasses, classifier.bias, test.labels);
+
+  // Speed on one thread: OpenBLAS's float32 product against MADDNESS, same shapes, same output.
+  status("timing both products (" + std::to_string(args.repeats) + " runs each, one thread)");
+  openblas_set_num_threads(1);
+  std::vector<float> blas_out(test.rows * kNumClasses);
+  const auto [blas_seconds, maddness_seconds] = MedianSeconds(
+      args.repeats,
+      [&] {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(test.rows),
+                    static_cast<int>(kNumClasses), static_cast<int>(pixels), 1.0f,
+                    test.values.data(), static_cast<int>(pixels), classifier.weights.data(),
+                    static_cast<int>(kNumClasses), 0.0f, blas_out.data(),
+                    static_cast<int>(kNumClasses));
+      },
+      [&] { model.Apply(a_test, approx.data(), 0, one_thread); });
+  const double blas_accuracy = ArgmaxAccuracy(blas_out, kNumClasses, classifier.bias, test.labels);
+
+  const auto threads_text = [](int threads) {
+    return threads == 0 ? std::string("all cores")
+                        : std::to_string(threads) + (threads == 1 ? " thread" : " threads");
+  };
+  std::printf("Fashion-MNIST (%s): %zu training and %zu test images of %zu pixels\n",
+              dir.string().c_str(), train.rows, test.rows, pixels);
+  std::printf("Linear classifier: ridge least squares (lambda %g) fitted in %.2f s\n",
+              kClassifierLambda, fit_seconds);
+  std::printf(
+      "MADDNESS (variant %s, %d codebooks, %s aggregation): learned on %zu rows in %.2f s "
+      "(%s)\n",
+      VariantName(model.variant()), model.num_codebooks(), AggregationName(model.aggregation()),
+      train.rows, learn_seconds, threads_text(learn.threads).c_str());
+  std::printf("\nAccuracy on the %zu test images\n", test.rows);
+  std::printf("  %-34s %8.4f\n", "exact product (float64)", exact_accuracy);
+  std::printf("  %-34s %8.4f\n", "exact product (OpenBLAS, float32)", blas_accuracy);
+  std::printf("  %-34s %8.4f   (NMSE %.4f)\n", "MADDNESS", approx_accuracy, stats.nmse);
+  std::printf("\nTime of the %zu x %zu times %zu x %zu product, one thread, median of %d runs\n",
+              test.rows, pixels, pixels, kNumClasses, args.repeats);
+  const std::string maddness_label = "MADDNESS Model::Apply (" + SimdTarget() + ")";
+  std::printf("  %-34s %8.3f ms\n", "OpenBLAS cblas_sgemm (float32)", blas_seconds * 1e3);
+  std::printf("  %-34s %8.3f ms\n", maddness_label.c_str(), maddness_seconds * 1e3);
+  if (maddness_seconds < blas_seconds) {
+    std::printf("  MADDNESS is %.2fx faster than the exact product.\n",
+                blas_seconds / maddness_seconds);
+  } else {
+    std::printf("  MADDNESS is %.2fx slower than the exact product.\n",
+                maddness_seconds / blas_seconds);
+  }
+  return 0;
+}
+
+}  // namespace maddness::cli

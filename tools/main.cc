@@ -1,0 +1,159 @@
+// The `maddness` command-line program: a thin layer over the public API (maddness.h).
+//
+//   maddness train --a A_train.npy --b B.npy --codebooks 16 -o model.maddness
+//   maddness apply model.maddness --a A.npy -o Y.npy
+//   maddness eval --a-train A_train.npy --a-test A_test.npy --b B.npy --codebooks 16 --json
+//   maddness demo
+//
+// Exit status: 0 on success, 1 when the inputs are wrong or the work fails (the message on stderr
+// names the argument, its value and the rule), 2 when the command line cannot be parsed.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+#include <functional>
+#include <new>
+#include <string>
+
+#include "maddness/maddness.h"
+#include "tools/commands.h"
+
+namespace maddness::cli {
+namespace {
+
+constexpr int kExitUsage = 2;
+
+void AddLearnOptions(CLI::App* command, LearnArgs* learn, bool with_train_rows) {
+  command
+      ->add_option("--codebooks,-c", learn->codebooks,
+                   "number of codebooks C, 1 <= C <= min(D, 256); more is more accurate and "
+                   "slower")
+      ->capture_default_str();
+  command->add_option("--lambda", learn->lambda, "ridge parameter of the prototypes, >= 0")
+      ->capture_default_str();
+  command->add_option("--seed", learn->seed, "seed of the random choices while learning")
+      ->capture_default_str();
+  command
+      ->add_option("--variant", learn->variant,
+                   "maddness (ridge prototypes) or pq (bucket means, the paper's MADDNESS-PQ)")
+      ->capture_default_str();
+  command
+      ->add_option("--aggregation", learn->aggregation,
+                   "how table entries are summed: average (the paper's fast byte averages) or "
+                   "exact (16-bit sums)")
+      ->capture_default_str();
+  command->add_option("--threads,-t", learn->threads, "worker threads, 0 = every core")
+      ->capture_default_str();
+  if (with_train_rows) {
+    command
+        ->add_option("--max-train-rows", learn->max_train_rows,
+                     "learn from at most this many random rows of A (0 = all)")
+        ->capture_default_str();
+  }
+  command->add_flag("--quiet,-q", learn->quiet, "no progress messages on stderr");
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"maddness: learned approximate matrix multiplication (MADDNESS)", "maddness"};
+  app.require_subcommand(1);
+  // A repeated option takes its last value, as most programs do (scripts append overrides).
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.set_version_flag("--version", "maddness 0.1.0");
+
+  TrainArgs train;
+  CLI::App* train_command =
+      app.add_subcommand("train", "learn a model from A_train (and build its tables for B)");
+  train_command->add_option("--a", train.a_path, "A_train.npy: N x D training rows")->required();
+  train_command->add_option("--b", train.b_path,
+                            "B.npy: D x M; without it only the encoder is learned (see set-b)");
+  train_command->add_option("-o,--output", train.output_path, "model file to write")->required();
+  AddLearnOptions(train_command, &train.learn, true);
+
+  SetBArgs set_b;
+  CLI::App* set_b_command =
+      app.add_subcommand("set-b", "build (or replace) a model's lookup tables for a matrix B");
+  set_b_command->add_option("MODEL", set_b.model_path, "model file")->required();
+  set_b_command->add_option("--b", set_b.b_path, "B.npy: D x M")->required();
+  set_b_command->add_option("--aggregation", set_b.aggregation, "average or exact")
+      ->capture_default_str();
+  set_b_command->add_option("-o,--output", set_b.output_path, "model file to write")->required();
+
+  ApplyArgs apply;
+  CLI::App* apply_command = app.add_subcommand("apply", "approximate A*B with a model");
+  apply_command->add_option("MODEL", apply.model_path, "model file with tables")->required();
+  apply_command->add_option("--a", apply.a_path, "A.npy: N x D")->required();
+  apply_command->add_option("-o,--output", apply.output_path, "Y.npy to write: N x M float32")
+      ->required();
+  apply_command->add_option("--threads,-t", apply.threads, "worker threads, 0 = every core")
+      ->capture_default_str();
+
+  EncodeArgs encode;
+  CLI::App* encode_command = app.add_subcommand("encode", "the 4-bit codes of the rows of A");
+  encode_command->add_option("MODEL", encode.model_path, "model file")->required();
+  encode_command->add_option("--a", encode.a_path, "A.npy: N x D")->required();
+  encode_command->add_option("-o,--output", encode.output_path, "codes.npy to write: N x C uint8")
+      ->required();
+  encode_command->add_option("--threads,-t", encode.threads, "worker threads, 0 = every core")
+      ->capture_default_str();
+
+  InfoArgs info;
+  CLI::App* info_command = app.add_subcommand("info", "describe a model file");
+  info_command->add_option("MODEL", info.model_path, "model file")->required();
+  info_command->add_flag("--json", info.json, "print one JSON object");
+
+  EvalArgs eval;
+  CLI::App* eval_command = app.add_subcommand(
+      "eval", "learn on A_train, apply to A_test, and compare with the exact product");
+  eval_command->add_option("--a-train", eval.a_train_path, "A_train.npy: N_train x D")->required();
+  eval_command->add_option("--a-test", eval.a_test_path, "A_test.npy: N_test x D")->required();
+  eval_command->add_option("--b", eval.b_path, "B.npy: D x M")->required();
+  CLI::Option* labels_option = eval_command->add_option(
+      "--labels", eval.labels_path, "labels.npy: N_test integers in [0, M); reports accuracy");
+  eval_command
+      ->add_option("--bias", eval.bias_path, "b.npy: M values added to the outputs (default 0)")
+      ->needs(labels_option);
+  eval_command->add_flag("--json", eval.json, "print exactly one JSON object on stdout");
+  AddLearnOptions(eval_command, &eval.learn, true);
+
+  DemoArgs demo;
+  CLI::App* demo_command = app.add_subcommand(
+      "demo",
+      "Fashion-MNIST: a linear classifier computed exactly and with MADDNESS, accuracy and speed");
+  demo_command->add_option("--data", demo.data_dir, "folder with the Fashion-MNIST IDX .gz files")
+      ->capture_default_str();
+  demo_command->add_option("--repeats", demo.repeats, "timed runs of each product (median)")
+      ->capture_default_str();
+  demo.learn.threads = 1;
+  AddLearnOptions(demo_command, &demo.learn, false);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    const int status = app.exit(error);
+    return status == 0 ? 0 : kExitUsage;
+  }
+
+  if (train_command->parsed()) return RunTrain(train);
+  if (set_b_command->parsed()) return RunSetB(set_b);
+  if (apply_command->parsed()) return RunApply(apply);
+  if (encode_command->parsed()) return RunEncode(encode);
+  if (info_command->parsed()) return RunInfo(info);
+  if (eval_command->parsed()) return RunEval(eval);
+  if (demo_command->parsed()) return RunDemo(demo);
+  return kExitUsage;
+}
+
+}  // namespace
+}  // namespace maddness::cli
+
+int main(int argc, char** argv) {
+  try {
+    return maddness::cli::Main(argc, argv);
+  } catch (const maddness::Error& error) {
+    std::fprintf(stderr, "maddness: error: %s\n", error.what());
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "maddness: error: out of memory; the inputs are too large\n");
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "maddness: error: %s\n", error.what());
+  }
+  return 1;
+}
