@@ -10,7 +10,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libopenblas-dev  # the command-line program
   libgtest-dev libgmock-dev                        # tests
   libbenchmark-dev libdnnl-dev                     # benchmarks (exact baselines)
-  python3-numpy pybind11-dev                       # Python module and test helpers
+  python3-numpy python3-pytest python3-torch pybind11-dev                       # Python module and test helpers
   dataset-fashion-mnist                            # the demo's data
 )
 

@@ -14,7 +14,11 @@ namespace maddness::detail {
 int ResolveThreads(int requested) {
   if (requested < 0) Fail("threads is ", requested, "; it must be >= 0 (0 = all cores)");
   if (requested > 0) return requested;
-  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  // Read once: hardware_concurrency() reads /sys on every call, which costs more than a small
+  // Apply.
+  static const int hardware_threads =
+      std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  return hardware_threads;
 }
 
 void ParallelFor(std::size_t num_tasks, int threads, const std::function<void(std::size_t)>& fn) {

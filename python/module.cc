@@ -1,0 +1,713 @@
+// maddness._maddness: the Python binding of the public C++ API (include/maddness/maddness.h).
+//
+// A thin layer with three jobs:
+// - numpy arrays become MatrixViews. float32 arrays are read in place whatever their strides (when
+//   the strides are whole elements and the data is aligned); every other real dtype is converted
+//   to float32 with one copy. A 1-D array is one row.
+// - maddness::Error becomes maddness.Error, a subclass of ValueError, with the same message;
+//   mistakes the binding itself detects raise ValueError (values, shapes) or TypeError (types).
+// - The GIL is released while C++ runs. Calls work on a copy of the Model (one shared_ptr copy),
+//   so a concurrent set_b from another Python thread cannot change a model under a running call.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "maddness/maddness.h"
+
+namespace py = pybind11;
+
+namespace maddness::python {
+namespace {
+
+// "(3, 4)", as numpy prints shapes.
+std::string ShapeString(const py::array& array) {
+  std::string text = "(";
+  for (py::ssize_t axis = 0; axis < array.ndim(); ++axis) {
+    if (axis > 0) text += ", ";
+    text += std::to_string(array.shape(axis));
+  }
+  return text + (array.ndim() == 1 ? ",)" : ")");
+}
+
+std::string DtypeString(const py::array& array) { return py::str(array.dtype()); }
+
+// "list", "NoneType": the name of an object's type.
+std::string TypeName(const py::handle& object) { return Py_TYPE(object.ptr())->tp_name; }
+
+bool IsNativeFloat32(const py::array& array) { return py::isinstance<py::array_t<float>>(array); }
+
+// Element stride from a byte stride, when the byte stride is a whole number of floats.
+bool ElementStride(py::ssize_t byte_stride, std::ptrdiff_t* element_stride) {
+  if (byte_stride % static_cast<py::ssize_t>(sizeof(float)) != 0) return false;
+  *element_stride =
+      static_cast<std::ptrdiff_t>(byte_stride / static_cast<py::ssize_t>(sizeof(float)));
+  return true;
+}
+
+// A float32 matrix read from a Python object, and the array that owns its memory (the caller's
+// array, or the one float32 copy made for it), which must outlive every use of `view`.
+struct InputMatrix {
+  py::array array;
+  MatrixView view;
+  bool one_row = false;  // the caller passed a 1-D array: a single row
+};
+
+// Reads `object` (an ndarray or anything numpy.asarray accepts: lists, CPU torch tensors, ...) as
+// a 2-D matrix, or a 1-D row when `allow_one_row`. `name` names the argument in messages, `shape`
+// says what it should be ("N x D").
+InputMatrix ReadMatrix(const py::handle& object, const char* name, const char* shape,
+                       bool allow_one_row) {
+  InputMatrix input;
+  if (py::isinstance<py::array>(object)) {
+    input.array = py::reinterpret_borrow<py::array>(object);
+  } else {
+    input.array = py::module_::import("numpy").attr("asarray")(object);
+  }
+  py::array& array = input.array;
+  const char kind = array.dtype().kind();
+  if (kind != 'f' && kind != 'i' && kind != 'u') {
+    throw py::type_error(std::string(name) + " has dtype " + DtypeString(array) +
+                         "; it must hold real numbers (float32 is read in place, other float "
+                         "and integer dtypes are converted to float32)");
+  }
+  const py::ssize_t ndim = array.ndim();
+  if (ndim != 2 && !(ndim == 1 && allow_one_row)) {
+    throw py::value_error(std::string(name) + " has shape " + ShapeString(array) + " (" +
+                          std::to_string(ndim) + " dimensions); it must be 2-D, " + shape +
+                          (allow_one_row ? ", or 1-D for a single row" : ""));
+  }
+  input.one_row = ndim == 1;
+  const std::size_t rows = input.one_row ? 1 : static_cast<std::size_t>(array.shape(0));
+  const std::size_t cols = static_cast<std::size_t>(array.shape(ndim - 1));
+
+  std::ptrdiff_t row_stride = 0;
+  std::ptrdiff_t col_stride = 0;
+  const bool in_place = IsNativeFloat32(array) &&
+                        reinterpret_cast<std::uintptr_t>(array.data()) % alignof(float) == 0 &&
+                        ElementStride(array.strides(ndim - 1), &col_stride) &&
+                        (input.one_row || ElementStride(array.strides(0), &row_stride));
+  if (!in_place) {
+    // One copy, to C-contiguous float32. Values out of the float32 range become infinite and are
+    // then rejected by the library with the row and column named.
+    array = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(array);
+    if (!array) throw py::error_already_set();
+    col_stride = 1;
+    row_stride = static_cast<std::ptrdiff_t>(cols);
+  }
+  input.view =
+      MatrixView{static_cast<const float*>(array.data()), rows, cols, row_stride, col_stride};
+  return input;
+}
+
+Variant ParseVariant(const std::string& text) {
+  if (text == "maddness") return Variant::kMaddness;
+  if (text == "pq") return Variant::kPq;
+  throw py::value_error("variant is '" + text + "'; it must be 'maddness' or 'pq'");
+}
+
+const char* VariantName(Variant variant) { return variant == Variant::kPq ? "pq" : "maddness"; }
+
+Aggregation ParseAggregation(const std::string& text) {
+  if (text == "average") return Aggregation::kAveraging;
+  if (text == "exact") return Aggregation::kExactSum;
+  throw py::value_error("aggregation is '" + text + "'; it must be 'average' or 'exact'");
+}
+
+Objective ParseObjective(const std::string& text) {
+  if (text == "input") return Objective::kInput;
+  if (text == "product") return Objective::kProduct;
+  throw py::value_error("objective is '" + text + "'; it must be 'input' or 'product'");
+}
+
+TableScale ParseTableScale(const std::string& text) {
+  if (text == "global") return TableScale::kGlobal;
+  if (text == "per_output") return TableScale::kPerOutput;
+  throw py::value_error("table_scale is '" + text + "'; it must be 'global' or 'per_output'");
+}
+
+const char* AggregationName(Aggregation aggregation) {
+  return aggregation == Aggregation::kExactSum ? "exact" : "average";
+}
+
+// A Python int in [0, 2**64) (seed, max_train_rows).
+std::uint64_t ReadUnsigned(const py::int_& value, const char* name) {
+  const unsigned long long result = PyLong_AsUnsignedLongLong(value.ptr());
+  if (result == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
+    PyErr_Clear();
+    throw py::value_error(std::string(name) + " is " + std::string(py::repr(value)) +
+                          "; it must be an integer in [0, 2**64)");
+  }
+  return result;
+}
+
+void CheckThreads(int threads) {
+  if (threads < 0) {
+    throw py::value_error("threads is " + std::to_string(threads) +
+                          "; it must be >= 0 (0 = all cores)");
+  }
+}
+
+void CheckInputWidth(const Model& model, const InputMatrix& a) {
+  if (a.view.cols != model.input_dim()) {
+    throw py::value_error("A has shape " + ShapeString(a.array) + " but the model was learned on " +
+                          std::to_string(model.input_dim()) + " columns; A must be N x " +
+                          std::to_string(model.input_dim()));
+  }
+}
+
+void CheckHasTables(const Model& model) {
+  if (!model.has_tables()) {
+    throw py::value_error(
+        "the model has no tables (it was made by fit_encoder); call m.set_b(B) first");
+  }
+}
+
+// The options common to fit and fit_encoder.
+struct FitOptions {
+  int codebooks;
+  std::string variant;
+  double ridge_lambda;
+  int candidate_dims;
+  py::int_ max_train_rows;
+  py::int_ seed;
+  int threads;
+  py::object progress;
+};
+
+// The options that need B (fit only).
+struct TableOptions {
+  std::string objective = "input";
+  std::string aggregation = "average";
+  std::string table_scale = "global";
+};
+
+Model Learn(const py::handle& a_train_object, const py::handle& b_object, const FitOptions& fit,
+            const TableOptions& tables) {
+  LearnOptions options;
+  options.variant = ParseVariant(fit.variant);
+  options.objective = ParseObjective(tables.objective);
+  options.aggregation = ParseAggregation(tables.aggregation);
+  options.table_scale = ParseTableScale(tables.table_scale);
+  options.ridge_lambda = fit.ridge_lambda;
+  options.candidate_dims = fit.candidate_dims;
+  options.max_train_rows = ReadUnsigned(fit.max_train_rows, "max_train_rows");
+  options.seed = ReadUnsigned(fit.seed, "seed");
+  CheckThreads(fit.threads);
+  options.threads = fit.threads;
+  if (!fit.progress.is_none() && !PyCallable_Check(fit.progress.ptr())) {
+    throw py::type_error("progress must be None or a callable progress(stage, done, total), not " +
+                         TypeName(fit.progress));
+  }
+
+  const InputMatrix a_train = ReadMatrix(a_train_object, "A_train", "N_train x D", false);
+  const std::size_t input_dim = a_train.view.cols;
+  if (fit.codebooks < 1 || fit.codebooks > kMaxCodebooks ||
+      static_cast<std::size_t>(fit.codebooks) > input_dim) {
+    throw py::value_error("codebooks is " + std::to_string(fit.codebooks) +
+                          "; it must be between 1 and min(D, " + std::to_string(kMaxCodebooks) +
+                          ") where A_train has D = " + std::to_string(input_dim) + " columns");
+  }
+  options.num_codebooks = fit.codebooks;
+  InputMatrix b;
+  if (!b_object.is_none()) {
+    b = ReadMatrix(b_object, "B", "D x M", false);
+    if (b.view.rows != input_dim) {
+      throw py::value_error("B has shape " + ShapeString(b.array) + " but A_train has D = " +
+                            std::to_string(input_dim) + " columns; B must be D x M");
+    }
+  }
+
+  // Called between steps of learning, from any of its threads, one call at a time. Ctrl-C and
+  // exceptions raised by `progress` stop learning: the exception reaches the caller.
+  const py::object& progress = fit.progress;
+  options.progress = [&progress](const Progress& step) {
+    py::gil_scoped_acquire acquire;
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+    if (!progress.is_none()) progress(step.stage, step.done, step.total);
+  };
+  py::gil_scoped_release release;
+  return Model::Learn(a_train.view, b_object.is_none() ? nullptr : &b.view, options);
+}
+
+// Checks a caller's `out` array for Apply: float32, writable, aligned, the expected shape,
+// contiguous within rows, rows at least M floats apart, not overlapping A. Returns it and its row
+// stride in floats.
+py::array_t<float> CheckOut(const py::handle& object, const InputMatrix& a, std::size_t output_dim,
+                            std::size_t* row_stride) {
+  if (!py::isinstance<py::array>(object)) {
+    throw py::type_error("out must be a numpy.ndarray, not " + TypeName(object));
+  }
+  const auto out = py::reinterpret_borrow<py::array>(object);
+  if (!IsNativeFloat32(out)) {
+    throw py::type_error("out has dtype " + DtypeString(out) + "; it must be float32");
+  }
+  const std::size_t rows = a.view.rows;
+  const bool shape_ok =
+      a.one_row ? out.ndim() == 1 && static_cast<std::size_t>(out.shape(0)) == output_dim
+                : out.ndim() == 2 && static_cast<std::size_t>(out.shape(0)) == rows &&
+                      static_cast<std::size_t>(out.shape(1)) == output_dim;
+  if (!shape_ok) {
+    const std::string expected =
+        a.one_row ? "(" + std::to_string(output_dim) + ",)"
+                  : "(" + std::to_string(rows) + ", " + std::to_string(output_dim) + ")";
+    throw py::value_error("out has shape " + ShapeString(out) + "; it must be " + expected +
+                          " (rows of A x outputs of the model)");
+  }
+  if (!out.writeable()) throw py::value_error("out is read-only");
+  const py::ssize_t ndim = out.ndim();
+  std::ptrdiff_t col_stride = 1;
+  std::ptrdiff_t stride = static_cast<std::ptrdiff_t>(output_dim);
+  const bool layout_ok =
+      reinterpret_cast<std::uintptr_t>(out.data()) % alignof(float) == 0 &&
+      (output_dim == 1 || (ElementStride(out.strides(ndim - 1), &col_stride) && col_stride == 1)) &&
+      (a.one_row || rows == 1 ||
+       (ElementStride(out.strides(0), &stride) &&
+        stride >= static_cast<std::ptrdiff_t>(output_dim)));
+  if (!layout_ok) {
+    throw py::value_error("out has strides " + std::string(py::repr(out.attr("strides"))) +
+                          "; it must be aligned, with contiguous rows (columns 4 bytes apart) "
+                          "that do not overlap, in increasing order");
+  }
+  // Apply writes the outputs of early rows before it reads later rows of A. may_share_memory
+  // compares bounds (cheap); shares_memory decides interleaved arrays, and a problem too hard
+  // for it within max_work counts as an overlap.
+  const py::module_ numpy = py::module_::import("numpy");
+  if (numpy.attr("may_share_memory")(out, a.array).cast<bool>()) {
+    bool overlaps = true;
+    try {
+      overlaps =
+          numpy.attr("shares_memory")(out, a.array, py::arg("max_work") = 1 << 16).cast<bool>();
+    } catch (const py::error_already_set&) {
+    }
+    if (overlaps) throw py::value_error("out overlaps A; it must be a separate array");
+  }
+  *row_stride = static_cast<std::size_t>(stride);
+  return py::reinterpret_borrow<py::array_t<float>>(out);
+}
+
+py::array Apply(const Model& shared_model, const py::handle& a_object, int threads,
+                const py::handle& out_object) {
+  CheckHasTables(shared_model);
+  CheckThreads(threads);
+  const Model model = shared_model;
+  const InputMatrix a = ReadMatrix(a_object, "A", "N x D", true);
+  CheckInputWidth(model, a);
+  const std::size_t rows = a.view.rows;
+  const std::size_t output_dim = model.output_dim();
+  std::size_t row_stride = output_dim;
+  py::array_t<float> out;
+  if (out_object.is_none()) {
+    out = a.one_row ? py::array_t<float>(static_cast<py::ssize_t>(output_dim))
+                    : py::array_t<float>(
+                          {static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(output_dim)});
+  } else {
+    out = CheckOut(out_object, a, output_dim, &row_stride);
+  }
+  if (rows == 0) return std::move(out);
+  float* out_data = out.mutable_data();
+  ApplyOptions options;
+  options.threads = threads;
+  {
+    py::gil_scoped_release release;
+    model.Apply(a.view, out_data, row_stride, options);
+  }
+  return std::move(out);
+}
+
+py::array Encode(const Model& shared_model, const py::handle& a_object, int threads) {
+  CheckThreads(threads);
+  const Model model = shared_model;
+  const InputMatrix a = ReadMatrix(a_object, "A", "N x D", true);
+  CheckInputWidth(model, a);
+  const auto codebooks = static_cast<py::ssize_t>(model.num_codebooks());
+  const auto rows = static_cast<py::ssize_t>(a.view.rows);
+  if (rows == 0) return py::array_t<std::uint8_t>({rows, codebooks});
+  ApplyOptions options;
+  options.threads = threads;
+  auto codes = std::make_unique<std::vector<std::uint8_t>>();
+  {
+    py::gil_scoped_release release;
+    *codes = model.Encode(a.view, options);
+  }
+  // The array takes over the vector's memory: no copy.
+  std::uint8_t* data = codes->data();
+  py::capsule owner(codes.get(),
+                    [](void* vector) { delete static_cast<std::vector<std::uint8_t>*>(vector); });
+  codes.release();
+  if (a.one_row) return py::array_t<std::uint8_t>({codebooks}, data, owner);
+  return py::array_t<std::uint8_t>({rows, codebooks}, data, owner);
+}
+
+py::bytes ToBytes(const Model& shared_model) {
+  const Model model = shared_model;
+  std::vector<std::uint8_t> bytes;
+  {
+    py::gil_scoped_release release;
+    bytes = model.Serialize();
+  }
+  return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+// Any contiguous buffer of bytes: bytes, bytearray, memoryview, a uint8 numpy array.
+Model FromBytes(const py::handle& object) {
+  if (!PyObject_CheckBuffer(object.ptr())) {
+    throw py::type_error("data must be bytes or another buffer of bytes, not " + TypeName(object));
+  }
+  Py_buffer buffer;
+  if (PyObject_GetBuffer(object.ptr(), &buffer, PyBUF_C_CONTIGUOUS) != 0) {
+    throw py::error_already_set();
+  }
+  // The buffer stays locked (and the GIL held) while the bytes are read.
+  std::unique_ptr<Py_buffer, void (*)(Py_buffer*)> release(&buffer, PyBuffer_Release);
+  return Model::Deserialize(static_cast<const std::uint8_t*>(buffer.buf),
+                            static_cast<std::size_t>(buffer.len));
+}
+
+Model Load(const std::filesystem::path& path) {
+  if (!std::filesystem::exists(path)) {
+    const py::object error =
+        py::module_::import("builtins")
+            .attr("FileNotFoundError")(ENOENT, "no such model file", path.string());
+    PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(error.ptr())), error.ptr());
+    throw py::error_already_set();
+  }
+  py::gil_scoped_release release;
+  return Model::Load(path.string());
+}
+
+std::string Repr(const Model& model) {
+  std::string text = "maddness.Model(input_dim=" + std::to_string(model.input_dim()) +
+                     ", num_codebooks=" + std::to_string(model.num_codebooks()) + ", variant='" +
+                     VariantName(model.variant()) + "'";
+  if (model.has_tables()) {
+    text += ", output_dim=" + std::to_string(model.output_dim()) + ", aggregation='" +
+            AggregationName(model.aggregation()) + "')";
+  } else {
+    text += ", encoder_only=True)";
+  }
+  return text;
+}
+
+// Docstrings. The first line of each is its signature (pybind11's own are turned off: they
+// would show `object` for every array argument).
+constexpr const char kModuleDoc[] = R"doc(Learned approximate matrix multiplication (MADDNESS).
+
+MADDNESS (Blalock & Guttag, "Multiplying Matrices Without Multiplying", ICML 2021) approximates
+A @ B when B is known ahead of time and the rows of A come from a known distribution: it learns
+from sample rows of A small hash trees that turn each row into 4-bit codes with comparisons only,
+and precomputes 8-bit lookup tables from B; the product is then table lookups and byte additions.
+
+    import maddness
+    m = maddness.fit(A_train, B, codebooks=16)   # A_train: N_train x D, B: D x M
+    Y = m(A)                                     # float32 N x M, approximately A @ B
+    m.save("model.maddness"); m = maddness.load("model.maddness")
+
+Symbols: N rows of A, D columns of A (= rows of B), M columns of B (outputs), C codebooks.
+Arrays: float32 arrays are read in place (any strides); other real dtypes are converted to
+float32 with one copy. Errors in the inputs raise maddness.Error (a ValueError) or TypeError,
+with a message naming the argument, its value and the rule. The GIL is released while the
+library runs; results do not depend on the number of threads.)doc";
+
+constexpr const char kFitDoc[] =
+    R"doc(fit(A_train, B, *, codebooks=16, variant='maddness', ridge_lambda=1.0, candidate_dims=4, max_train_rows=0, seed=0, threads=0, aggregation='average', objective='input', table_scale='global', progress=None) -> Model
+
+Learns a model that approximates A @ B for rows A like those of A_train.
+
+Args:
+    A_train: N_train x D training rows (array-like of real numbers, no NaN or inf; at least 16
+        rows). float32 is read in place; other dtypes are converted.
+    B: D x M matrix (array-like, no NaN or inf).
+    codebooks: number of codebooks C, 1 <= C <= min(D, 256). More is more accurate and slower;
+        each row of A becomes C 4-bit codes.
+    variant: 'maddness' (prototypes refined by ridge regression over all D columns, the paper's
+        MADDNESS) or 'pq' (bucket means in each codebook's own columns, MADDNESS-PQ).
+    ridge_lambda: ridge parameter (>= 0) of the prototype regression.
+    candidate_dims: candidate split columns tried at each tree level (the paper: 4).
+    max_train_rows: learn from at most this many rows drawn at random with `seed` (0 = all).
+    seed: seed of that sample, an integer in [0, 2**64).
+    threads: worker threads for learning (0 = all cores). The model does not depend on it.
+    aggregation: how the C table entries of an output are summed: 'average' (the paper's fast
+        byte averages; slightly noisy) or 'exact' (exact 16-bit sums; a little slower).
+    objective: what the hash trees preserve: 'input' (the rows of A, the paper) or 'product'
+        (the rows of A @ B: splits that matter for this B).
+    table_scale: how the tables are scaled to bytes: 'global' (one scale for all outputs, the
+        paper) or 'per_output' (one per output column: each output uses the whole byte).
+    progress: None, or a callable progress(stage: str, done: int, total: int) called between
+        steps, possibly from a worker thread. An exception it raises (and Ctrl-C) stops learning.
+
+Returns:
+    A Model; m(A) approximates A @ B.
+
+Raises:
+    maddness.Error (a ValueError): invalid values (NaN, too few rows, C > D, ...).
+    ValueError: wrong shapes or option values. TypeError: wrong types or dtypes.
+
+Example:
+    >>> m = maddness.fit(A_train, B, codebooks=16)
+    >>> Y = m(A_test)            # float32, shape (len(A_test), B.shape[1])
+)doc";
+
+constexpr const char kFitEncoderDoc[] =
+    R"doc(fit_encoder(A_train, *, codebooks=16, variant='maddness', ridge_lambda=1.0, candidate_dims=4, max_train_rows=0, seed=0, threads=0, progress=None) -> Model
+
+Learns only the encoder (hash trees and prototypes) from A_train, for when B is not known yet.
+The returned model is encoder_only: it can encode(A); call m.set_b(B) before m(A). Arguments
+as for fit() (objective is 'input': the trees cannot depend on a B not known yet).
+
+Example:
+    >>> m = maddness.fit_encoder(A_train, codebooks=16)
+    >>> m.set_b(B)
+    >>> Y = m(A)
+)doc";
+
+constexpr const char kLoadDoc[] = R"doc(load(path) -> Model
+
+Reads a model file written by Model.save (or by the `maddness` command-line program).
+
+Args:
+    path: str or os.PathLike.
+
+Raises:
+    FileNotFoundError: no such file.
+    maddness.Error (a ValueError): the file is not a valid model file (wrong magic, truncated,
+        corrupted, a newer format version).
+)doc";
+
+constexpr const char kFromBytesDoc[] = R"doc(from_bytes(data) -> Model
+
+The model whose serialized form (Model.to_bytes, the model file's bytes) is `data`: bytes,
+bytearray, memoryview, a contiguous uint8 numpy array, or any other contiguous buffer.
+
+Raises:
+    maddness.Error (a ValueError): the bytes are not a valid model.
+)doc";
+
+constexpr const char kSimdTargetDoc[] = R"doc(simd_target() -> str
+
+The SIMD target the kernels run on, chosen at run time for this CPU: 'AVX3_DL', 'AVX3', 'AVX2',
+'SSE4', 'SSSE3' or 'SCALAR' (the scalar reference code). The environment variable
+MADDNESS_TARGET=<name> (or 'reference'), set before the first call, forces one.
+
+Raises:
+    maddness.Error (a ValueError): MADDNESS_TARGET names an unknown target or one this CPU
+        cannot run.
+)doc";
+
+constexpr const char kModelDoc[] = R"doc(A learned MADDNESS model.
+
+Made by maddness.fit, maddness.fit_encoder, maddness.load or maddness.from_bytes. It holds the
+encoder (hash trees and prototypes, learned from A_train) and, unless it is encoder_only, the
+lookup tables for one matrix B. Models pickle (for multiprocessing and Dask) as their model-file
+bytes; copies share nothing mutable.
+
+    Y = m(A)               # float32 N x M, approximately A @ B
+    codes = m.encode(A)    # uint8 N x C, each in [0, 16)
+)doc";
+
+constexpr const char kApplyDoc[] = R"doc(apply(A, *, threads=0, out=None) -> numpy.ndarray
+
+Approximates A @ B. m(A, ...) is the same call.
+
+Args:
+    A: N x D array-like of real numbers; a 1-D array of D values is a single row. float32 is
+        read in place (C order, Fortran order or any strides); other dtypes are converted to
+        float32 with one copy. The columns the encoder reads must be finite.
+    threads: worker threads (0 = all cores). Results do not depend on it.
+    out: None, or a float32 array of shape (N, M) ((M,) for a 1-D A) to write into: writable,
+        with contiguous rows, not overlapping A.
+
+Returns:
+    float32 array of shape (N, M) ((M,) for a 1-D A): `out` when given.
+
+Raises:
+    ValueError: the model is encoder_only, A does not have D columns, A has NaN or inf in a
+        column the encoder reads, `out` has the wrong shape or layout.
+    TypeError: A is not numeric; `out` is not a float32 ndarray.
+)doc";
+
+constexpr const char kEncodeDoc[] = R"doc(encode(A, *, threads=0) -> numpy.ndarray
+
+The 4-bit codes of the rows of A.
+
+Args:
+    A: N x D array-like (as for apply); a 1-D array is a single row.
+    threads: worker threads (0 = all cores).
+
+Returns:
+    uint8 array of shape (N, C) ((C,) for a 1-D A), each code in [0, 16).
+)doc";
+
+constexpr const char kSetBDoc[] =
+    R"doc(set_b(B, *, aggregation='average', table_scale='global') -> None
+
+Builds (or replaces) the lookup tables for B, a D x M array-like. Works on encoder_only models
+and on models that already have tables.
+
+Args:
+    B: D x M array-like of real numbers, no NaN or inf.
+    aggregation: 'average' (the paper's fast byte averages) or 'exact' (exact 16-bit sums).
+    table_scale: 'global' (one byte scale for all outputs) or 'per_output' (one per output).
+)doc";
+
+constexpr const char kSaveDoc[] = R"doc(save(path) -> None
+
+Writes the model file (docs/format.md) atomically: a temporary file renamed over `path`.
+
+Args:
+    path: str or os.PathLike.
+)doc";
+
+}  // namespace
+
+void DefineModule(py::module_& module) {
+  py::options options;
+  options.disable_function_signatures();
+  module.doc() = kModuleDoc;
+  module.attr("__version__") = MADDNESS_VERSION;
+
+  static py::exception<Error> error(module, "Error", PyExc_ValueError);
+  error.attr("__module__") = "maddness";
+  error.doc() =
+      "An invalid input reported by the library (a subclass of ValueError); the message names "
+      "the argument, its value and the rule.";
+  py::register_exception_translator([](std::exception_ptr exception) {
+    try {
+      if (exception) std::rethrow_exception(exception);
+    } catch (const Error& caught) {
+      error(caught.what());
+    }
+  });
+
+  py::class_<Model> model_class(module, "Model", kModelDoc);
+  model_class.attr("__module__") = "maddness";
+  model_class
+      .def("apply", &Apply, kApplyDoc, py::arg("A"), py::kw_only(), py::arg("threads") = 0,
+           py::arg("out") = py::none())
+      .def("__call__", &Apply,
+           "__call__(A, *, threads=0, out=None) -> numpy.ndarray\n\nm(A) is m.apply(A).",
+           py::arg("A"), py::kw_only(), py::arg("threads") = 0, py::arg("out") = py::none())
+      .def("encode", &Encode, kEncodeDoc, py::arg("A"), py::kw_only(), py::arg("threads") = 0)
+      .def(
+          "set_b",
+          [](Model& self, const py::handle& b_object, const std::string& aggregation,
+             const std::string& table_scale) {
+            const Aggregation parsed_aggregation = ParseAggregation(aggregation);
+            const TableScale parsed_scale = ParseTableScale(table_scale);
+            if (self.empty()) throw py::value_error("set_b needs a learned model");
+            const InputMatrix b = ReadMatrix(b_object, "B", "D x M", false);
+            if (b.view.rows != self.input_dim()) {
+              throw py::value_error("B has shape " + ShapeString(b.array) +
+                                    " but the model was learned on D = " +
+                                    std::to_string(self.input_dim()) + " columns; B must be D x M");
+            }
+            Model updated = self;
+            {
+              py::gil_scoped_release release;
+              updated.SetB(b.view, parsed_aggregation, parsed_scale);
+            }
+            self = std::move(updated);
+          },
+          kSetBDoc, py::arg("B"), py::kw_only(), py::arg("aggregation") = "average",
+          py::arg("table_scale") = "global")
+      .def(
+          "save",
+          [](const Model& self, const std::filesystem::path& path) {
+            const Model model = self;
+            py::gil_scoped_release release;
+            model.Save(path.string());
+          },
+          kSaveDoc, py::arg("path"))
+      .def("to_bytes", &ToBytes,
+           "to_bytes() -> bytes\n\nThe model file's bytes (what save writes); "
+           "maddness.from_bytes reads them back.")
+      .def_property_readonly("input_dim", &Model::input_dim, "D, the number of columns of A.")
+      .def_property_readonly("num_codebooks", &Model::num_codebooks,
+                             "C, the number of codebooks (4-bit codes per row).")
+      .def_property_readonly(
+          "output_dim",
+          [](const Model& self) -> py::object {
+            if (!self.has_tables()) return py::none();
+            return py::int_(self.output_dim());
+          },
+          "M, the number of columns of B; None for an encoder_only model.")
+      .def_property_readonly(
+          "encoder_only", [](const Model& self) { return !self.has_tables(); },
+          "True when the model has no tables for B yet (made by fit_encoder): set_b(B) first.")
+      .def_property_readonly(
+          "variant", [](const Model& self) { return VariantName(self.variant()); },
+          "'maddness' (ridge prototypes) or 'pq' (bucket means).")
+      .def_property_readonly(
+          "aggregation",
+          [](const Model& self) -> py::object {
+            if (!self.has_tables()) return py::none();
+            return py::str(AggregationName(self.aggregation()));
+          },
+          "'average' or 'exact', how table entries are summed; None for an encoder_only model.")
+      .def_property_readonly("num_train_rows", &Model::num_train_rows,
+                             "The number of rows the model was learned from.")
+      .def("__repr__", &Repr)
+      .def("__copy__", [](const Model& self) { return Model(self); })
+      .def(
+          "__deepcopy__", [](const Model& self, const py::handle&) { return Model(self); },
+          py::arg("memo"))
+      .def(py::pickle([](const Model& self) { return ToBytes(self); },
+                      [](const py::bytes& state) { return FromBytes(state); }));
+
+  const auto fit = [](const py::handle& a_train, const py::handle& b, int codebooks,
+                      const std::string& variant, double ridge_lambda, int candidate_dims,
+                      const py::int_& max_train_rows, const py::int_& seed, int threads,
+                      const std::string& aggregation, const std::string& objective,
+                      const std::string& table_scale, const py::object& progress) {
+    if (b.is_none()) {
+      throw py::type_error(
+          "B is None; fit needs B (D x M), or use fit_encoder(A_train) and "
+          "set_b(B) later");
+    }
+    return Learn(a_train, b,
+                 FitOptions{codebooks, variant, ridge_lambda, candidate_dims, max_train_rows, seed,
+                            threads, progress},
+                 TableOptions{objective, aggregation, table_scale});
+  };
+  module.def("fit", fit, kFitDoc, py::arg("A_train"), py::arg("B"), py::kw_only(),
+             py::arg("codebooks") = 16, py::arg("variant") = "maddness",
+             py::arg("ridge_lambda") = 1.0, py::arg("candidate_dims") = 4,
+             py::arg("max_train_rows") = 0, py::arg("seed") = 0, py::arg("threads") = 0,
+             py::arg("aggregation") = "average", py::arg("objective") = "input",
+             py::arg("table_scale") = "global", py::arg("progress") = py::none());
+
+  const auto fit_encoder = [](const py::handle& a_train, int codebooks, const std::string& variant,
+                              double ridge_lambda, int candidate_dims,
+                              const py::int_& max_train_rows, const py::int_& seed, int threads,
+                              const py::object& progress) {
+    return Learn(a_train, py::none(),
+                 FitOptions{codebooks, variant, ridge_lambda, candidate_dims, max_train_rows, seed,
+                            threads, progress},
+                 TableOptions{});
+  };
+  module.def("fit_encoder", fit_encoder, kFitEncoderDoc, py::arg("A_train"), py::kw_only(),
+             py::arg("codebooks") = 16, py::arg("variant") = "maddness",
+             py::arg("ridge_lambda") = 1.0, py::arg("candidate_dims") = 4,
+             py::arg("max_train_rows") = 0, py::arg("seed") = 0, py::arg("threads") = 0,
+             py::arg("progress") = py::none());
+
+  module.def("load", &Load, kLoadDoc, py::arg("path"));
+  module.def("from_bytes", &FromBytes, kFromBytesDoc, py::arg("data"));
+  module.def("simd_target", &SimdTarget, kSimdTargetDoc);
+  module.def("compiled_targets", &CompiledTargets,
+             "compiled_targets() -> list[str]\n\nThe SIMD targets compiled into the library, "
+             "best first (not all may run on this CPU).");
+}
+
+}  // namespace maddness::python
+
+PYBIND11_MODULE(_maddness, module) { maddness::python::DefineModule(module); }
