@@ -286,6 +286,38 @@ for c in 1 3 $D; do
   expect_npy "apply C=$c" "$WORK/y_c$c.npy" '<f4' '(100, 3)'
 done
 
+# Learning options: the split objective, the table scale, the candidate columns.
+expect_ok "train --objective product" train --a "$WORK/a_train.npy" --b "$WORK/b.npy" \
+  --codebooks 4 --objective product --candidate-dims 6 -q -o "$WORK/model_product"
+expect_ok "train --objective product, 1 thread" train --a "$WORK/a_train.npy" --b "$WORK/b.npy" \
+  --codebooks 4 --objective product --candidate-dims 6 --threads 1 -q \
+  -o "$WORK/model_product_again"
+same_file "the product objective is deterministic" "$WORK/model_product" \
+  "$WORK/model_product_again"
+expect_ok "apply a product-objective model" apply "$WORK/model_product" --a "$WORK/a_test.npy" \
+  -o "$WORK/y_product.npy"
+expect_npy "apply a product-objective model" "$WORK/y_product.npy" '<f4' '(100, 3)'
+expect_ok "train --table-scale per-output" train --a "$WORK/a_train.npy" --b "$WORK/b.npy" \
+  --codebooks 4 --seed 7 --table-scale per-output -q -o "$WORK/model_per_output"
+expect_ok "set-b --table-scale per-output" set-b "$WORK/encoder" --b "$WORK/b.npy" \
+  --table-scale per-output -o "$WORK/model_set_b_per_output"
+expect_ok "apply per-output" apply "$WORK/model_per_output" --a "$WORK/a_test.npy" \
+  -o "$WORK/y_per_output.npy"
+expect_ok "apply per-output after set-b" apply "$WORK/model_set_b_per_output" \
+  --a "$WORK/a_test.npy" -o "$WORK/y_set_b_per_output.npy"
+same_file "train --table-scale and set-b --table-scale agree" "$WORK/y_per_output.npy" \
+  "$WORK/y_set_b_per_output.npy"
+if cmp -s "$WORK/y.npy" "$WORK/y_per_output.npy"; then
+  fail "--table-scale per-output gives the same outputs as global"
+else
+  pass
+fi
+expect_ok "train --candidate-dims 1" train --a "$WORK/a_train.npy" --b "$WORK/b.npy" \
+  --codebooks 4 --candidate-dims 1 -q -o "$WORK/model_dims1"
+expect_ok "train without --b, --table-scale: a warning" train --a "$WORK/a_train.npy" \
+  --codebooks 4 --table-scale per-output -q -o "$WORK/encoder_warned"
+check "train without --b, --table-scale: the warning names set-b" grep -q "set-b" "$WORK/stderr"
+
 # eval: exactly one JSON object on stdout.
 eval_args=(--a-train "$WORK/a_train.npy" --a-test "$WORK/a_test.npy" --b "$WORK/b.npy"
   --codebooks 4)
@@ -295,6 +327,8 @@ json_check "eval --json" \
    'n_test', 'd', 'm', 'variant', 'aggregation']) and 0 <= d['nmse'] < 1 and \
    d['codebooks'] == 4 and d['n_train'] == 600 and d['n_test'] == 100 and d['d'] == $D and \
    d['m'] == 3 and 'accuracy' not in d"
+json_check "eval --json: the default learning options" \
+  "d['objective'] == 'input' and d['table_scale'] == 'global' and d['candidate_dims'] == 4"
 check "eval: progress on stderr" grep -q "learn" "$WORK/stderr"
 expect_ok "eval --json with labels and bias" eval "${eval_args[@]}" --labels "$WORK/labels.npy" \
   --bias "$WORK/bias.npy" --variant pq --aggregation exact --json
@@ -304,6 +338,11 @@ json_check "eval --json with labels" \
 expect_ok "eval --json with labels, no bias" eval "${eval_args[@]}" --labels "$WORK/labels.npy" \
   --json
 json_check "eval --json with labels, no bias" "'accuracy' in d and 'exact_accuracy' in d"
+expect_ok "eval --objective product --table-scale per-output --candidate-dims 8" eval \
+  "${eval_args[@]}" --objective product --table-scale per-output --candidate-dims 8 --json
+json_check "eval --objective product --table-scale per-output --candidate-dims 8" \
+  "d['objective'] == 'product' and d['table_scale'] == 'per-output' and \
+   d['candidate_dims'] == 8 and 0 <= d['nmse'] < 1"
 expect_ok "eval summary" eval "${eval_args[@]}" --labels "$WORK/labels.npy"
 check "eval summary: NMSE" grep -q "NMSE" "$WORK/stdout"
 check "eval summary: accuracy" grep -q "accuracy" "$WORK/stdout"
@@ -334,6 +373,27 @@ expect_error "train: bad aggregation" "--aggregation" train --a "$WORK/a_train.n
   "${train_args[@]}" --aggregation sum
 expect_error "train: negative threads" "--threads" train --a "$WORK/a_train.npy" \
   "${train_args[@]}" --threads -2
+expect_error "train: bad objective" "--objective" train --a "$WORK/a_train.npy" \
+  "${train_args[@]}" --objective output
+expect_error "train: --objective product without --b" "--objective product" train \
+  --a "$WORK/a_train.npy" --codebooks 4 --objective product -o "$OUT/model"
+check "train: --objective product without --b names --b" grep -qF -- "--b" "$WORK/stderr"
+expect_error "train: bad table scale" "--table-scale" train --a "$WORK/a_train.npy" \
+  "${train_args[@]}" --table-scale per-column
+expect_error "train: candidate dims 0" "--candidate-dims" train --a "$WORK/a_train.npy" \
+  "${train_args[@]}" --candidate-dims 0
+expect_error "set-b: bad table scale" "--table-scale" set-b "$WORK/encoder" --b "$WORK/b.npy" \
+  --table-scale local -o "$OUT/model"
+expect_error "eval: bad objective" "--objective" eval "${eval_args[@]}" --objective both --json
+expect_error "eval: bad table scale" "--table-scale" eval "${eval_args[@]}" --table-scale 2 --json
+expect_error "eval: candidate dims -1" "--candidate-dims" eval "${eval_args[@]}" \
+  --candidate-dims -1 --json
+# demo checks its options before it reads any data.
+expect_error "demo: bad objective" "--objective" demo --objective rows --data "$WORK/none" -q
+expect_error "demo: bad table scale" "--table-scale" demo --table-scale none --data "$WORK/none" -q
+expect_error "demo: candidate dims 0" "--candidate-dims" demo --candidate-dims 0 \
+  --data "$WORK/none" -q
+expect_error "demo: missing data" "--data" demo --data "$WORK/none" -q
 expect_error "train: output in a missing directory" "-o" train --a "$WORK/a_train.npy" \
   --b "$WORK/b.npy" --codebooks 4 -o "$OUT/no/such/dir/model"
 
@@ -397,6 +457,9 @@ check "train without --a: names --a" grep -qF -- "--a" "$WORK/stderr"
 run eval "${eval_args[@]}" --bias "$WORK/bias.npy" --json
 check "eval --bias without --labels: status 2" test "$(cat "$WORK/status")" -eq 2
 check "eval --bias without --labels: names --labels" grep -qF -- "--labels" "$WORK/stderr"
+run train --a "$WORK/a_train.npy" "${train_args[@]}" --candidate-dims many
+check "--candidate-dims not a number: status 2" test "$(cat "$WORK/status")" -eq 2
+check "--candidate-dims not a number: names it" grep -qF -- "--candidate-dims" "$WORK/stderr"
 run frobnicate
 check "unknown subcommand: status 2" test "$(cat "$WORK/status")" -eq 2
 

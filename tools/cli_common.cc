@@ -146,6 +146,53 @@ const char* AggregationName(Aggregation aggregation) {
   return aggregation == Aggregation::kExactSum ? "exact" : "average";
 }
 
+Objective ParseObjective(const std::string& value, const std::string& name) {
+  if (value == "input") return Objective::kInput;
+  if (value == "product") return Objective::kProduct;
+  Fail(name, " ", value, ": must be 'input' (preserve the rows of A) or 'product' (preserve A*B)");
+}
+
+const char* ObjectiveName(Objective objective) {
+  return objective == Objective::kProduct ? "product" : "input";
+}
+
+TableScale ParseTableScale(const std::string& value, const std::string& name) {
+  if (value == "global") return TableScale::kGlobal;
+  if (value == "per-output") return TableScale::kPerOutput;
+  Fail(name, " ", value, ": must be 'global' or 'per-output'");
+}
+
+const char* TableScaleName(TableScale table_scale) {
+  return table_scale == TableScale::kPerOutput ? "per-output" : "global";
+}
+
+void CheckCandidateDims(int value, const std::string& name) {
+  if (value < 1) {
+    Fail(name, " ", value,
+         ": must be >= 1 (split columns tried per tree level; the paper uses 4, larger values "
+         "learn more slowly and may be more accurate)");
+  }
+}
+
+LearnOptions ToLearnOptions(const LearnArgs& learn) {
+  CheckCodebooks(learn.codebooks, 0, "--codebooks");
+  CheckLambda(learn.lambda, "--lambda");
+  CheckThreads(learn.threads, "--threads");
+  CheckCandidateDims(learn.candidate_dims, "--candidate-dims");
+  LearnOptions options;
+  options.num_codebooks = static_cast<int>(learn.codebooks);
+  options.variant = ParseVariant(learn.variant, "--variant");
+  options.ridge_lambda = learn.lambda;
+  options.objective = ParseObjective(learn.objective, "--objective");
+  options.candidate_dims = learn.candidate_dims;
+  options.max_train_rows = learn.max_train_rows;
+  options.seed = learn.seed;
+  options.threads = learn.threads;
+  options.aggregation = ParseAggregation(learn.aggregation, "--aggregation");
+  options.table_scale = ParseTableScale(learn.table_scale, "--table-scale");
+  return options;
+}
+
 ProgressPrinter::ProgressPrinter(bool enabled)
     : enabled_(enabled), terminal_(::isatty(STDERR_FILENO) == 1) {}
 

@@ -15,6 +15,7 @@
 
 #include "maddness/maddness.h"
 #include "src/io/npy.h"
+#include "tools/commands.h"
 
 namespace maddness::cli {
 
@@ -60,6 +61,18 @@ const char* VariantName(Variant variant);
 // "average" | "exact" -> Aggregation, and back.
 Aggregation ParseAggregation(const std::string& value, const std::string& name);
 const char* AggregationName(Aggregation aggregation);
+// "input" | "product" -> Objective, and back.
+Objective ParseObjective(const std::string& value, const std::string& name);
+const char* ObjectiveName(Objective objective);
+// "global" | "per-output" -> TableScale, and back.
+TableScale ParseTableScale(const std::string& value, const std::string& name);
+const char* TableScaleName(TableScale table_scale);
+// --candidate-dims: >= 1 (the paper uses 4).
+void CheckCandidateDims(int value, const std::string& name);
+
+// Checks the learning arguments shared by train, eval and demo (everything that does not need
+// the data: C is checked against D later) and converts them to LearnOptions, without progress.
+LearnOptions ToLearnOptions(const LearnArgs& learn);
 
 // Prints LearnOptions::progress reports on stderr: one self-overwriting line on a terminal, and
 // otherwise a line when a step starts, about once a second while it runs, and when it ends.

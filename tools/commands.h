@@ -17,6 +17,9 @@ struct LearnArgs {
   std::uint64_t seed = 0;
   std::string variant = "maddness";
   std::string aggregation = "average";
+  std::string objective = "input";
+  std::string table_scale = "global";
+  int candidate_dims = 4;
   int threads = 0;
   std::size_t max_train_rows = 0;
   bool quiet = false;
@@ -34,6 +37,7 @@ struct SetBArgs {
   std::string model_path;
   std::string b_path;
   std::string aggregation = "average";
+  std::string table_scale = "global";
   std::string output_path;
 };
 int RunSetB(const SetBArgs& args);

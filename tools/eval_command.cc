@@ -17,12 +17,7 @@ namespace maddness::cli {
 
 int RunEval(const EvalArgs& args) {
   const LearnArgs& learn = args.learn;
-  CheckCodebooks(learn.codebooks, 0, "--codebooks");
-  CheckLambda(learn.lambda, "--lambda");
-  CheckThreads(learn.threads, "--threads");
-  LearnOptions options;
-  options.variant = ParseVariant(learn.variant, "--variant");
-  options.aggregation = ParseAggregation(learn.aggregation, "--aggregation");
+  LearnOptions options = ToLearnOptions(learn);
 
   // Read and check every input before the long work.
   const NamedMatrix a_train = ReadMatrix(args.a_train_path, "--a-train", 1);
@@ -64,11 +59,6 @@ int RunEval(const EvalArgs& args) {
     }
   }
 
-  options.num_codebooks = static_cast<int>(learn.codebooks);
-  options.ridge_lambda = learn.lambda;
-  options.seed = learn.seed;
-  options.threads = learn.threads;
-  options.max_train_rows = learn.max_train_rows;
   ProgressPrinter printer(!learn.quiet);
   options.progress = [&printer](const Progress& progress) { printer(progress); };
 
@@ -113,6 +103,9 @@ int RunEval(const EvalArgs& args) {
   result["m"] = num_outputs;
   result["variant"] = VariantName(model.variant());
   result["aggregation"] = AggregationName(model.aggregation());
+  result["objective"] = ObjectiveName(options.objective);
+  result["table_scale"] = TableScaleName(options.table_scale);
+  result["candidate_dims"] = options.candidate_dims;
   result["lambda"] = learn.lambda;
   result["seed"] = learn.seed;
   result["threads"] = learn.threads;
@@ -121,8 +114,12 @@ int RunEval(const EvalArgs& args) {
     std::cout << result.dump() << '\n';
     return 0;
   }
-  std::printf("MADDNESS %s, %d codebooks, %s aggregation\n", VariantName(model.variant()),
-              model.num_codebooks(), AggregationName(model.aggregation()));
+  std::printf(
+      "MADDNESS %s, %d codebooks, %s aggregation, %s objective, %s table scale, %d candidate "
+      "columns\n",
+      VariantName(model.variant()), model.num_codebooks(), AggregationName(model.aggregation()),
+      ObjectiveName(options.objective), TableScaleName(options.table_scale),
+      options.candidate_dims);
   std::printf("  A_train %zu x %zu, A_test %zu x %zu, B %zu x %zu\n", a_train.rows(), input_dim,
               num_test, input_dim, input_dim, num_outputs);
   std::printf("  learning   %.3f s\n", train_seconds);

@@ -41,6 +41,21 @@ void AddLearnOptions(CLI::App* command, LearnArgs* learn, bool with_train_rows) 
                    "how table entries are summed: average (the paper's fast byte averages) or "
                    "exact (16-bit sums)")
       ->capture_default_str();
+  command
+      ->add_option("--table-scale", learn->table_scale,
+                   "how the tables are scaled to bytes: global (one scale for all outputs, the "
+                   "paper) or per-output (each output column uses the whole byte)")
+      ->capture_default_str();
+  command
+      ->add_option("--objective", learn->objective,
+                   "what the hash trees preserve: input (the rows of A, the paper) or product "
+                   "(the rows of A*B, for the given B; needs --b)")
+      ->capture_default_str();
+  command
+      ->add_option("--candidate-dims", learn->candidate_dims,
+                   "split columns tried per tree level, >= 1 (the paper: 4); larger learns more "
+                   "slowly and may be more accurate, inference cost does not change")
+      ->capture_default_str();
   command->add_option("--threads,-t", learn->threads, "worker threads, 0 = every core")
       ->capture_default_str();
   if (with_train_rows) {
@@ -74,6 +89,10 @@ int Main(int argc, char** argv) {
   set_b_command->add_option("MODEL", set_b.model_path, "model file")->required();
   set_b_command->add_option("--b", set_b.b_path, "B.npy: D x M")->required();
   set_b_command->add_option("--aggregation", set_b.aggregation, "average or exact")
+      ->capture_default_str();
+  set_b_command
+      ->add_option("--table-scale", set_b.table_scale,
+                   "global (one scale for all outputs) or per-output (one per output column)")
       ->capture_default_str();
   set_b_command->add_option("-o,--output", set_b.output_path, "model file to write")->required();
 

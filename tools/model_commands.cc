@@ -35,12 +35,18 @@ void CheckBHeight(const NamedMatrix& b, std::size_t input_dim, const std::string
 
 int RunTrain(const TrainArgs& args) {
   const LearnArgs& learn = args.learn;
-  CheckCodebooks(learn.codebooks, 0, "--codebooks");
-  CheckLambda(learn.lambda, "--lambda");
-  CheckThreads(learn.threads, "--threads");
-  LearnOptions options;
-  options.variant = ParseVariant(learn.variant, "--variant");
-  options.aggregation = ParseAggregation(learn.aggregation, "--aggregation");
+  LearnOptions options = ToLearnOptions(learn);
+  if (options.objective == Objective::kProduct && args.b_path.empty()) {
+    throw Error(
+        "--objective product: needs --b, the matrix whose product the trees preserve; "
+        "without --b use --objective input (then add the tables with set-b)");
+  }
+  if (args.b_path.empty() && (options.aggregation != Aggregation::kAveraging ||
+                              options.table_scale != TableScale::kGlobal)) {
+    std::fprintf(stderr,
+                 "maddness: warning: --aggregation and --table-scale describe the tables, which "
+                 "are built only with --b; give them to set-b instead\n");
+  }
   CheckOutputPath(args.output_path, "-o");
 
   const NamedMatrix a = ReadMatrix(args.a_path, "--a", 1);
@@ -51,11 +57,6 @@ int RunTrain(const TrainArgs& args) {
     CheckBHeight(b, a.cols(), a.Describe());
   }
 
-  options.num_codebooks = static_cast<int>(learn.codebooks);
-  options.ridge_lambda = learn.lambda;
-  options.seed = learn.seed;
-  options.threads = learn.threads;
-  options.max_train_rows = learn.max_train_rows;
   ProgressPrinter printer(!learn.quiet);
   options.progress = [&printer](const Progress& progress) { printer(progress); };
 
@@ -76,11 +77,12 @@ int RunTrain(const TrainArgs& args) {
 
 int RunSetB(const SetBArgs& args) {
   const Aggregation aggregation = ParseAggregation(args.aggregation, "--aggregation");
+  const TableScale table_scale = ParseTableScale(args.table_scale, "--table-scale");
   CheckOutputPath(args.output_path, "-o");
   Model model = LoadModel(args.model_path, "MODEL");
   const NamedMatrix b = ReadMatrix(args.b_path, "--b", 1);
   CheckBHeight(b, model.input_dim(), "the model " + args.model_path);
-  model.SetB(b.view(), aggregation);
+  model.SetB(b.view(), aggregation, table_scale);
   model.Save(args.output_path);
   return 0;
 }
