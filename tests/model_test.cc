@@ -274,3 +274,38 @@ TEST(Model, PerOutputScalesUseTheWholeByteForEveryOutput) {
 
 }  // namespace
 }  // namespace maddness
+
+namespace maddness {
+namespace {
+
+TEST(Model, EncodeOnceScanLaterEqualsApply) {
+  Problem p;
+  for (const int c : {3, 12}) {
+    LearnOptions options;
+    options.num_codebooks = c;
+    const MatrixView b = p.B();
+    const Model model = Model::Learn(p.Train(), &b, options);
+    const std::vector<float> expected = model.Apply(p.Test());
+    const std::vector<std::uint8_t> packed = model.EncodePacked(p.Test(), ApplyOptions{2});
+    ASSERT_EQ(packed.size(), model.PackedCodesBytes(300));
+    std::vector<float> out(300 * p.outputs);
+    model.ScanPacked(packed.data(), packed.size(), 300, out.data(), 0, ApplyOptions{2});
+    EXPECT_EQ(out, expected);
+    std::vector<std::uint16_t> raw(300 * p.outputs);
+    model.ScanPackedRaw(packed.data(), packed.size(), 300, raw.data());
+    for (std::size_t r = 0; r < 300; ++r) {
+      for (std::size_t m = 0; m < p.outputs; ++m) {
+        float value = static_cast<float>(raw[r * p.outputs + m]) * model.output_scale()[m];
+        value = value + model.output_offset()[m];
+        ASSERT_EQ(value, expected[r * p.outputs + m]);
+      }
+    }
+    ExpectError([&] { model.ScanPacked(packed.data(), packed.size() - 1, 300, out.data()); },
+                {"packed_bytes is"});
+    ExpectError([&] { model.ScanPackedRaw(packed.data(), packed.size(), 300, nullptr); },
+                {"out is a null pointer"});
+  }
+}
+
+}  // namespace
+}  // namespace maddness

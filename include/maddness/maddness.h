@@ -159,6 +159,23 @@ class Model {
              const ApplyOptions& options = {}) const;
   std::vector<float> Apply(const MatrixView& a, const ApplyOptions& options = {}) const;
 
+  // Two steps of Apply, for callers who encode once and scan several times, or who want the raw
+  // integer sums. EncodePacked returns the codes of A in the packed layout of docs/design.md
+  // (64-row blocks of nibble pairs): PackedCodesBytes(N) bytes. ScanPacked computes A*B from
+  // them exactly as Apply does; ScanPackedRaw writes the raw 16-bit sums instead, with
+  // output m = raw * output_scale()[m] + output_offset()[m] (float32 multiply, then add).
+  std::size_t PackedCodesBytes(std::size_t rows) const;
+  std::vector<std::uint8_t> EncodePacked(const MatrixView& a,
+                                         const ApplyOptions& options = {}) const;
+  void ScanPacked(const std::uint8_t* packed, std::size_t packed_bytes, std::size_t rows,
+                  float* out, std::size_t out_row_stride = 0,
+                  const ApplyOptions& options = {}) const;
+  void ScanPackedRaw(const std::uint8_t* packed, std::size_t packed_bytes, std::size_t rows,
+                     std::uint16_t* out, std::size_t out_row_stride = 0,
+                     const ApplyOptions& options = {}) const;
+  const std::vector<float>& output_scale() const;   // M entries; requires tables
+  const std::vector<float>& output_offset() const;  // M entries; requires tables
+
   // The 4-bit codes of each row of A: N x C bytes, row-major, each in [0, 16).
   std::vector<std::uint8_t> Encode(const MatrixView& a, const ApplyOptions& options = {}) const;
 

@@ -79,6 +79,69 @@ void CheckInputA(const detail::ModelData& model, const MatrixView& a) {
   CheckEncodedColumnsFinite(model.encoder, a);
 }
 
+void CheckTables(const detail::ModelData* data, const char* what) {
+  if (data == nullptr) Fail(what, " needs a learned model; this one is empty");
+  if (!data->has_tables) {
+    Fail("the model has no tables for B; call SetB (or `maddness set-b`) first");
+  }
+}
+
+std::size_t CheckOutputStride(std::size_t out_row_stride, std::size_t outputs) {
+  if (out_row_stride == 0) return outputs;
+  if (out_row_stride < outputs) {
+    Fail("out_row_stride is ", out_row_stride, "; it must be at least M = ", outputs);
+  }
+  return out_row_stride;
+}
+
+detail::ScanArgs MakeScanArgs(const detail::ModelData& data, std::size_t rows) {
+  detail::ScanArgs args;
+  args.num_rows = rows;
+  args.num_codebooks = data.encoder.num_codebooks;
+  args.luts = data.tables.luts.data();
+  args.output_dim = data.tables.output_dim;
+  args.aggregation = data.tables.aggregation;
+  return args;
+}
+
+// Runs fn(first_block, last_block) over the 64-row blocks of `rows` rows, kBlocksPerTask blocks a
+// task, on `threads` threads.
+template <typename Fn>
+void ForEachBlockRange(std::size_t rows, int threads, const Fn& fn) {
+  const std::size_t num_blocks = detail::NumBlocks(rows);
+  const std::size_t num_tasks = (num_blocks + kBlocksPerTask - 1) / kBlocksPerTask;
+  detail::ParallelFor(num_tasks, threads, [&](std::size_t task) {
+    const std::size_t first = task * kBlocksPerTask;
+    fn(first, std::min(num_blocks, first + kBlocksPerTask));
+  });
+}
+
+// The checks and the threading shared by ScanPacked and ScanPackedRaw; `scan` scans one range
+// of blocks.
+template <typename ScanFn>
+void ScanPackedCommon(const detail::ModelData& data, const std::uint8_t* packed,
+                      std::size_t packed_bytes, std::size_t rows, std::size_t out_row_stride,
+                      const ApplyOptions& options, bool null_out, const ScanFn& scan) {
+  if (packed == nullptr) Fail("packed is a null pointer");
+  if (null_out) Fail("out is a null pointer");
+  const int num_codebooks = data.encoder.num_codebooks;
+  const std::size_t expected_bytes = detail::PackedCodesBytes(rows, num_codebooks);
+  if (packed_bytes != expected_bytes) {
+    Fail("packed_bytes is ", packed_bytes, " but ", rows, " rows of ", num_codebooks,
+         " codebooks take ", expected_bytes, " bytes");
+  }
+  const std::size_t stride = CheckOutputStride(out_row_stride, data.tables.output_dim);
+  const int threads = detail::ResolveThreads(options.threads);
+  const std::size_t block_bytes =
+      static_cast<std::size_t>(detail::CodePairs(num_codebooks)) * detail::kBlockRows;
+  const detail::ScanArgs args = MakeScanArgs(data, rows);
+  ForEachBlockRange(rows, threads, [&](std::size_t first, std::size_t last) {
+    detail::ScanArgs task_args = args;
+    task_args.packed_codes = packed + first * block_bytes;
+    scan(task_args, first, last, stride);
+  });
+}
+
 std::shared_ptr<detail::ModelData> WithTables(const detail::ModelData& base, const MatrixView& b,
                                               Aggregation aggregation, TableScale table_scale) {
   detail::CheckMatrixView(b, "B");
@@ -134,34 +197,17 @@ void Model::SetB(const MatrixView& b, Aggregation aggregation, TableScale table_
 
 void Model::Apply(const MatrixView& a, float* out, std::size_t out_row_stride,
                   const ApplyOptions& options) const {
-  if (empty()) Fail("Apply needs a learned model; this one is empty");
-  if (!data_->has_tables) {
-    Fail("the model has no tables for B; call SetB (or `maddness set-b`) first");
-  }
-  const std::size_t outputs = data_->tables.output_dim;
+  CheckTables(data_.get(), "Apply");
   if (out == nullptr) Fail("out is a null pointer");
-  if (out_row_stride == 0) out_row_stride = outputs;
-  if (out_row_stride < outputs) {
-    Fail("out_row_stride is ", out_row_stride, "; it must be at least M = ", outputs);
-  }
+  out_row_stride = CheckOutputStride(out_row_stride, data_->tables.output_dim);
   CheckInputA(*data_, a);
   const int threads = detail::ResolveThreads(options.threads);
-
   const detail::Encoder& encoder = data_->encoder;
-  const std::size_t num_blocks = detail::NumBlocks(a.rows);
-  const std::size_t num_tasks = (num_blocks + kBlocksPerTask - 1) / kBlocksPerTask;
   const std::size_t block_bytes =
       static_cast<std::size_t>(detail::CodePairs(encoder.num_codebooks)) * detail::kBlockRows;
-  detail::ScanArgs args;
-  args.num_rows = a.rows;
-  args.num_codebooks = encoder.num_codebooks;
-  args.luts = data_->tables.luts.data();
-  args.output_dim = outputs;
-  args.aggregation = data_->tables.aggregation;
+  const detail::ScanArgs args = MakeScanArgs(*data_, a.rows);
   // Each task encodes its rows into a private buffer, then scans them while they are in cache.
-  detail::ParallelFor(num_tasks, threads, [&](std::size_t task) {
-    const std::size_t first = task * kBlocksPerTask;
-    const std::size_t last = std::min(num_blocks, first + kBlocksPerTask);
+  ForEachBlockRange(a.rows, threads, [&](std::size_t first, std::size_t last) {
     detail::AlignedVector<std::uint8_t> codes((last - first) * block_bytes);
     detail::EncodeBlocks(encoder, a, first, last, codes.data());
     detail::ScanArgs task_args = args;
@@ -169,6 +215,55 @@ void Model::Apply(const MatrixView& a, float* out, std::size_t out_row_stride,
     detail::ScanDequantizeBlocks(task_args, data_->tables.out_scale.data(),
                                  data_->tables.out_offset.data(), first, last, out, out_row_stride);
   });
+}
+
+std::size_t Model::PackedCodesBytes(std::size_t rows) const {
+  return empty() ? 0 : detail::PackedCodesBytes(rows, data_->encoder.num_codebooks);
+}
+
+std::vector<std::uint8_t> Model::EncodePacked(const MatrixView& a,
+                                              const ApplyOptions& options) const {
+  if (empty()) Fail("EncodePacked needs a learned model; this one is empty");
+  CheckInputA(*data_, a);
+  const int threads = detail::ResolveThreads(options.threads);
+  const std::size_t block_bytes =
+      static_cast<std::size_t>(detail::CodePairs(data_->encoder.num_codebooks)) *
+      detail::kBlockRows;
+  std::vector<std::uint8_t> packed(PackedCodesBytes(a.rows));
+  ForEachBlockRange(a.rows, threads, [&](std::size_t first, std::size_t last) {
+    detail::EncodeBlocks(data_->encoder, a, first, last, packed.data() + first * block_bytes);
+  });
+  return packed;
+}
+
+void Model::ScanPacked(const std::uint8_t* packed, std::size_t packed_bytes, std::size_t rows,
+                       float* out, std::size_t out_row_stride, const ApplyOptions& options) const {
+  CheckTables(data_.get(), "ScanPacked");
+  ScanPackedCommon(
+      *data_, packed, packed_bytes, rows, out_row_stride, options, out == nullptr,
+      [&](const detail::ScanArgs& args, std::size_t first, std::size_t last, std::size_t stride) {
+        detail::ScanDequantizeBlocks(args, data_->tables.out_scale.data(),
+                                     data_->tables.out_offset.data(), first, last, out, stride);
+      });
+}
+
+void Model::ScanPackedRaw(const std::uint8_t* packed, std::size_t packed_bytes, std::size_t rows,
+                          std::uint16_t* out, std::size_t out_row_stride,
+                          const ApplyOptions& options) const {
+  CheckTables(data_.get(), "ScanPackedRaw");
+  ScanPackedCommon(*data_, packed, packed_bytes, rows, out_row_stride, options, out == nullptr,
+                   [&](const detail::ScanArgs& args, std::size_t first, std::size_t last,
+                       std::size_t stride) { detail::ScanBlocks(args, first, last, out, stride); });
+}
+
+const std::vector<float>& Model::output_scale() const {
+  CheckTables(data_.get(), "output_scale");
+  return data_->tables.out_scale;
+}
+
+const std::vector<float>& Model::output_offset() const {
+  CheckTables(data_.get(), "output_offset");
+  return data_->tables.out_offset;
 }
 
 std::vector<float> Model::Apply(const MatrixView& a, const ApplyOptions& options) const {
