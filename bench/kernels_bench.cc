@@ -1,0 +1,398 @@
+// Google Benchmark programs for the kernels alone, single thread: encode, scan (raw uint16 and
+// de-quantized float32 output), de-quantization alone, encode + scan end to end (as Model::Apply
+// does it, one task of 64 blocks at a time) and, when built with them, the exact float32 products
+// of oneDNN and OpenBLAS on the same shapes.
+//
+//   build/bench/maddness_kernels_bench --benchmark_filter='Scan.*/10000/512/100/16'
+//
+// Arguments of every benchmark: N, D, M, C, layout of A (0 row-major, 1 column-major), and for
+// the *Threads benchmarks the number of threads (wall-clock time).
+// Counters: lookups_per_s = N * M * C / time for the scan, rows_per_s for the encoder.
+// Tables and the encoder are random (the kernels' speed does not depend on the values); the
+// encoder splits codebook c on columns of its own range [c D / C, (c + 1) D / C), as a learned one.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bench/lookup_peak.h"
+#include "maddness/maddness.h"
+#include "src/common/aligned.h"
+#include "src/common/layout.h"
+#include "src/common/model_data.h"
+#include "src/common/parallel.h"
+#include "src/encode/encode.h"
+#include "src/scan/scan.h"
+
+#ifdef MADDNESS_BENCH_ONEDNN
+#include <omp.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
+#endif
+#ifdef MADDNESS_BENCH_OPENBLAS
+#include <cblas.h>  // OpenBLAS's, which also declares openblas_set_num_threads
+#endif
+
+namespace maddness::detail {
+namespace {
+
+// Rows encoded and scanned together, as Model::Apply does.
+constexpr std::size_t kBlocksPerTask = 64;
+
+// N x D values in [-2, 2), read as row- or column-major A. The last one is kept: the benchmarks
+// of one N share it (2 GB at N = 1,000,000).
+const AlignedVector<float>& InputMatrix(std::size_t n, std::size_t d) {
+  static AlignedVector<float> a;
+  static std::size_t cached_n = 0, cached_d = 0;
+  if (a.empty() || cached_n != n || cached_d != d) {
+    a = AlignedVector<float>();
+    a.resize(n * d);
+    std::uint64_t state = 0x9E3779B97F4A7C15ull;
+    for (float& value : a) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      value = static_cast<float>(static_cast<std::int64_t>(state >> 40) - (1 << 23)) / (1 << 22);
+    }
+    cached_n = n;
+    cached_d = d;
+  }
+  return a;
+}
+
+struct Problem {
+  std::size_t rows, dim, outputs;
+  int codebooks;
+  bool col_major;
+  MatrixView view;
+  Encoder encoder;
+  AlignedVector<std::uint8_t> codes;  // packed codes of all rows
+  AlignedVector<std::uint8_t> luts;
+  std::vector<float> scale, offset;
+  const float* a;
+
+  Problem(std::size_t n, std::size_t d, std::size_t m, int c, bool col)
+      : rows(n), dim(d), outputs(m), codebooks(c), col_major(col) {
+    std::mt19937_64 generator(42);
+    a = InputMatrix(n, d).data();
+    view = col_major ? MatrixView::ColMajor(a, n, d) : MatrixView::RowMajor(a, n, d);
+    encoder.input_dim = d;
+    encoder.num_codebooks = c;
+    encoder.splits.resize(static_cast<std::size_t>(c) * kTreeDepth);
+    for (int cb = 0; cb < c; ++cb) {
+      const std::size_t begin = static_cast<std::size_t>(cb) * d / static_cast<std::size_t>(c);
+      const std::size_t end = static_cast<std::size_t>(cb + 1) * d / static_cast<std::size_t>(c);
+      for (int t = 0; t < kTreeDepth; ++t) {
+        SplitLevel& split = encoder.splits[static_cast<std::size_t>(cb) * kTreeDepth + t];
+        split.dim = static_cast<std::uint32_t>(begin + generator() % (end - begin));
+        split.scale = 40.0f;
+        split.offset = 0.0f;
+        for (int node = 0; node < (1 << t); ++node) {
+          split.thresholds[node] =
+              static_cast<std::int8_t>(static_cast<int>(generator() % 81) - 40);
+        }
+      }
+    }
+    codes.resize(PackedCodesBytes(n, c));
+    EncodeBlocks(encoder, view, 0, NumBlocks(n), codes.data());
+    luts.resize(m * TableBytesPerOutput(c));
+    for (std::uint8_t& value : luts) value = static_cast<std::uint8_t>(generator());
+    scale.assign(m, 0.01f);
+    offset.assign(m, -1.0f);
+  }
+
+  ScanArgs Args() const {
+    ScanArgs args;
+    args.packed_codes = codes.data();
+    args.num_rows = rows;
+    args.num_codebooks = codebooks;
+    args.luts = luts.data();
+    args.output_dim = outputs;
+    args.aggregation = Aggregation::kAveraging;
+    return args;
+  }
+};
+
+// The last problem is kept: consecutive benchmarks of one shape share it.
+Problem& GetProblem(const benchmark::State& state) {
+  static std::unique_ptr<Problem> problem;
+  const std::size_t n = static_cast<std::size_t>(state.range(0));
+  const std::size_t d = static_cast<std::size_t>(state.range(1));
+  const std::size_t m = static_cast<std::size_t>(state.range(2));
+  const int c = static_cast<int>(state.range(3));
+  const bool col = state.range(4) != 0;
+  if (!problem || problem->rows != n || problem->dim != d || problem->outputs != m ||
+      problem->codebooks != c || problem->col_major != col) {
+    problem.reset();
+    problem = std::make_unique<Problem>(n, d, m, c, col);
+  }
+  return *problem;
+}
+
+void SetLabel(benchmark::State& state) {
+  state.SetLabel(SimdTarget() + (state.range(4) != 0 ? " col-major" : " row-major"));
+}
+
+void SetLookups(benchmark::State& state, const Problem& p) {
+  state.counters["lookups_per_s"] =
+      benchmark::Counter(static_cast<double>(p.rows) * static_cast<double>(p.outputs) * p.codebooks,
+                         benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_Encode(benchmark::State& state) {
+  Problem& p = GetProblem(state);
+  AlignedVector<std::uint8_t> codes(p.codes.size());
+  const std::size_t num_blocks = NumBlocks(p.rows);
+  const std::size_t task_bytes = kBlocksPerTask * CodePairs(p.codebooks) * kBlockRows;
+  for (auto _ : state) {
+    for (std::size_t first = 0; first < num_blocks; first += kBlocksPerTask) {
+      const std::size_t last = std::min(num_blocks, first + kBlocksPerTask);
+      EncodeBlocks(p.encoder, p.view, first, last,
+                   codes.data() + first / kBlocksPerTask * task_bytes);
+    }
+    benchmark::DoNotOptimize(codes.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["rows_per_s"] = benchmark::Counter(static_cast<double>(p.rows),
+                                                    benchmark::Counter::kIsIterationInvariantRate);
+  SetLabel(state);
+}
+
+// Scans all rows, one task of 64 blocks at a time, on `threads` threads (detail::ParallelFor,
+// as Model::Apply does).
+template <bool kFloat>
+void RunScan(benchmark::State& state, int threads) {
+  Problem& p = GetProblem(state);
+  const ScanArgs args = p.Args();
+  const std::size_t num_blocks = NumBlocks(p.rows);
+  const std::size_t num_tasks = (num_blocks + kBlocksPerTask - 1) / kBlocksPerTask;
+  const std::size_t task_bytes = kBlocksPerTask * CodePairs(p.codebooks) * kBlockRows;
+  std::vector<float> out(kFloat ? p.rows * p.outputs : 0);
+  std::vector<std::uint16_t> raw(kFloat ? 0 : p.rows * p.outputs);
+  for (auto _ : state) {
+    ParallelFor(num_tasks, threads, [&](std::size_t t) {
+      const std::size_t first = t * kBlocksPerTask;
+      const std::size_t last = std::min(num_blocks, first + kBlocksPerTask);
+      ScanArgs task = args;
+      task.packed_codes = p.codes.data() + t * task_bytes;
+      if constexpr (kFloat) {
+        ScanDequantizeBlocks(task, p.scale.data(), p.offset.data(), first, last, out.data(),
+                             p.outputs);
+      } else {
+        ScanBlocks(task, first, last, raw.data(), p.outputs);
+      }
+    });
+    benchmark::DoNotOptimize(kFloat ? static_cast<void*>(out.data()) : raw.data());
+    benchmark::ClobberMemory();
+  }
+  SetLookups(state, p);
+  SetLabel(state);
+}
+void BM_ScanRaw(benchmark::State& state) { RunScan<false>(state, 1); }
+void BM_ScanF32(benchmark::State& state) { RunScan<true>(state, 1); }
+void BM_ScanRawThreads(benchmark::State& state) {
+  RunScan<false>(state, static_cast<int>(state.range(5)));
+}
+
+// De-quantization as a separate pass over raw sums (what fusing it into the scan saves).
+void BM_DequantizeAlone(benchmark::State& state) {
+  Problem& p = GetProblem(state);
+  std::vector<std::uint16_t> raw(p.rows * p.outputs);
+  for (std::size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<std::uint16_t>(i * 7919);
+  std::vector<float> out(raw.size());
+  for (auto _ : state) {
+    for (std::size_t r = 0; r < p.rows; ++r) {
+      const std::uint16_t* in = raw.data() + r * p.outputs;
+      float* dst = out.data() + r * p.outputs;
+      for (std::size_t m = 0; m < p.outputs; ++m)
+        dst[m] = Dequantize(in[m], p.scale[m], p.offset[m]);
+    }
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  SetLabel(state);
+}
+
+// Encode + scan per task of 64 blocks, the codes of a task in a buffer that stays in cache
+// (Model::Apply's loop), on `threads` threads.
+template <bool kFloat>
+void RunEndToEnd(benchmark::State& state, int threads) {
+  Problem& p = GetProblem(state);
+  const ScanArgs args = p.Args();
+  const std::size_t num_blocks = NumBlocks(p.rows);
+  const std::size_t num_tasks = (num_blocks + kBlocksPerTask - 1) / kBlocksPerTask;
+  const std::size_t task_bytes = kBlocksPerTask * CodePairs(p.codebooks) * kBlockRows;
+  std::vector<float> out(kFloat ? p.rows * p.outputs : 0);
+  std::vector<std::uint16_t> raw(kFloat ? 0 : p.rows * p.outputs);
+  for (auto _ : state) {
+    ParallelFor(num_tasks, threads, [&](std::size_t t) {
+      const std::size_t first = t * kBlocksPerTask;
+      const std::size_t last = std::min(num_blocks, first + kBlocksPerTask);
+      // One buffer per thread, reused (a fresh 128 KiB allocation per task can cost more than
+      // the task's scan: glibc serves it with mmap and page faults).
+      thread_local AlignedVector<std::uint8_t> codes;
+      if (codes.size() < task_bytes) codes.resize(task_bytes);
+      EncodeBlocks(p.encoder, p.view, first, last, codes.data());
+      ScanArgs task = args;
+      task.packed_codes = codes.data();
+      if constexpr (kFloat) {
+        ScanDequantizeBlocks(task, p.scale.data(), p.offset.data(), first, last, out.data(),
+                             p.outputs);
+      } else {
+        ScanBlocks(task, first, last, raw.data(), p.outputs);
+      }
+    });
+    benchmark::DoNotOptimize(kFloat ? static_cast<void*>(out.data()) : raw.data());
+    benchmark::ClobberMemory();
+  }
+  SetLookups(state, p);
+  SetLabel(state);
+}
+void BM_EndToEndRaw(benchmark::State& state) { RunEndToEnd<false>(state, 1); }
+void BM_EndToEndF32(benchmark::State& state) { RunEndToEnd<true>(state, 1); }
+void BM_EndToEndF32Threads(benchmark::State& state) {
+  RunEndToEnd<true>(state, static_cast<int>(state.range(5)));
+}
+
+// The ceiling of the scan: register-only 16-entry byte lookups (bench/lookup_peak.cc).
+void BM_LookupPeak(benchmark::State& state) {
+  const std::string target = SimdTarget();  // applies MADDNESS_TARGET before the dispatch
+  constexpr std::uint64_t kIterations = 1 << 20;
+  std::uint64_t lookups = 0;
+  std::uint64_t checksum = 0;
+  for (auto _ : state) {
+    lookups = bench::LookupLoop(kIterations, &checksum);
+    benchmark::DoNotOptimize(checksum);
+  }
+  state.counters["lookups_per_s"] = benchmark::Counter(
+      static_cast<double>(lookups), benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(target);
+}
+
+#ifdef MADDNESS_BENCH_ONEDNN
+// oneDNN matmul, float32, one thread; B given as a D x M row-major weight (pre-packed by oneDNN
+// once, outside the timed loop, as "any" format). A is the problem's matrix (row- or col-major).
+void BM_OneDnnMatmul(benchmark::State& state) {
+  Problem& p = GetProblem(state);
+  omp_set_num_threads(1);
+  using dnnl::memory;
+  dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  dnnl::stream stream(engine);
+  const memory::dim n = static_cast<memory::dim>(p.rows);
+  const memory::dim d = static_cast<memory::dim>(p.dim);
+  const memory::dim m = static_cast<memory::dim>(p.outputs);
+  const memory::desc a_md({n, d}, memory::data_type::f32,
+                          p.col_major ? memory::format_tag::ba : memory::format_tag::ab);
+  const memory::desc b_user_md({d, m}, memory::data_type::f32, memory::format_tag::ab);
+  const memory::desc b_any_md({d, m}, memory::data_type::f32, memory::format_tag::any);
+  const memory::desc c_md({n, m}, memory::data_type::f32, memory::format_tag::ab);
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_any_md, c_md),
+                                        engine);  // 2.x API
+  std::vector<float> b(static_cast<std::size_t>(d * m));
+  std::mt19937 generator(1);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (float& value : b) value = normal(generator);
+  std::vector<float> c(static_cast<std::size_t>(n * m));
+  memory a_mem(a_md, engine, const_cast<float*>(p.a));
+  memory b_user(b_user_md, engine, b.data());
+  memory b_mem(pd.weights_desc(), engine);
+  dnnl::reorder(b_user, b_mem).execute(stream, b_user, b_mem);
+  memory c_mem(c_md, engine, c.data());
+  const dnnl::matmul matmul(pd);
+  for (auto _ : state) {
+    matmul.execute(stream,
+                   {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});
+    stream.wait();
+    benchmark::DoNotOptimize(c.data());
+  }
+  state.SetLabel(p.col_major ? "col-major" : "row-major");
+}
+#endif
+
+#ifdef MADDNESS_BENCH_OPENBLAS
+void BM_OpenBlasSgemm(benchmark::State& state) {
+  Problem& p = GetProblem(state);
+  openblas_set_num_threads(1);
+  const int n = static_cast<int>(p.rows);
+  const int d = static_cast<int>(p.dim);
+  const int m = static_cast<int>(p.outputs);
+  std::vector<float> b(p.dim * p.outputs);
+  std::mt19937 generator(1);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (float& value : b) value = normal(generator);
+  std::vector<float> c(p.rows * p.outputs);
+  for (auto _ : state) {
+    // C (N x M, row-major) = A (N x D) * B (D x M).
+    cblas_sgemm(CblasRowMajor, p.col_major ? CblasTrans : CblasNoTrans, CblasNoTrans, n, m, d, 1.0f,
+                p.a, p.col_major ? n : d, b.data(), m, 0.0f, c.data(), m);
+    benchmark::DoNotOptimize(c.data());
+  }
+  state.SetLabel(p.col_major ? "col-major" : "row-major");
+}
+#endif
+
+// N, D, M, C, layout. N = 1,000,000 shapes allocate 2 GB for A.
+void Shapes(benchmark::internal::Benchmark* b) {
+  for (const std::int64_t n : {10000, 1000000}) {
+    for (const std::int64_t m : {10, 100}) {
+      for (const std::int64_t c : {8, 16, 32, 64}) {
+        for (const std::int64_t layout : {0, 1}) b->Args({n, 512, m, c, layout});
+      }
+    }
+  }
+  b->Unit(benchmark::kMillisecond);
+}
+
+// Encoding does not depend on M.
+void EncodeShapes(benchmark::internal::Benchmark* b) {
+  for (const std::int64_t n : {10000, 1000000}) {
+    for (const std::int64_t c : {8, 16, 32, 64}) {
+      for (const std::int64_t layout : {0, 1}) b->Args({n, 512, 100, c, layout});
+    }
+  }
+  b->Unit(benchmark::kMillisecond);
+}
+
+// The exact products do not depend on C.
+void ExactShapes(benchmark::internal::Benchmark* b) {
+  for (const std::int64_t n : {10000, 1000000}) {
+    for (const std::int64_t m : {10, 100}) {
+      for (const std::int64_t layout : {0, 1}) b->Args({n, 512, m, 16, layout});
+    }
+  }
+  b->Unit(benchmark::kMillisecond);
+}
+
+// Thread scaling: N, D, M, C, layout, threads.
+void ThreadShapes(benchmark::internal::Benchmark* b) {
+  for (const std::int64_t n : {10000, 1000000}) {
+    for (const std::int64_t layout : {0, 1}) {
+      for (const std::int64_t threads : {1, 2}) b->Args({n, 512, 100, 16, layout, threads});
+    }
+  }
+  b->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+BENCHMARK(BM_LookupPeak)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Encode)->Apply(EncodeShapes);
+BENCHMARK(BM_ScanRaw)->Apply(Shapes);
+BENCHMARK(BM_ScanF32)->Apply(Shapes);
+BENCHMARK(BM_DequantizeAlone)->Apply(ExactShapes);
+BENCHMARK(BM_EndToEndRaw)->Apply(Shapes);
+BENCHMARK(BM_EndToEndF32)->Apply(Shapes);
+BENCHMARK(BM_ScanRawThreads)->Apply(ThreadShapes);
+BENCHMARK(BM_EndToEndF32Threads)->Apply(ThreadShapes);
+#ifdef MADDNESS_BENCH_ONEDNN
+BENCHMARK(BM_OneDnnMatmul)->Apply(ExactShapes);
+#endif
+#ifdef MADDNESS_BENCH_OPENBLAS
+BENCHMARK(BM_OpenBlasSgemm)->Apply(ExactShapes);
+#endif
+
+}  // namespace
+}  // namespace maddness::detail
+
+BENCHMARK_MAIN();

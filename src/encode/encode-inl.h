@@ -1,0 +1,377 @@
+// SIMD encoder, written once with Highway and compiled for every target by encode.cc.
+//
+// Contract: the same bytes as EncodeRef (encode.h). Inputs are finite (the API checks).
+//
+// Arithmetic. The reference quantizes v = x * scale + offset (separate multiply and add) to
+// q = round-half-even(clamp(v, -128, 127)) and tests q > T for an int8 threshold T. Because the
+// clamp and the rounding are monotone, that test is exactly a float comparison of v:
+//   T = 127:           never true                      -> v > +inf
+//   T odd (< 127):     q > T  <=>  v >= T + 0.5         -> v > the float just below T + 0.5
+//   T even:            q > T  <=>  v > T + 0.5 (T + 0.5 rounds to the even T)
+// and, since v is itself a non-decreasing function of x when scale > 0, exactly a comparison of
+// the input, x > X, with X the largest float whose v is below the bound (found once per encoder
+// by stepping from the real solution, InputBound). So the kernel never converts floats to
+// integers (no clamping, no ISA-dependent overflow), and a level costs a lane lookup of the
+// node's bound and one compare (plus a multiply and an add in the value domain, used when some
+// scale is <= 0). The node of a row lives in an int32 lane; level t has 2^t <= 8 nodes, so the
+// lookup is one TableLookupLanes on targets with >= 8 float lanes (AVX2, AVX-512), two and a
+// select on 4-lane targets. (A byte-domain kernel that packs quantized values to int8 and looks
+// thresholds up with TableLookupBytes, as the paper's code does, needs a multiply, an add, a
+// clamp, a conversion and three packs per 4 vectors, plus a final permutation: more operations
+// per row on every target, by count.)
+//
+// Data movement. Each (codebook, level) reads one column of A for the 64 rows of a block.
+// Column-major A (row_stride 1) is read in place, with software prefetches a few blocks ahead
+// (C * 4 column streams are more than the hardware prefetchers follow). Any other layout, and the
+// last partial block, is first gathered into a tile [4C][64 + 16] of floats (one pass over each
+// row in address order, prefetching the lines of the rows ahead; the padding keeps the tile's
+// columns off the same L1 sets), then encoded from the tile. Codes are produced for codebook
+// pairs and stored already packed (low nibble codebook 2j, high nibble 2j+1): no separate
+// packing pass.
+#if defined(MADDNESS_SRC_ENCODE_ENCODE_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef MADDNESS_SRC_ENCODE_ENCODE_INL_H_
+#undef MADDNESS_SRC_ENCODE_ENCODE_INL_H_
+#else
+#define MADDNESS_SRC_ENCODE_ENCODE_INL_H_
+#endif
+
+#include <hwy/cache_control.h>
+#include <hwy/highway.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "src/common/aligned.h"
+#include "src/common/layout.h"
+#include "src/encode/encode.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace maddness::detail {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+#if HWY_TARGET == HWY_SCALAR || HWY_TARGET == HWY_EMU128 || HWY_HAVE_SCALABLE
+
+// One-lane (or sizeless) targets: the scalar reference is the implementation.
+inline void EncodeBlocksImpl(const Encoder& encoder, const MatrixView& a, std::size_t block_begin,
+                             std::size_t block_end, std::uint8_t* packed) {
+  EncodeRef(encoder, a, block_begin, block_end, packed);
+}
+
+#else
+
+// One split level in the two float forms of the header comment, for node i:
+//   bit = x*scale + offset > bound[i]    (value domain, any scale)
+//   bit = x > input_bound[i]             (input domain, when scale > 0 and finite)
+struct alignas(64) EncodeLevel {
+  float bound[16];
+  float input_bound[16];
+  float scale;
+  float offset;
+  std::ptrdiff_t column_offset;  // dim * col_stride, in elements
+};
+
+// Rows ahead of the gather that the encoder prefetches (row-major and strided A), and blocks
+// ahead for column-major A.
+inline constexpr std::size_t kPrefetchRows = 4;
+inline constexpr std::size_t kPrefetchBlocks = 2;
+// Floats between the splits' columns in the gather tile: 64 rows plus one cache line, so that
+// the columns of many splits do not all map to the same few L1 sets.
+inline constexpr std::size_t kTileStride = kBlockRows + 16;
+
+// Exclusive lower bound on v = x*scale + offset for QuantizeInput(x) > threshold.
+inline float FloatBound(std::int8_t threshold) {
+  if (threshold == 127) return std::numeric_limits<float>::infinity();
+  const float half_above = static_cast<float>(threshold) + 0.5f;
+  if ((threshold & 1) != 0) {
+    return std::nextafter(half_above, -std::numeric_limits<float>::infinity());
+  }
+  return half_above;
+}
+
+// Floats in a total order as integers (-0 and +0 both map to 0), and back.
+inline std::int64_t OrderedKey(float x) {
+  std::uint32_t bits;
+  std::memcpy(&bits, &x, sizeof(bits));
+  const std::int64_t magnitude = bits & 0x7FFFFFFFu;
+  return (bits >> 31) != 0 ? -magnitude : magnitude;
+}
+inline float FromOrderedKey(std::int64_t key) {
+  const std::uint32_t bits =
+      key < 0 ? (0x80000000u | static_cast<std::uint32_t>(-key)) : static_cast<std::uint32_t>(key);
+  float x;
+  std::memcpy(&x, &bits, sizeof(x));
+  return x;
+}
+
+// For scale > 0 and finite scale and offset: the bound X on the input such that, for every
+// finite x, x > X exactly when x*scale + offset > bound (multiply and add rounded separately).
+// The rounded value is non-decreasing in x, so X is the largest finite x whose value is
+// <= bound (+inf when there is none above, -inf when every finite x is above).
+inline float InputBound(float bound, float scale, float offset) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const float max = std::numeric_limits<float>::max();
+  const auto value = [scale, offset](float x) {
+    const float product = x * scale;
+    return product + offset;
+  };
+  if (!(value(max) > bound)) return inf;
+  if (value(-max) > bound) return -inf;
+  // Start from the exact real solution and step to the boundary; a flat stretch of rounding far
+  // from the guess falls back to bisection.
+  const double guess = (static_cast<double>(bound) - offset) / scale;
+  float x = static_cast<float>(std::min<double>(max, std::max<double>(-max, guess)));
+  for (int step = 0; step < 16; ++step) {
+    if (value(x) > bound) {
+      x = std::nextafter(x, -inf);
+    } else if (!(value(std::nextafter(x, inf)) > bound)) {
+      x = std::nextafter(x, inf);
+    } else {
+      return x;
+    }
+  }
+  std::int64_t low = OrderedKey(-max);  // value(low) <= bound
+  std::int64_t high = OrderedKey(max);  // value(high) > bound
+  while (high - low > 1) {
+    const std::int64_t middle = low + (high - low) / 2;
+    if (value(FromOrderedKey(middle)) > bound) {
+      high = middle;
+    } else {
+      low = middle;
+    }
+  }
+  return FromOrderedKey(low);
+}
+
+// The node (0..15) of L rows of one codebook; load(t) returns the rows' values of level t's column.
+template <bool kInputDomain, class DF, class LoadFn>
+HWY_INLINE hn::Vec<hn::RebindToSigned<DF> > EncodeLanes(DF df, const EncodeLevel* levels,
+                                                        LoadFn load) {
+  const hn::RebindToSigned<DF> di;
+  const auto value = [&](int t) {
+    if constexpr (kInputDomain) {
+      return load(t);
+    } else {
+      const auto product = hn::Mul(load(t), hn::Set(df, levels[t].scale));
+      return hn::Add(product, hn::Set(df, levels[t].offset));
+    }
+  };
+  const auto table = [&](int t) { return kInputDomain ? levels[t].input_bound : levels[t].bound; };
+  // Level 0: one node, a broadcast bound.
+  auto node =
+      hn::And(hn::VecFromMask(di, hn::RebindMask(di, hn::Gt(value(0), hn::Set(df, table(0)[0])))),
+              hn::Set(di, 1));
+  for (int t = 1; t < kTreeDepth; ++t) {
+    const float* bounds = table(t);
+    hn::Vec<DF> bound;
+    if constexpr (hn::MaxLanes(DF()) >= 8) {
+      bound = hn::TableLookupLanes(hn::Load(df, bounds), hn::IndicesFromVec(df, node));
+    } else {
+      // 4 float lanes: nodes 0..3 and 4..7 of level 3 come from two tables.
+      const auto low = hn::IndicesFromVec(df, hn::And(node, hn::Set(di, 3)));
+      const auto lower = hn::TableLookupLanes(hn::Load(df, bounds), low);
+      const auto upper = hn::TableLookupLanes(hn::Load(df, bounds + 4), low);
+      bound = hn::IfThenElse(hn::RebindMask(df, hn::Gt(node, hn::Set(di, 3))), upper, lower);
+    }
+    const auto bit = hn::VecFromMask(di, hn::RebindMask(di, hn::Gt(value(t), bound)));
+    node = hn::Sub(hn::Add(node, node), bit);  // 2 * node + (bit ? 1 : 0)
+  }
+  return node;
+}
+
+// Writes the packed codes of one 64-row block. load(df, split, row) returns the values of rows
+// [row, row + L) of the block in the column of split `split` (= codebook * 4 + level).
+template <bool kInputDomain, class LoadFn>
+HWY_INLINE void EncodeBlock(const EncodeLevel* levels, int num_codebooks, LoadFn load,
+                            std::uint8_t* block_codes) {
+  const hn::ScalableTag<float> df;
+  const hn::RebindToUnsigned<decltype(df)> du32;
+  const hn::Rebind<std::uint8_t, decltype(df)> du8;
+  const std::size_t lanes = hn::Lanes(df);
+  const int pairs = CodePairs(num_codebooks);
+  for (int pair = 0; pair < pairs; ++pair) {
+    const std::size_t split0 = static_cast<std::size_t>(2 * pair) * kTreeDepth;
+    const bool has_high = 2 * pair + 1 < num_codebooks;
+    std::uint8_t* out = block_codes + static_cast<std::size_t>(pair) * kBlockRows;
+    for (std::size_t row = 0; row < kBlockRows; row += lanes) {
+      auto code = EncodeLanes<kInputDomain>(df, levels + split0,
+                                            [&](int t) { return load(df, split0 + t, row); });
+      if (has_high) {
+        const std::size_t split1 = split0 + kTreeDepth;
+        code = hn::Or(code,
+                      hn::ShiftLeft<4>(EncodeLanes<kInputDomain>(
+                          df, levels + split1, [&](int t) { return load(df, split1 + t, row); })));
+      }
+      hn::StoreU(hn::U8FromU32(hn::BitCast(du32, code)), du8, out + row);
+    }
+  }
+}
+
+// The per-split constants of an encoder for one column stride of A. Built once per thread and
+// reused while the encoder (compared byte for byte) and the stride stay the same: Model::Apply
+// encodes a few thousand rows per call.
+struct PreparedEncoder {
+  std::vector<SplitLevel> splits;  // the key
+  std::ptrdiff_t col_stride = 0;
+  AlignedVector<EncodeLevel> levels;
+  bool input_domain = false;  // every level has scale > 0 and finite constants
+  // Gathering reads each row's split columns in address order and prefetches the cache lines
+  // they fall in, kPrefetchRows rows ahead (A is usually larger than the caches, and the hardware
+  // prefetchers do not follow these sparse reads well).
+  std::vector<std::ptrdiff_t> gather_from;  // column offsets, in address order
+  std::vector<std::uint32_t> gather_to;     // their places in the tile: split * kTileStride
+  std::vector<std::ptrdiff_t> prefetch_offsets;
+  std::vector<std::ptrdiff_t> columns;  // distinct column offsets (column-major prefetch)
+};
+
+inline const PreparedEncoder& Prepare(const Encoder& encoder, std::ptrdiff_t col_stride) {
+  thread_local PreparedEncoder prepared;
+  const std::vector<SplitLevel>& splits = encoder.splits;
+  if (prepared.col_stride == col_stride && prepared.splits.size() == splits.size() &&
+      (splits.empty() || std::memcmp(prepared.splits.data(), splits.data(),
+                                     splits.size() * sizeof(SplitLevel)) == 0)) {
+    return prepared;
+  }
+  const std::size_t num_splits = splits.size();
+  prepared.splits = splits;
+  prepared.col_stride = col_stride;
+  prepared.levels.resize(num_splits);
+  prepared.input_domain = true;
+  for (std::size_t s = 0; s < num_splits; ++s) {
+    const SplitLevel& split = splits[s];
+    EncodeLevel& level = prepared.levels[s];
+    level.scale = split.scale;
+    level.offset = split.offset;
+    level.column_offset = static_cast<std::ptrdiff_t>(split.dim) * col_stride;
+    const bool usable =
+        split.scale > 0.0f && std::isfinite(split.scale) && std::isfinite(split.offset);
+    prepared.input_domain = prepared.input_domain && usable;
+    for (int node = 0; node < 16; ++node) {
+      level.bound[node] = FloatBound(split.thresholds[node]);
+      // Slots past the level's 2^t nodes are never read.
+      const bool used = node < (1 << (s % kTreeDepth));
+      level.input_bound[node] =
+          usable && used ? InputBound(level.bound[node], split.scale, split.offset) : 0.0f;
+    }
+  }
+  std::vector<std::uint32_t> order(num_splits);
+  for (std::size_t s = 0; s < num_splits; ++s) order[s] = static_cast<std::uint32_t>(s);
+  std::sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) {
+    return prepared.levels[x].column_offset < prepared.levels[y].column_offset;
+  });
+  constexpr std::ptrdiff_t kLineFloats = 64 / sizeof(float);
+  prepared.gather_from.clear();
+  prepared.gather_to.clear();
+  for (const std::uint32_t s : order) {
+    prepared.gather_from.push_back(prepared.levels[s].column_offset);
+    prepared.gather_to.push_back(static_cast<std::uint32_t>(s * kTileStride));
+  }
+  prepared.prefetch_offsets.clear();
+  prepared.columns.clear();
+  for (const std::uint32_t s : order) {
+    const std::ptrdiff_t column = prepared.levels[s].column_offset;
+    if (prepared.columns.empty() || prepared.columns.back() != column) {
+      prepared.columns.push_back(column);
+    }
+  }
+  for (const std::uint32_t s : order) {
+    const std::ptrdiff_t line = prepared.levels[s].column_offset / kLineFloats * kLineFloats;
+    if (prepared.prefetch_offsets.empty() || prepared.prefetch_offsets.back() != line) {
+      prepared.prefetch_offsets.push_back(line);
+    }
+  }
+  return prepared;
+}
+
+template <bool kInputDomain>
+HWY_INLINE void EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebooks,
+                                 const MatrixView& a, std::size_t block_begin,
+                                 std::size_t block_end, std::uint8_t* packed) {
+  const EncodeLevel* levels = prepared.levels.data();
+  const std::size_t num_splits = prepared.levels.size();
+  const std::size_t block_bytes = static_cast<std::size_t>(CodePairs(num_codebooks)) * kBlockRows;
+  AlignedVector<float> tile;  // [split][kTileStride], only for gathered blocks
+  for (std::size_t block = block_begin; block < block_end; ++block) {
+    std::uint8_t* block_codes = packed + (block - block_begin) * block_bytes;
+    const std::size_t row0 = block * kBlockRows;
+    const std::size_t valid = a.rows > row0 ? std::min(kBlockRows, a.rows - row0) : 0;
+    if (a.row_stride == 1 && valid == kBlockRows) {
+      const float* base = a.data + row0;
+      // Many columns are read 64 rows at a time: more streams than hardware prefetchers follow.
+      if (row0 + (kPrefetchBlocks + 1) * kBlockRows <= a.rows) {
+        const float* ahead = base + kPrefetchBlocks * kBlockRows;
+        for (const std::ptrdiff_t column : prepared.columns) {
+          for (std::size_t line = 0; line < kBlockRows; line += 16) {
+            hwy::Prefetch(ahead + column + line);
+          }
+          hwy::Prefetch(ahead + column + kBlockRows - 1);
+        }
+      }
+      EncodeBlock<kInputDomain>(
+          levels, num_codebooks,
+          [&](auto df, std::size_t split, std::size_t row) {
+            return hn::LoadU(df, base + levels[split].column_offset + row);
+          },
+          block_codes);
+      continue;
+    }
+    if (tile.empty()) tile.resize(num_splits * kTileStride);
+    for (std::size_t r = 0; r < valid; ++r) {
+      const float* row = a.data + static_cast<std::ptrdiff_t>(row0 + r) * a.row_stride;
+      if (row0 + r + kPrefetchRows < a.rows) {
+        const float* ahead = row + static_cast<std::ptrdiff_t>(kPrefetchRows) * a.row_stride;
+        for (const std::ptrdiff_t offset : prepared.prefetch_offsets) {
+          hwy::Prefetch(ahead + offset);
+        }
+      }
+      float* HWY_RESTRICT dst = tile.data() + r;
+      const std::ptrdiff_t* HWY_RESTRICT from = prepared.gather_from.data();
+      const std::uint32_t* HWY_RESTRICT to = prepared.gather_to.data();
+      for (std::size_t i = 0; i < num_splits; ++i) dst[to[i]] = row[from[i]];
+    }
+    if (valid < kBlockRows) {
+      for (std::size_t s = 0; s < num_splits; ++s) {
+        std::fill(tile.data() + s * kTileStride + valid, tile.data() + s * kTileStride + kBlockRows,
+                  0.0f);
+      }
+    }
+    EncodeBlock<kInputDomain>(
+        levels, num_codebooks,
+        [&](auto df, std::size_t split, std::size_t row) {
+          return hn::Load(df, tile.data() + split * kTileStride + row);
+        },
+        block_codes);
+    if (valid < kBlockRows) {
+      for (int pair = 0; pair < CodePairs(num_codebooks); ++pair) {
+        std::memset(block_codes + static_cast<std::size_t>(pair) * kBlockRows + valid, 0,
+                    kBlockRows - valid);
+      }
+    }
+  }
+}
+
+inline void EncodeBlocksImpl(const Encoder& encoder, const MatrixView& a, std::size_t block_begin,
+                             std::size_t block_end, std::uint8_t* packed) {
+  const PreparedEncoder& prepared = Prepare(encoder, a.col_stride);
+  if (prepared.input_domain) {
+    EncodeBlocksWith<true>(prepared, encoder.num_codebooks, a, block_begin, block_end, packed);
+  } else {
+    EncodeBlocksWith<false>(prepared, encoder.num_codebooks, a, block_begin, block_end, packed);
+  }
+}
+
+#endif  // HWY_TARGET
+
+// The target this code was compiled for (reported by EncodeKernelTarget).
+inline std::int64_t EncodeTargetImpl() { return HWY_TARGET; }
+
+}  // namespace HWY_NAMESPACE
+}  // namespace maddness::detail
+HWY_AFTER_NAMESPACE();
+
+#endif  // include guard

@@ -1,0 +1,595 @@
+// SIMD scan, written once with Highway and compiled for every target by scan.cc.
+//
+// Contract: the same outputs as ScanRef / ScanDequantizeRef (scan.h), bit for bit.
+//
+// Structure, for the blocks given to one call (64 rows each):
+//   for each chunk of up to 8 blocks (its codes, split into nibbles, fit in L1):
+//     1. unpack the packed codes of the chunk to one byte per code, [block][pair][low | high],
+//        once per chunk for all outputs, so that the per-output loop does no masking;
+//     2. for each tile of 16 outputs, for each output, for each group of codebooks:
+//          the group's tables stay in registers (16-byte tables broadcast to every 128-bit block)
+//          while the chunk's rows stream through: one TableLookupBytes per (codebook, N rows) and
+//          the averaging tree with AverageRound, or the exact 16-bit sum. Results go to a stage
+//          buffer [output][row]: uint8 when the output is one group root, otherwise uint16.
+//     3. transpose the stage, 16 outputs x 16 rows per 128-bit block (byte interleaves; 8 x 8 for
+//        uint16), then convert each row's outputs (raw uint16, or float with a separate multiply
+//        and add) and store them in the row-major output. Rows >= num_rows are not written.
+//
+// Padding codebooks of the averaging tree (index >= C) are zero vectors, without lookups.
+// The 16-bit stage keeps the rows of each N-row vector as [even rows | odd rows], which is what
+// widening the bytes in place (mask and shift of 16-bit lanes) gives; step 3 knows that order.
+#if defined(MADDNESS_SRC_SCAN_SCAN_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef MADDNESS_SRC_SCAN_SCAN_INL_H_
+#undef MADDNESS_SRC_SCAN_SCAN_INL_H_
+#else
+#define MADDNESS_SRC_SCAN_SCAN_INL_H_
+#endif
+
+#include <hwy/highway.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "src/common/layout.h"
+#include "src/scan/scan.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace maddness::detail {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Where the scan writes: raw sums (uint16) or de-quantized floats, row-major with a row stride.
+struct RawSink {
+  std::uint16_t* raw;
+  std::size_t row_stride;
+};
+struct FloatSink {
+  float* out;
+  std::size_t row_stride;
+  const float* scale;
+  const float* offset;
+};
+
+#if HWY_TARGET == HWY_SCALAR || HWY_TARGET == HWY_EMU128 || HWY_HAVE_SCALABLE
+
+// One-lane (or sizeless) targets: the scalar references are the implementation.
+inline void ScanBlocksImpl(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
+                           std::uint16_t* raw, std::size_t raw_row_stride) {
+  ScanRef(args, block_begin, block_end, raw, raw_row_stride);
+}
+inline void ScanDequantizeBlocksImpl(const ScanArgs& args, const float* out_scale,
+                                     const float* out_offset, std::size_t block_begin,
+                                     std::size_t block_end, float* out,
+                                     std::size_t out_row_stride) {
+  ScanDequantizeRef(args, out_scale, out_offset, block_begin, block_end, out, out_row_stride);
+}
+
+#else
+
+inline constexpr std::size_t kOutputTile = 16;      // outputs transposed together
+inline constexpr std::size_t kMaxChunkBlocks = 8;   // blocks scanned per table load
+inline constexpr std::size_t kNibbleBytes = 16384;  // budget of the unpacked codes of a chunk
+inline constexpr std::size_t kPairBytes = 2 * kBlockRows;  // one pair of one block, unpacked
+
+enum class StageMode {
+  kRoot8,    // averaging, one group: the root is the output (uint8)
+  kRoots16,  // averaging, several groups: sum of roots (uint16)
+  kExact16,  // exact sum (uint16)
+};
+
+// Scratch memory of one call. Lives on the stack (about 34 KiB).
+struct ScanScratch {
+  alignas(64) std::uint8_t nibbles[kNibbleBytes];
+  alignas(64) std::uint16_t stage[kOutputTile * kMaxChunkBlocks * kBlockRows];
+  alignas(64) std::uint16_t transposed[kOutputTile * kBlockRows];
+};
+
+// Broadcast of a 16-byte table to every 128-bit block.
+template <class D>
+HWY_INLINE hn::Vec<D> LoadTable(D d, const std::uint8_t* table) {
+  if constexpr (hn::MaxLanes(D()) <= 16) {
+    return hn::LoadU(d, table);
+  } else {
+    return hn::LoadDup128(d, table);
+  }
+}
+
+// Adds the 16-bit values (even rows, odd rows) of one N-row vector to the stage, or stores them
+// for the first group.
+template <class D16>
+HWY_INLINE void AccumulateWide(D16 d16, hn::Vec<D16> even, hn::Vec<D16> odd, bool first,
+                               std::uint16_t* stage) {
+  const std::size_t half = hn::Lanes(d16);
+  if (!first) {
+    even = hn::Add(even, hn::Load(d16, stage));
+    odd = hn::Add(odd, hn::Load(d16, stage + half));
+  }
+  hn::Store(even, d16, stage);
+  hn::Store(odd, d16, stage + half);
+}
+
+// Targets with 16 vector registers cannot hold the 16 tables of a group of 8 pairs plus the
+// working values: the averaging tree is then computed in two halves of 4 pairs (the first half's
+// subtree roots wait in a small buffer), and the exact sum uses groups of 4 pairs.
+#if HWY_ARCH_X86 && HWY_TARGET >= HWY_AVX2
+inline constexpr bool kFewRegisters = true;
+#else
+inline constexpr bool kFewRegisters = false;
+#endif
+
+// Which part of a group's averaging tree ScanGroup computes.
+enum class TreePart {
+  kWhole,       // the whole group
+  kFirstHalf,   // the subtree of the first half of the pairs: roots go to `half_roots`
+  kSecondHalf,  // the subtree of the second half, averaged with `half_roots`: the group root
+};
+
+// One output, one group of kPairs codebook pairs (or half a group, see TreePart), every row of
+// the chunk. tables: the output's tables of the first pair; nibbles: the chunk's unpacked codes
+// at the first pair; real_pairs: pairs of the group that exist (the rest are padding);
+// last_high: whether the last real pair has a high codebook (false for the last pair of an odd C).
+template <std::size_t kPairs, bool kFull, StageMode kMode, TreePart kPart = TreePart::kWhole>
+HWY_INLINE void ScanGroup(const std::uint8_t* HWY_RESTRICT tables, std::size_t real_pairs,
+                          bool last_high, const std::uint8_t* HWY_RESTRICT nibbles,
+                          std::size_t block_stride, std::size_t num_blocks, bool first_group,
+                          std::uint16_t* HWY_RESTRICT stage,
+                          std::uint8_t* HWY_RESTRICT half_roots = nullptr) {
+  const hn::ScalableTag<std::uint8_t> d8;
+  const hn::RepartitionToWide<decltype(d8)> d16;
+  using V = hn::Vec<decltype(d8)>;
+  const std::size_t lanes = hn::Lanes(d8);
+  const V zero = hn::Zero(d8);
+  V low_tables[kPairs];
+  V high_tables[kPairs];
+  bool has_low[kPairs];
+  bool has_high[kPairs];
+  for (std::size_t j = 0; j < kPairs; ++j) {
+    has_low[j] = kFull || j < real_pairs;
+    has_high[j] = kFull || j + 1 < real_pairs || (j + 1 == real_pairs && last_high);
+    low_tables[j] = has_low[j] ? LoadTable(d8, tables + 32 * j) : zero;
+    high_tables[j] = has_high[j] ? LoadTable(d8, tables + 32 * j + 16) : zero;
+  }
+  std::uint8_t* stage8 = reinterpret_cast<std::uint8_t*>(stage);
+  for (std::size_t block = 0; block < num_blocks; ++block) {
+    const std::uint8_t* block_nibbles = nibbles + block * block_stride;
+    for (std::size_t v = 0; v < kBlockRows; v += lanes) {
+      const std::uint8_t* nib = block_nibbles + v;
+      if constexpr (kMode == StageMode::kExact16) {
+        auto sum_all = hn::Zero(d16);  // low byte + 256 * high byte, modulo 2^16
+        auto sum_odd = hn::Zero(d16);  // the high bytes (odd rows)
+        for (std::size_t j = 0; j < kPairs; ++j) {
+          if (has_low[j]) {
+            const auto value = hn::BitCast(
+                d16, hn::TableLookupBytes(low_tables[j], hn::Load(d8, nib + j * kPairBytes)));
+            sum_all = hn::Add(sum_all, value);
+            sum_odd = hn::Add(sum_odd, hn::ShiftRight<8>(value));
+          }
+          if (has_high[j]) {
+            const auto value = hn::BitCast(
+                d16, hn::TableLookupBytes(high_tables[j],
+                                          hn::Load(d8, nib + j * kPairBytes + kBlockRows)));
+            sum_all = hn::Add(sum_all, value);
+            sum_odd = hn::Add(sum_odd, hn::ShiftRight<8>(value));
+          }
+        }
+        const auto sum_even = hn::Sub(sum_all, hn::ShiftLeft<8>(sum_odd));
+        AccumulateWide(d16, sum_even, sum_odd, first_group, stage + block * kBlockRows + v);
+      } else {
+        V values[kPairs];
+        for (std::size_t j = 0; j < kPairs; ++j) {
+          if (!has_low[j]) {
+            values[j] = zero;  // a padding pair: both codebooks are 0
+            continue;
+          }
+          const V low = hn::TableLookupBytes(low_tables[j], hn::Load(d8, nib + j * kPairBytes));
+          const V high = has_high[j]
+                             ? hn::TableLookupBytes(high_tables[j],
+                                                    hn::Load(d8, nib + j * kPairBytes + kBlockRows))
+                             : zero;
+          values[j] = hn::AverageRound(low, high);
+        }
+        // Balanced tree in codebook order: pairs (0,1), (2,3), ... then their pairs, ...
+        for (std::size_t width = kPairs; width > 1; width /= 2) {
+          for (std::size_t i = 0; i < width / 2; ++i) {
+            values[i] = hn::AverageRound(values[2 * i], values[2 * i + 1]);
+          }
+        }
+        if constexpr (kPart == TreePart::kFirstHalf) {
+          hn::Store(values[0], d8, half_roots + block * kBlockRows + v);
+          continue;
+        } else if constexpr (kPart == TreePart::kSecondHalf) {
+          values[0] =
+              hn::AverageRound(hn::Load(d8, half_roots + block * kBlockRows + v), values[0]);
+        }
+        if constexpr (kMode == StageMode::kRoot8) {
+          hn::Store(values[0], d8, stage8 + block * kBlockRows + v);
+        } else {
+          const auto root = hn::BitCast(d16, values[0]);
+          AccumulateWide(d16, hn::And(root, hn::Set(d16, 0xFF)), hn::ShiftRight<8>(root),
+                         first_group, stage + block * kBlockRows + v);
+        }
+      }
+    }
+  }
+}
+
+template <std::size_t kPairs, StageMode kMode>
+HWY_INLINE void ScanGroupAnyPadding(const std::uint8_t* tables, std::size_t real_pairs,
+                                    bool last_high, const std::uint8_t* nibbles,
+                                    std::size_t block_stride, std::size_t num_blocks,
+                                    bool first_group, std::uint16_t* stage) {
+  if (real_pairs == kPairs && last_high) {
+    if constexpr (kFewRegisters && kPairs == 8 && kMode != StageMode::kExact16) {
+      alignas(64) std::uint8_t half_roots[kMaxChunkBlocks * kBlockRows];
+      ScanGroup<4, true, kMode, TreePart::kFirstHalf>(tables, 4, true, nibbles, block_stride,
+                                                      num_blocks, first_group, stage, half_roots);
+      ScanGroup<4, true, kMode, TreePart::kSecondHalf>(tables + 4 * 32, 4, true,
+                                                       nibbles + 4 * kPairBytes, block_stride,
+                                                       num_blocks, first_group, stage, half_roots);
+      return;
+    }
+    ScanGroup<kPairs, true, kMode>(tables, real_pairs, last_high, nibbles, block_stride, num_blocks,
+                                   first_group, stage);
+  } else {
+    ScanGroup<kPairs, false, kMode>(tables, real_pairs, last_high, nibbles, block_stride,
+                                    num_blocks, first_group, stage);
+  }
+}
+
+template <StageMode kMode>
+HWY_INLINE void ScanGroupDispatch(std::size_t pairs_per_group, const std::uint8_t* tables,
+                                  std::size_t real_pairs, bool last_high,
+                                  const std::uint8_t* nibbles, std::size_t block_stride,
+                                  std::size_t num_blocks, bool first_group, std::uint16_t* stage) {
+  switch (pairs_per_group) {
+    case 1:
+      return ScanGroupAnyPadding<1, kMode>(tables, real_pairs, last_high, nibbles, block_stride,
+                                           num_blocks, first_group, stage);
+    case 2:
+      return ScanGroupAnyPadding<2, kMode>(tables, real_pairs, last_high, nibbles, block_stride,
+                                           num_blocks, first_group, stage);
+    case 4:
+      return ScanGroupAnyPadding<4, kMode>(tables, real_pairs, last_high, nibbles, block_stride,
+                                           num_blocks, first_group, stage);
+    default:
+      return ScanGroupAnyPadding<8, kMode>(tables, real_pairs, last_high, nibbles, block_stride,
+                                           num_blocks, first_group, stage);
+  }
+}
+
+// Splits the packed codes of num_blocks blocks into one byte per code (see the header comment).
+inline void UnpackCodes(const std::uint8_t* HWY_RESTRICT packed, std::size_t pairs,
+                        std::size_t num_blocks, std::uint8_t* HWY_RESTRICT nibbles) {
+  const hn::ScalableTag<std::uint8_t> d8;
+  const hn::RepartitionToWide<decltype(d8)> d16;
+  const auto mask = hn::Set(d8, 0x0F);
+  const std::size_t lanes = hn::Lanes(d8);
+  for (std::size_t i = 0; i < num_blocks * pairs; ++i) {
+    const std::uint8_t* in = packed + i * kBlockRows;
+    std::uint8_t* out = nibbles + i * kPairBytes;
+    for (std::size_t v = 0; v < kBlockRows; v += lanes) {
+      const auto codes = hn::LoadU(d8, in + v);
+      hn::Store(hn::And(codes, mask), d8, out + v);
+      const auto high = hn::BitCast(d8, hn::ShiftRight<4>(hn::BitCast(d16, codes)));
+      hn::Store(hn::And(high, mask), d8, out + kBlockRows + v);
+    }
+  }
+}
+
+// 16 x 16 byte transpose within every 128-bit block: afterwards byte l of block q of rows[k] is
+// byte k of block q of the input rows[l]. Each of the four rounds rotates the (vector, byte)
+// index bits left by one.
+template <class D>
+HWY_INLINE void Transpose16x16(D d, hn::Vec<D>* rows) {
+  hn::Vec<D> tmp[16];
+  for (int round = 0; round < 4; ++round) {
+    for (int i = 0; i < 8; ++i) {
+      tmp[2 * i] = hn::InterleaveLower(d, rows[i], rows[i + 8]);
+      tmp[2 * i + 1] = hn::InterleaveUpper(d, rows[i], rows[i + 8]);
+    }
+    for (int i = 0; i < 16; ++i) rows[i] = tmp[i];
+  }
+}
+
+// 8 x 8 transpose of 16-bit lanes within every 128-bit block (three rounds, same scheme).
+template <class D>
+HWY_INLINE void Transpose8x8(D d, hn::Vec<D>* rows) {
+  hn::Vec<D> tmp[8];
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 4; ++i) {
+      tmp[2 * i] = hn::InterleaveLower(d, rows[i], rows[i + 4]);
+      tmp[2 * i + 1] = hn::InterleaveUpper(d, rows[i], rows[i + 4]);
+    }
+    for (int i = 0; i < 8; ++i) rows[i] = tmp[i];
+  }
+}
+
+// Writers of one tile of outputs [m0, m0 + count), count <= 16, one row at a time, given the
+// row's first output `dst`. Row8 takes the row's `count` sums as bytes (kFull: count is 16);
+// Row16 takes outputs [first, first + n), n <= 8, as uint16. Outputs past a multiple of the
+// vector width are written one by one (a masked store is slow on AVX2 and emulated for 16-bit
+// lanes; a full-width store would write past the row).
+class RawTileWriter {
+ public:
+  using Out = std::uint16_t;
+
+  RawTileWriter(const RawSink& sink, std::size_t m0, std::size_t count)
+      : base_(sink.raw + m0), stride_(sink.row_stride), count_(count) {}
+
+  Out* Row(std::size_t row) const { return base_ + row * stride_; }
+  std::size_t stride() const { return stride_; }
+
+  template <bool kFull>
+  HWY_INLINE void Row8(const std::uint8_t* HWY_RESTRICT sums, Out* HWY_RESTRICT dst) const {
+    const hn::CappedTag<std::uint16_t, kOutputTile> d16;
+    const hn::Rebind<std::uint8_t, decltype(d16)> d8;
+    const std::size_t lanes = hn::Lanes(d16);
+    const std::size_t count = kFull ? kOutputTile : count_;
+    std::size_t c = 0;
+    for (; c + lanes <= count; c += lanes) {
+      hn::StoreU(hn::PromoteTo(d16, hn::LoadU(d8, sums + c)), d16, dst + c);
+    }
+    if (!kFull) {
+      for (; c < count; ++c) dst[c] = sums[c];
+    }
+  }
+
+  HWY_INLINE void Row16(const std::uint16_t* HWY_RESTRICT sums, Out* HWY_RESTRICT dst,
+                        std::size_t first, std::size_t n) const {
+    const hn::CappedTag<std::uint16_t, 8> d16;
+    if (n == 8 && hn::Lanes(d16) == 8) {
+      hn::StoreU(hn::LoadU(d16, sums), d16, dst + first);
+      return;
+    }
+    for (std::size_t c = 0; c < n; ++c) dst[first + c] = sums[c];
+  }
+
+ private:
+  Out* base_;
+  std::size_t stride_;
+  std::size_t count_;
+};
+
+class FloatTileWriter {
+ public:
+  using Out = float;
+
+  FloatTileWriter(const FloatSink& sink, std::size_t m0, std::size_t count)
+      : base_(sink.out + m0), stride_(sink.row_stride), count_(count) {
+    for (std::size_t i = 0; i < kOutputTile; ++i) {
+      scale_[i] = i < count ? sink.scale[m0 + i] : 0.0f;
+      offset_[i] = i < count ? sink.offset[m0 + i] : 0.0f;
+    }
+  }
+
+  Out* Row(std::size_t row) const { return base_ + row * stride_; }
+  std::size_t stride() const { return stride_; }
+
+  template <bool kFull>
+  HWY_INLINE void Row8(const std::uint8_t* HWY_RESTRICT sums, Out* HWY_RESTRICT dst) const {
+    const hn::CappedTag<float, kOutputTile> df;
+    const hn::RebindToSigned<decltype(df)> di;
+    const hn::Rebind<std::uint8_t, decltype(df)> d8;
+    const std::size_t lanes = hn::Lanes(df);
+    const std::size_t count = kFull ? kOutputTile : count_;
+    std::size_t c = 0;
+    for (; c + lanes <= count; c += lanes) {
+      auto value = hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(d8, sums + c)));
+      value = hn::Mul(value, hn::Load(df, scale_ + c));
+      hn::StoreU(hn::Add(value, hn::Load(df, offset_ + c)), df, dst + c);
+    }
+    if (!kFull) {
+      for (; c < count; ++c) dst[c] = Dequantize(sums[c], scale_[c], offset_[c]);
+    }
+  }
+
+  HWY_INLINE void Row16(const std::uint16_t* HWY_RESTRICT sums, Out* HWY_RESTRICT row_dst,
+                        std::size_t first, std::size_t n) const {
+    const hn::CappedTag<float, 8> df;
+    const hn::RebindToSigned<decltype(df)> di;
+    const hn::Rebind<std::uint16_t, decltype(df)> d16;
+    const std::size_t lanes = hn::Lanes(df);
+    float* HWY_RESTRICT dst = row_dst + first;
+    const float* scale = scale_ + first;
+    const float* offset = offset_ + first;
+    std::size_t c = 0;
+    for (; c + lanes <= n; c += lanes) {
+      auto value = hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(d16, sums + c)));
+      value = hn::Mul(value, hn::Load(df, scale + c));
+      hn::StoreU(hn::Add(value, hn::Load(df, offset + c)), df, dst + c);
+    }
+    for (; c < n; ++c) dst[c] = Dequantize(sums[c], scale[c], offset[c]);
+  }
+
+ private:
+  alignas(64) float scale_[kOutputTile];
+  alignas(64) float offset_[kOutputTile];
+  Out* base_;
+  std::size_t stride_;
+  std::size_t count_;
+};
+
+inline RawTileWriter TileWriter(const RawSink& sink, std::size_t m0, std::size_t count) {
+  return RawTileWriter(sink, m0, count);
+}
+inline FloatTileWriter TileWriter(const FloatSink& sink, std::size_t m0, std::size_t count) {
+  return FloatTileWriter(sink, m0, count);
+}
+
+// Writes rows [0, rows) of a block from the transposed 8-bit sums: row v + 16 q + k (v a
+// multiple of the vector's lanes) is at out8 + 16 v + k * lanes + 16 q.
+template <bool kFull, class Writer>
+HWY_INLINE void WriteRows8(const std::uint8_t* HWY_RESTRICT out8, std::size_t lanes,
+                           std::size_t rows, std::size_t first_row, const Writer& writer) {
+  const std::size_t stride = writer.stride();
+  for (std::size_t r0 = 0; r0 < rows; r0 += 16) {
+    const std::size_t v = r0 - r0 % lanes;
+    const std::uint8_t* src = out8 + 16 * v + (r0 % lanes);
+    typename Writer::Out* dst = writer.Row(first_row + r0);
+    const std::size_t n = std::min<std::size_t>(16, rows - r0);
+    for (std::size_t k = 0; k < n; ++k) {
+      writer.template Row8<kFull>(src + k * lanes, dst);
+      dst += stride;
+    }
+  }
+}
+
+// Step 3 for one block of the chunk and one tile of outputs: transposes the stage rows of the
+// tile into `transposed` and writes the block's rows < num_rows.
+template <class Writer>
+HWY_INLINE void WriteBlock(bool wide, const std::uint16_t* stage, std::size_t chunk_rows,
+                           std::size_t block_in_chunk, std::size_t count, std::size_t first_row,
+                           std::size_t num_rows, std::uint16_t* transposed, const Writer& writer) {
+  const std::size_t rows = std::min(kBlockRows, num_rows - first_row);
+  if (!wide) {
+    const hn::ScalableTag<std::uint8_t> d8;
+    const std::size_t lanes = hn::Lanes(d8);
+    const std::uint8_t* stage8 =
+        reinterpret_cast<const std::uint8_t*>(stage) + block_in_chunk * kBlockRows;
+    std::uint8_t* out8 = reinterpret_cast<std::uint8_t*>(transposed);
+    for (std::size_t v = 0; v < rows; v += lanes) {
+      hn::Vec<decltype(d8)> tile[16];
+      for (std::size_t i = 0; i < 16; ++i) tile[i] = hn::Load(d8, stage8 + i * chunk_rows + v);
+      Transpose16x16(d8, tile);
+      for (std::size_t k = 0; k < 16; ++k) hn::Store(tile[k], d8, out8 + 16 * v + k * lanes);
+    }
+    if (count == kOutputTile) {
+      WriteRows8<true>(out8, lanes, rows, first_row, writer);
+    } else {
+      WriteRows8<false>(out8, lanes, rows, first_row, writer);
+    }
+    return;
+  }
+  const hn::ScalableTag<std::uint16_t> d16;
+  const std::size_t half = hn::Lanes(d16);  // 16-bit lanes = half the rows of an N-row vector
+  const std::size_t lanes = 2 * half;
+  const std::size_t halves = count > 8 ? 2 : 1;
+  const std::uint16_t* block_stage = stage + block_in_chunk * kBlockRows;
+  const std::size_t stride = writer.stride();
+  for (std::size_t v = 0; v < rows; v += lanes) {
+    for (std::size_t h = 0; h < halves; ++h) {
+      for (std::size_t parity = 0; parity < 2; ++parity) {
+        hn::Vec<decltype(d16)> tile[8];
+        for (std::size_t i = 0; i < 8; ++i) {
+          tile[i] = hn::Load(d16, block_stage + (h * 8 + i) * chunk_rows + v + parity * half);
+        }
+        Transpose8x8(d16, tile);
+        for (std::size_t k = 0; k < 8; ++k) {
+          hn::Store(tile[k], d16, transposed + ((h * 2 + parity) * 8 + k) * half);
+        }
+      }
+    }
+    // Row v + 16 q + 2 k + parity, outputs [8 h, 8 h + 8), is at
+    // transposed + ((2 h + parity) * 8 + k) * half + 8 q.
+    const std::size_t end = std::min(lanes, rows - v);
+    typename Writer::Out* dst = writer.Row(first_row + v);
+    for (std::size_t i = 0; i < end; ++i) {
+      const std::size_t at = ((i % 2) * 8 + (i % 16) / 2) * half + (i / 16) * 8;
+      writer.Row16(transposed + at, dst, 0, std::min<std::size_t>(count, 8));
+      if (count > 8) writer.Row16(transposed + 16 * half + at, dst, 8, count - 8);
+      dst += stride;
+    }
+  }
+}
+
+template <class Sink>
+HWY_INLINE void ScanImpl(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
+                         const Sink& sink) {
+  const int num_codebooks = args.num_codebooks;
+  const std::size_t pairs = static_cast<std::size_t>(CodePairs(num_codebooks));
+  const bool odd = num_codebooks % 2 != 0;
+  const bool exact = args.aggregation == Aggregation::kExactSum;
+  const bool wide = exact || num_codebooks > kMaxGroupSize;
+  std::size_t pairs_per_group;
+  std::size_t num_groups;
+  if (exact) {
+    pairs_per_group = 1;
+    const std::size_t max_pairs = kFewRegisters ? 4 : kMaxGroupSize / 2;
+    while (pairs_per_group < std::min(pairs, max_pairs)) pairs_per_group *= 2;
+    num_groups = (pairs + pairs_per_group - 1) / pairs_per_group;
+  } else {
+    pairs_per_group = static_cast<std::size_t>(GroupSize(num_codebooks)) / 2;
+    num_groups = static_cast<std::size_t>(PaddedCodebooks(num_codebooks)) /
+                 static_cast<std::size_t>(GroupSize(num_codebooks));
+  }
+  const std::size_t table_bytes = TableBytesPerOutput(num_codebooks);
+  const std::size_t block_stride = pairs * kPairBytes;
+  const std::size_t chunk_limit =
+      std::max<std::size_t>(1, std::min(kMaxChunkBlocks, kNibbleBytes / block_stride));
+  const std::size_t last_block = std::min(block_end, NumBlocks(args.num_rows));
+
+  ScanScratch scratch;
+  for (std::size_t chunk = block_begin; chunk < last_block; chunk += chunk_limit) {
+    const std::size_t num_blocks = std::min(chunk_limit, last_block - chunk);
+    const std::size_t chunk_rows = num_blocks * kBlockRows;
+    UnpackCodes(args.packed_codes + (chunk - block_begin) * pairs * kBlockRows, pairs, num_blocks,
+                scratch.nibbles);
+
+    for (std::size_t m0 = 0; m0 < args.output_dim; m0 += kOutputTile) {
+      const std::size_t count = std::min(kOutputTile, args.output_dim - m0);
+      for (std::size_t i = 0; i < count; ++i) {
+        const std::uint8_t* luts = args.luts + (m0 + i) * table_bytes;
+        std::uint16_t* stage =
+            wide ? scratch.stage + i * chunk_rows
+                 : reinterpret_cast<std::uint16_t*>(reinterpret_cast<std::uint8_t*>(scratch.stage) +
+                                                    i * chunk_rows);
+        for (std::size_t g = 0; g < num_groups; ++g) {
+          const std::size_t first_pair = g * pairs_per_group;
+          const std::size_t real_pairs =
+              first_pair < pairs ? std::min(pairs_per_group, pairs - first_pair) : 0;
+          const bool last_high = !(odd && first_pair + real_pairs == pairs);
+          const std::uint8_t* tables = luts + first_pair * 32;
+          const std::uint8_t* nibbles = scratch.nibbles + first_pair * kPairBytes;
+          if (exact) {
+            ScanGroupDispatch<StageMode::kExact16>(pairs_per_group, tables, real_pairs, last_high,
+                                                   nibbles, block_stride, num_blocks, g == 0,
+                                                   stage);
+          } else if (wide) {
+            ScanGroupDispatch<StageMode::kRoots16>(pairs_per_group, tables, real_pairs, last_high,
+                                                   nibbles, block_stride, num_blocks, g == 0,
+                                                   stage);
+          } else {
+            ScanGroupDispatch<StageMode::kRoot8>(pairs_per_group, tables, real_pairs, last_high,
+                                                 nibbles, block_stride, num_blocks, g == 0, stage);
+          }
+        }
+      }
+      // Outputs past M in a partial tile: defined (zero) stage rows, never written out.
+      const std::size_t element = wide ? 2 : 1;
+      if (count < kOutputTile) {
+        std::memset(reinterpret_cast<std::uint8_t*>(scratch.stage) + count * chunk_rows * element,
+                    0, (kOutputTile - count) * chunk_rows * element);
+      }
+      const auto writer = TileWriter(sink, m0, count);
+      for (std::size_t b = 0; b < num_blocks; ++b) {
+        WriteBlock(wide, scratch.stage, chunk_rows, b, count, (chunk + b) * kBlockRows,
+                   args.num_rows, scratch.transposed, writer);
+      }
+    }
+  }
+}
+
+inline void ScanBlocksImpl(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
+                           std::uint16_t* raw, std::size_t raw_row_stride) {
+  ScanImpl(args, block_begin, block_end, RawSink{raw, raw_row_stride});
+}
+
+inline void ScanDequantizeBlocksImpl(const ScanArgs& args, const float* out_scale,
+                                     const float* out_offset, std::size_t block_begin,
+                                     std::size_t block_end, float* out,
+                                     std::size_t out_row_stride) {
+  ScanImpl(args, block_begin, block_end, FloatSink{out, out_row_stride, out_scale, out_offset});
+}
+
+#endif  // HWY_TARGET
+
+// The target this code was compiled for (reported by ScanKernelTarget).
+inline std::int64_t ScanTargetImpl() { return HWY_TARGET; }
+
+}  // namespace HWY_NAMESPACE
+}  // namespace maddness::detail
+HWY_AFTER_NAMESPACE();
+
+#endif  // include guard
