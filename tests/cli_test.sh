@@ -464,6 +464,19 @@ run frobnicate
 check "unknown subcommand: status 2" test "$(cat "$WORK/status")" -eq 2
 
 # ---------------------------------------------------------------------------------------------
+# bench: one JSON object with the documented keys; bad values refused.
+
+expect_ok "bench --json" bench --n 300 --d 32 --m 5 --codebooks 4 --repeats 3 --json
+json_check "bench JSON" "all(k in d for k in ['exact_ms', 'exact_library', 'maddness_ms', \
+  'encode_ms', 'scan_ms', 'speedup', 'lookups_per_s', 'target', 'threads']) and d['n'] == 300"
+expect_ok "bench raw, column-major" bench --n 100 --d 16 --m 3 --codebooks 3 --layout col \
+  --output raw --repeats 2
+check "bench: names the fastest exact product" grep -q "fastest exact product" "$WORK/stdout"
+expect_error "bench --layout bad" --layout bench --layout diagonal --repeats 1
+expect_error "bench --codebooks > --d" --codebooks bench --d 8 --codebooks 9 --repeats 1
+expect_error "bench --output bad" --output bench --output f16 --repeats 1
+
+# ---------------------------------------------------------------------------------------------
 # Real data (optional): the issue's accuracy bounds, through the command line.
 
 if [[ -n $SHARED_DATA && -f $SHARED_DATA/sklearn_digits/A_train.npy ]]; then

@@ -226,4 +226,23 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+std::vector<double> MedianSecondsEach(int repeats, const std::vector<std::function<void()>>& jobs) {
+  for (const auto& job : jobs) job();
+  std::vector<std::vector<double>> seconds(jobs.size());
+  for (int i = 0; i < repeats; ++i) {
+    for (std::size_t j = 0; j < jobs.size(); ++j) {
+      const auto start = std::chrono::steady_clock::now();
+      jobs[j]();
+      seconds[j].push_back(SecondsSince(start));
+    }
+  }
+  std::vector<double> medians;
+  for (std::vector<double>& times : seconds) {
+    std::sort(times.begin(), times.end());
+    const std::size_t middle = times.size() / 2;
+    medians.push_back(times.size() % 2 ? times[middle] : 0.5 * (times[middle - 1] + times[middle]));
+  }
+  return medians;
+}
+
 }  // namespace maddness::cli

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -93,6 +94,10 @@ class ProgressPrinter {
 
 // Wall-clock seconds since `start`.
 double SecondsSince(std::chrono::steady_clock::time_point start);
+
+// Median seconds of each job, each run `repeats` times after one untimed warm-up run. The jobs
+// take turns, so that all of them see the same machine load.
+std::vector<double> MedianSecondsEach(int repeats, const std::vector<std::function<void()>>& jobs);
 
 }  // namespace maddness::cli
 

@@ -82,6 +82,20 @@ struct DemoArgs {
 };
 int RunDemo(const DemoArgs& args);
 
+struct BenchArgs {
+  long long n = 10000;
+  long long d = 512;
+  long long m = 100;
+  long long codebooks = 16;
+  std::string layout = "row";
+  std::string output = "f32";
+  std::string aggregation = "average";
+  int threads = 1;
+  long long repeats = 21;
+  bool json = false;
+};
+int RunBench(const BenchArgs& args);
+
 }  // namespace maddness::cli
 
 #endif  // MADDNESS_TOOLS_COMMANDS_H_

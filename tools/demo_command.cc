@@ -74,29 +74,6 @@ LabelledImages ReadSplit(const std::filesystem::path& dir, const std::string& pr
   return split;
 }
 
-// Median seconds of each of two pieces of work, run `repeats` times each after one untimed
-// warm-up run. The runs alternate, so that both see the same machine load.
-template <typename First, typename Second>
-std::pair<double, double> MedianSeconds(int repeats, const First& first, const Second& second) {
-  first();
-  second();
-  std::vector<double> first_seconds, second_seconds;
-  for (int i = 0; i < repeats; ++i) {
-    auto start = std::chrono::steady_clock::now();
-    first();
-    first_seconds.push_back(SecondsSince(start));
-    start = std::chrono::steady_clock::now();
-    second();
-    second_seconds.push_back(SecondsSince(start));
-  }
-  const auto median = [](std::vector<double>& seconds) {
-    std::sort(seconds.begin(), seconds.end());
-    const std::size_t middle = seconds.size() / 2;
-    return seconds.size() % 2 ? seconds[middle] : 0.5 * (seconds[middle - 1] + seconds[middle]);
-  };
-  return {median(first_seconds), median(second_seconds)};
-}
-
 }  // namespace
 
 int RunDemo(const DemoArgs& args) {
@@ -165,16 +142,18 @@ int RunDemo(const DemoArgs& args) {
   // Speed on one thread: OpenBLAS's float32 product against MADDNESS, same shapes, same output.
   status("timing both products (" + std::to_string(args.repeats) + " runs each, one thread)");
   std::vector<float> blas_out(test.rows * kNumClasses);
-  const auto [blas_seconds, maddness_seconds] = MedianSeconds(
-      args.repeats,
-      [&] {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(test.rows),
-                    static_cast<int>(kNumClasses), static_cast<int>(pixels), 1.0f,
-                    test.values.data(), static_cast<int>(pixels), classifier.weights.data(),
-                    static_cast<int>(kNumClasses), 0.0f, blas_out.data(),
-                    static_cast<int>(kNumClasses));
-      },
-      [&] { model.Apply(a_test, approx.data(), 0, one_thread); });
+  const std::vector<double> seconds = MedianSecondsEach(
+      args.repeats, {[&] {
+                       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                                   static_cast<int>(test.rows), static_cast<int>(kNumClasses),
+                                   static_cast<int>(pixels), 1.0f, test.values.data(),
+                                   static_cast<int>(pixels), classifier.weights.data(),
+                                   static_cast<int>(kNumClasses), 0.0f, blas_out.data(),
+                                   static_cast<int>(kNumClasses));
+                     },
+                     [&] { model.Apply(a_test, approx.data(), 0, one_thread); }});
+  const double blas_seconds = seconds[0];
+  const double maddness_seconds = seconds[1];
   const double blas_accuracy = ArgmaxAccuracy(blas_out, kNumClasses, classifier.bias, test.labels);
 
   const auto threads_text = [](int threads) {

@@ -144,6 +144,29 @@ int Main(int argc, char** argv) {
   demo.learn.threads = 1;
   AddLearnOptions(demo_command, &demo.learn, false);
 
+  BenchArgs bench;
+  CLI::App* bench_command = app.add_subcommand(
+      "bench", "time MADDNESS against the fastest exact float32 products on random matrices");
+  bench_command->add_option("--n", bench.n, "rows of A")->capture_default_str();
+  bench_command->add_option("--d", bench.d, "columns of A (rows of B)")->capture_default_str();
+  bench_command->add_option("--m", bench.m, "columns of B")->capture_default_str();
+  bench_command->add_option("--codebooks,-c", bench.codebooks, "number of codebooks C")
+      ->capture_default_str();
+  bench_command->add_option("--layout", bench.layout, "A row-major ('row') or column-major ('col')")
+      ->capture_default_str();
+  bench_command
+      ->add_option("--output", bench.output,
+                   "'f32': de-quantized float32 outputs; 'raw': the 16-bit sums (as the paper)")
+      ->capture_default_str();
+  bench_command->add_option("--aggregation", bench.aggregation, "average | exact")
+      ->capture_default_str();
+  bench_command
+      ->add_option("--threads,-t", bench.threads, "threads for every method, 0 = all cores")
+      ->capture_default_str();
+  bench_command->add_option("--repeats", bench.repeats, "timed runs of each job (median)")
+      ->capture_default_str();
+  bench_command->add_flag("--json", bench.json, "print exactly one JSON object on stdout");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -158,6 +181,7 @@ int Main(int argc, char** argv) {
   if (info_command->parsed()) return RunInfo(info);
   if (eval_command->parsed()) return RunEval(eval);
   if (demo_command->parsed()) return RunDemo(demo);
+  if (bench_command->parsed()) return RunBench(bench);
   return kExitUsage;
 }
 

@@ -1,7 +1,7 @@
 // The public Model: validation of every input, then the stages.
 #include <algorithm>
 #include <cmath>
-#include <set>
+#include <vector>
 
 #include "maddness/maddness.h"
 #include "src/common/aligned.h"
@@ -57,11 +57,28 @@ void CheckOptions(const LearnOptions& options, std::size_t input_dim) {
   detail::ResolveThreads(options.threads);
 }
 
-// Throws unless every column the encoder reads is finite in every row of `a`.
-void CheckEncodedColumnsFinite(const detail::Encoder& encoder, const MatrixView& a) {
-  std::set<std::uint32_t> columns;
-  for (const detail::SplitLevel& split : encoder.splits) columns.insert(split.dim);
-  for (std::size_t r = 0; r < a.rows; ++r) {
+// The distinct columns of A that the encoder reads, ascending.
+std::vector<std::uint32_t> EncodedColumns(const detail::Encoder& encoder) {
+  std::vector<std::uint32_t> columns;
+  for (const detail::SplitLevel& split : encoder.splits) columns.push_back(split.dim);
+  std::sort(columns.begin(), columns.end());
+  columns.erase(std::unique(columns.begin(), columns.end()), columns.end());
+  return columns;
+}
+
+// Throws unless `columns` of rows [row_begin, row_end) of `a` are finite. Called on each block of
+// rows just before it is encoded, so the values are read from cache the second time; the common
+// all-finite case is branch-free.
+void CheckRowsFinite(const MatrixView& a, const std::vector<std::uint32_t>& columns,
+                     std::size_t row_begin, std::size_t row_end) {
+  for (std::size_t r = row_begin; r < row_end; ++r) {
+    // x - x is 0 for every finite x, NaN for NaN and infinities.
+    float probe = 0.0f;
+    for (const std::uint32_t c : columns) {
+      const float value = a(r, c);
+      probe += value - value;
+    }
+    if (probe == 0.0f) continue;
     for (const std::uint32_t c : columns) {
       const float value = a(r, c);
       if (!std::isfinite(value)) {
@@ -71,12 +88,20 @@ void CheckEncodedColumnsFinite(const detail::Encoder& encoder, const MatrixView&
   }
 }
 
-void CheckInputA(const detail::ModelData& model, const MatrixView& a) {
+void CheckInputShape(const detail::ModelData& model, const MatrixView& a) {
   detail::CheckMatrixView(a, "A");
   if (a.cols != model.encoder.input_dim) {
     Fail("A has ", a.cols, " columns but the model was trained on ", model.encoder.input_dim);
   }
-  CheckEncodedColumnsFinite(model.encoder, a);
+}
+
+// Checks and encodes blocks [first, last) of `a` into `packed` (the codes of block `first`).
+void CheckAndEncode(const detail::Encoder& encoder, const std::vector<std::uint32_t>& columns,
+                    const MatrixView& a, std::size_t first, std::size_t last,
+                    std::uint8_t* packed) {
+  CheckRowsFinite(a, columns, first * detail::kBlockRows,
+                  std::min(a.rows, last * detail::kBlockRows));
+  detail::EncodeBlocks(encoder, a, first, last, packed);
 }
 
 void CheckTables(const detail::ModelData* data, const char* what) {
@@ -200,7 +225,8 @@ void Model::Apply(const MatrixView& a, float* out, std::size_t out_row_stride,
   CheckTables(data_.get(), "Apply");
   if (out == nullptr) Fail("out is a null pointer");
   out_row_stride = CheckOutputStride(out_row_stride, data_->tables.output_dim);
-  CheckInputA(*data_, a);
+  CheckInputShape(*data_, a);
+  const std::vector<std::uint32_t> columns = EncodedColumns(data_->encoder);
   const int threads = detail::ResolveThreads(options.threads);
   const detail::Encoder& encoder = data_->encoder;
   const std::size_t block_bytes =
@@ -209,7 +235,7 @@ void Model::Apply(const MatrixView& a, float* out, std::size_t out_row_stride,
   // Each task encodes its rows into a private buffer, then scans them while they are in cache.
   ForEachBlockRange(a.rows, threads, [&](std::size_t first, std::size_t last) {
     detail::AlignedVector<std::uint8_t> codes((last - first) * block_bytes);
-    detail::EncodeBlocks(encoder, a, first, last, codes.data());
+    CheckAndEncode(encoder, columns, a, first, last, codes.data());
     detail::ScanArgs task_args = args;
     task_args.packed_codes = codes.data();
     detail::ScanDequantizeBlocks(task_args, data_->tables.out_scale.data(),
@@ -224,14 +250,15 @@ std::size_t Model::PackedCodesBytes(std::size_t rows) const {
 std::vector<std::uint8_t> Model::EncodePacked(const MatrixView& a,
                                               const ApplyOptions& options) const {
   if (empty()) Fail("EncodePacked needs a learned model; this one is empty");
-  CheckInputA(*data_, a);
+  CheckInputShape(*data_, a);
+  const std::vector<std::uint32_t> columns = EncodedColumns(data_->encoder);
   const int threads = detail::ResolveThreads(options.threads);
   const std::size_t block_bytes =
       static_cast<std::size_t>(detail::CodePairs(data_->encoder.num_codebooks)) *
       detail::kBlockRows;
   std::vector<std::uint8_t> packed(PackedCodesBytes(a.rows));
   ForEachBlockRange(a.rows, threads, [&](std::size_t first, std::size_t last) {
-    detail::EncodeBlocks(data_->encoder, a, first, last, packed.data() + first * block_bytes);
+    CheckAndEncode(data_->encoder, columns, a, first, last, packed.data() + first * block_bytes);
   });
   return packed;
 }
@@ -277,7 +304,8 @@ std::vector<float> Model::Apply(const MatrixView& a, const ApplyOptions& options
 
 std::vector<std::uint8_t> Model::Encode(const MatrixView& a, const ApplyOptions& options) const {
   if (empty()) Fail("Encode needs a learned model; this one is empty");
-  CheckInputA(*data_, a);
+  CheckInputShape(*data_, a);
+  const std::vector<std::uint32_t> columns = EncodedColumns(data_->encoder);
   const int threads = detail::ResolveThreads(options.threads);
   const detail::Encoder& encoder = data_->encoder;
   const std::size_t num_codebooks = static_cast<std::size_t>(encoder.num_codebooks);
@@ -289,7 +317,7 @@ std::vector<std::uint8_t> Model::Encode(const MatrixView& a, const ApplyOptions&
     const std::size_t first = task * kBlocksPerTask;
     const std::size_t last = std::min(num_blocks, first + kBlocksPerTask);
     detail::AlignedVector<std::uint8_t> packed((last - first) * pairs * detail::kBlockRows);
-    detail::EncodeBlocks(encoder, a, first, last, packed.data());
+    CheckAndEncode(encoder, columns, a, first, last, packed.data());
     const std::size_t row_end = std::min(a.rows, last * detail::kBlockRows);
     for (std::size_t row = first * detail::kBlockRows; row < row_end; ++row) {
       const std::size_t block = row / detail::kBlockRows - first;

@@ -1,0 +1,88 @@
+#include "tools/exact_product.h"
+
+#include <cblas.h>
+#include <omp.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+namespace maddness::cli {
+namespace {
+
+class OpenBlasProduct : public ExactProduct {
+ public:
+  OpenBlasProduct(const float* a, bool a_col_major, std::size_t n, std::size_t d, const float* b,
+                  std::size_t m)
+      : a_(a), a_col_major_(a_col_major), n_(n), d_(d), b_(b), m_(m) {}
+  std::string name() const override { return "OpenBLAS sgemm"; }
+  void Run(float* c, int threads) override {
+    openblas_set_num_threads(threads);
+    const int n = static_cast<int>(n_);
+    const int d = static_cast<int>(d_);
+    const int m = static_cast<int>(m_);
+    cblas_sgemm(CblasRowMajor, a_col_major_ ? CblasTrans : CblasNoTrans, CblasNoTrans, n, m, d,
+                1.0f, a_, a_col_major_ ? n : d, b_, m, 0.0f, c, m);
+  }
+
+ private:
+  const float* a_;
+  bool a_col_major_;
+  std::size_t n_, d_;
+  const float* b_;
+  std::size_t m_;
+};
+
+class OneDnnProduct : public ExactProduct {
+ public:
+  OneDnnProduct(const float* a, bool a_col_major, std::size_t n, std::size_t d, const float* b,
+                std::size_t m)
+      : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
+    using dnnl::memory;
+    const auto rows = static_cast<memory::dim>(n);
+    const auto depth = static_cast<memory::dim>(d);
+    const auto cols = static_cast<memory::dim>(m);
+    const memory::desc a_desc({rows, depth}, memory::data_type::f32,
+                              a_col_major ? memory::format_tag::ba : memory::format_tag::ab);
+    const memory::desc b_user_desc({depth, cols}, memory::data_type::f32, memory::format_tag::ab);
+    const memory::desc b_any_desc({depth, cols}, memory::data_type::f32, memory::format_tag::any);
+    c_desc_ = memory::desc({rows, cols}, memory::data_type::f32, memory::format_tag::ab);
+    const dnnl::matmul::primitive_desc primitive_desc(
+        dnnl::matmul::desc(a_desc, b_any_desc, c_desc_), engine_);
+    a_memory_ = memory(a_desc, engine_, const_cast<float*>(a));
+    memory b_user(b_user_desc, engine_, const_cast<float*>(b));
+    b_memory_ = memory(primitive_desc.weights_desc(), engine_);
+    dnnl::reorder(b_user, b_memory_).execute(stream_, b_user, b_memory_);
+    stream_.wait();
+    matmul_ = dnnl::matmul(primitive_desc);
+  }
+  std::string name() const override { return "oneDNN matmul"; }
+  void Run(float* c, int threads) override {
+    omp_set_num_threads(threads);
+    dnnl::memory c_memory(c_desc_, engine_, c);
+    matmul_.execute(
+        stream_,
+        {{DNNL_ARG_SRC, a_memory_}, {DNNL_ARG_WEIGHTS, b_memory_}, {DNNL_ARG_DST, c_memory}});
+    stream_.wait();
+  }
+
+ private:
+  dnnl::engine engine_;
+  dnnl::stream stream_;
+  dnnl::memory::desc c_desc_;
+  dnnl::memory a_memory_;
+  dnnl::memory b_memory_;
+  dnnl::matmul matmul_;
+};
+
+}  // namespace
+
+std::unique_ptr<ExactProduct> MakeOpenBlasProduct(const float* a, bool a_col_major, std::size_t n,
+                                                  std::size_t d, const float* b, std::size_t m) {
+  return std::make_unique<OpenBlasProduct>(a, a_col_major, n, d, b, m);
+}
+
+std::unique_ptr<ExactProduct> MakeOneDnnProduct(const float* a, bool a_col_major, std::size_t n,
+                                                std::size_t d, const float* b, std::size_t m) {
+  return std::make_unique<OneDnnProduct>(a, a_col_major, n, d, b, m);
+}
+
+}  // namespace maddness::cli
