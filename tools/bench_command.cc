@@ -86,7 +86,7 @@ int RunBench(const BenchArgs& args) {
   const Model model =
       Model::Learn(MatrixView::RowMajor(a_train.data(), kTrainRows, d), &b_view, options);
 
-  std::unique_ptr<ExactProduct> exact[] = {
+  std::unique_ptr<ExactMatmul> exact[] = {
       MakeOneDnnProduct(a.data(), col_major, n, d, b.data(), m),
       MakeOpenBlasProduct(a.data(), col_major, n, d, b.data(), m)};
   std::vector<float> exact_out(n * m);

@@ -8,7 +8,7 @@
 namespace maddness::cli {
 namespace {
 
-class OpenBlasProduct : public ExactProduct {
+class OpenBlasProduct : public ExactMatmul {
  public:
   OpenBlasProduct(const float* a, bool a_col_major, std::size_t n, std::size_t d, const float* b,
                   std::size_t m)
@@ -31,7 +31,7 @@ class OpenBlasProduct : public ExactProduct {
   std::size_t m_;
 };
 
-class OneDnnProduct : public ExactProduct {
+class OneDnnProduct : public ExactMatmul {
  public:
   OneDnnProduct(const float* a, bool a_col_major, std::size_t n, std::size_t d, const float* b,
                 std::size_t m)
@@ -75,13 +75,13 @@ class OneDnnProduct : public ExactProduct {
 
 }  // namespace
 
-std::unique_ptr<ExactProduct> MakeOpenBlasProduct(const float* a, bool a_col_major, std::size_t n,
-                                                  std::size_t d, const float* b, std::size_t m) {
+std::unique_ptr<ExactMatmul> MakeOpenBlasProduct(const float* a, bool a_col_major, std::size_t n,
+                                                 std::size_t d, const float* b, std::size_t m) {
   return std::make_unique<OpenBlasProduct>(a, a_col_major, n, d, b, m);
 }
 
-std::unique_ptr<ExactProduct> MakeOneDnnProduct(const float* a, bool a_col_major, std::size_t n,
-                                                std::size_t d, const float* b, std::size_t m) {
+std::unique_ptr<ExactMatmul> MakeOneDnnProduct(const float* a, bool a_col_major, std::size_t n,
+                                               std::size_t d, const float* b, std::size_t m) {
   return std::make_unique<OneDnnProduct>(a, a_col_major, n, d, b, m);
 }
 

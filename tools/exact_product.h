@@ -11,18 +11,18 @@ namespace maddness::cli {
 
 // C = A B with A (N x D, row-major or column-major), B (D x M, row-major), C (N x M, row-major).
 // The pointers must outlive the object.
-class ExactProduct {
+class ExactMatmul {
  public:
-  virtual ~ExactProduct() = default;
+  virtual ~ExactMatmul() = default;
   virtual std::string name() const = 0;
   // Computes C on `threads` threads of the library's own pool.
   virtual void Run(float* c, int threads) = 0;
 };
 
-std::unique_ptr<ExactProduct> MakeOpenBlasProduct(const float* a, bool a_col_major, std::size_t n,
-                                                  std::size_t d, const float* b, std::size_t m);
-std::unique_ptr<ExactProduct> MakeOneDnnProduct(const float* a, bool a_col_major, std::size_t n,
-                                                std::size_t d, const float* b, std::size_t m);
+std::unique_ptr<ExactMatmul> MakeOpenBlasProduct(const float* a, bool a_col_major, std::size_t n,
+                                                 std::size_t d, const float* b, std::size_t m);
+std::unique_ptr<ExactMatmul> MakeOneDnnProduct(const float* a, bool a_col_major, std::size_t n,
+                                               std::size_t d, const float* b, std::size_t m);
 
 }  // namespace maddness::cli
 
