@@ -234,7 +234,9 @@ void Model::Apply(const MatrixView& a, float* out, std::size_t out_row_stride,
   const detail::ScanArgs args = MakeScanArgs(*data_, a.rows);
   // Each task encodes its rows into a private buffer, then scans them while they are in cache.
   ForEachBlockRange(a.rows, threads, [&](std::size_t first, std::size_t last) {
-    detail::AlignedVector<std::uint8_t> codes((last - first) * block_bytes);
+    // Reused across calls on the same thread: at large C a fresh buffer would cost page faults.
+    thread_local detail::AlignedVector<std::uint8_t> codes;
+    codes.resize((last - first) * block_bytes);
     CheckAndEncode(encoder, columns, a, first, last, codes.data());
     detail::ScanArgs task_args = args;
     task_args.packed_codes = codes.data();
