@@ -28,15 +28,7 @@
 #include "src/common/parallel.h"
 #include "src/encode/encode.h"
 #include "src/scan/scan.h"
-
-#ifdef MADDNESS_BENCH_ONEDNN
-#include <omp.h>
-
-#include <oneapi/dnnl/dnnl.hpp>
-#endif
-#ifdef MADDNESS_BENCH_OPENBLAS
-#include <cblas.h>  // OpenBLAS's, which also declares openblas_set_num_threads
-#endif
+#include "tools/exact_product.h"
 
 namespace maddness::detail {
 namespace {
@@ -272,67 +264,27 @@ void BM_LookupPeak(benchmark::State& state) {
   state.SetLabel(target);
 }
 
-#ifdef MADDNESS_BENCH_ONEDNN
-// oneDNN matmul, float32, one thread; B given as a D x M row-major weight (pre-packed by oneDNN
-// once, outside the timed loop, as "any" format). A is the problem's matrix (row- or col-major).
-void BM_OneDnnMatmul(benchmark::State& state) {
+// The exact float32 products of tools/exact_product.h (the ones `maddness bench` and the demo
+// time), on one thread, with B (D x M, row-major) prepared once outside the timed loop.
+template <std::unique_ptr<cli::ExactMatmul> (*Make)(const float*, bool, std::size_t, std::size_t,
+                                                    const float*, std::size_t)>
+void BM_Exact(benchmark::State& state) {
   Problem& p = GetProblem(state);
-  omp_set_num_threads(1);
-  using dnnl::memory;
-  dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  dnnl::stream stream(engine);
-  const memory::dim n = static_cast<memory::dim>(p.rows);
-  const memory::dim d = static_cast<memory::dim>(p.dim);
-  const memory::dim m = static_cast<memory::dim>(p.outputs);
-  const memory::desc a_md({n, d}, memory::data_type::f32,
-                          p.col_major ? memory::format_tag::ba : memory::format_tag::ab);
-  const memory::desc b_user_md({d, m}, memory::data_type::f32, memory::format_tag::ab);
-  const memory::desc b_any_md({d, m}, memory::data_type::f32, memory::format_tag::any);
-  const memory::desc c_md({n, m}, memory::data_type::f32, memory::format_tag::ab);
-  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_any_md, c_md),
-                                        engine);  // 2.x API
-  std::vector<float> b(static_cast<std::size_t>(d * m));
-  std::mt19937 generator(1);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  for (float& value : b) value = normal(generator);
-  std::vector<float> c(static_cast<std::size_t>(n * m));
-  memory a_mem(a_md, engine, const_cast<float*>(p.a));
-  memory b_user(b_user_md, engine, b.data());
-  memory b_mem(pd.weights_desc(), engine);
-  dnnl::reorder(b_user, b_mem).execute(stream, b_user, b_mem);
-  memory c_mem(c_md, engine, c.data());
-  const dnnl::matmul matmul(pd);
-  for (auto _ : state) {
-    matmul.execute(stream,
-                   {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});
-    stream.wait();
-    benchmark::DoNotOptimize(c.data());
-  }
-  state.SetLabel(p.col_major ? "col-major" : "row-major");
-}
-#endif
-
-#ifdef MADDNESS_BENCH_OPENBLAS
-void BM_OpenBlasSgemm(benchmark::State& state) {
-  Problem& p = GetProblem(state);
-  openblas_set_num_threads(1);
-  const int n = static_cast<int>(p.rows);
-  const int d = static_cast<int>(p.dim);
-  const int m = static_cast<int>(p.outputs);
   std::vector<float> b(p.dim * p.outputs);
   std::mt19937 generator(1);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for (float& value : b) value = normal(generator);
   std::vector<float> c(p.rows * p.outputs);
+  const std::unique_ptr<cli::ExactMatmul> product =
+      Make(p.a, p.col_major, p.rows, p.dim, b.data(), p.outputs);
   for (auto _ : state) {
-    // C (N x M, row-major) = A (N x D) * B (D x M).
-    cblas_sgemm(CblasRowMajor, p.col_major ? CblasTrans : CblasNoTrans, CblasNoTrans, n, m, d, 1.0f,
-                p.a, p.col_major ? n : d, b.data(), m, 0.0f, c.data(), m);
+    product->Run(c.data(), 1);
     benchmark::DoNotOptimize(c.data());
   }
-  state.SetLabel(p.col_major ? "col-major" : "row-major");
+  state.SetLabel(product->name() + (p.col_major ? ", col-major" : ", row-major"));
 }
-#endif
+void BM_OneDnnMatmul(benchmark::State& state) { BM_Exact<cli::MakeOneDnnProduct>(state); }
+void BM_OpenBlasSgemm(benchmark::State& state) { BM_Exact<cli::MakeOpenBlasProduct>(state); }
 
 // N, D, M, C, layout. N = 1,000,000 shapes allocate 2 GB for A.
 void Shapes(benchmark::internal::Benchmark* b) {
@@ -385,12 +337,8 @@ BENCHMARK(BM_EndToEndRaw)->Apply(Shapes);
 BENCHMARK(BM_EndToEndF32)->Apply(Shapes);
 BENCHMARK(BM_ScanRawThreads)->Apply(ThreadShapes);
 BENCHMARK(BM_EndToEndF32Threads)->Apply(ThreadShapes);
-#ifdef MADDNESS_BENCH_ONEDNN
 BENCHMARK(BM_OneDnnMatmul)->Apply(ExactShapes);
-#endif
-#ifdef MADDNESS_BENCH_OPENBLAS
 BENCHMARK(BM_OpenBlasSgemm)->Apply(ExactShapes);
-#endif
 
 }  // namespace
 }  // namespace maddness::detail
