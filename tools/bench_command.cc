@@ -45,9 +45,6 @@ void CheckBenchArgs(const BenchArgs& args) {
   if (args.threads < 0) {
     throw Error("--threads is " + std::to_string(args.threads) + "; it must be >= 0");
   }
-  if (args.aggregation != "average" && args.aggregation != "exact") {
-    throw Error("--aggregation is '" + args.aggregation + "'; it must be 'average' or 'exact'");
-  }
 }
 
 std::vector<float> RandomValues(std::size_t count, std::uint64_t seed) {
@@ -62,6 +59,9 @@ std::vector<float> RandomValues(std::size_t count, std::uint64_t seed) {
 
 int RunBench(const BenchArgs& args) {
   CheckBenchArgs(args);
+  LearnOptions options;
+  options.num_codebooks = static_cast<int>(args.codebooks);
+  options.aggregation = ParseAggregation(args.aggregation, "--aggregation");
   const auto n = static_cast<std::size_t>(args.n);
   const auto d = static_cast<std::size_t>(args.d);
   const auto m = static_cast<std::size_t>(args.m);
@@ -79,10 +79,6 @@ int RunBench(const BenchArgs& args) {
       col_major ? MatrixView::ColMajor(a.data(), n, d) : MatrixView::RowMajor(a.data(), n, d);
   const MatrixView b_view = MatrixView::RowMajor(b.data(), d, m);
 
-  LearnOptions options;
-  options.num_codebooks = static_cast<int>(args.codebooks);
-  options.aggregation =
-      args.aggregation == "exact" ? Aggregation::kExactSum : Aggregation::kAveraging;
   const Model model =
       Model::Learn(MatrixView::RowMajor(a_train.data(), kTrainRows, d), &b_view, options);
 
