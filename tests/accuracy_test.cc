@@ -35,17 +35,31 @@ struct Dataset {
   }
   MatrixView B() const { return MatrixView::RowMajor(b.values.data(), b.rows(), b.cols()); }
 
+  std::vector<float> Estimate(const LearnOptions& options) const {
+    const MatrixView weights = B();
+    return Model::Learn(Train(), &weights, options).Apply(Test());
+  }
   std::vector<float> Estimate(int num_codebooks, Variant variant) const {
     LearnOptions options;
     options.num_codebooks = num_codebooks;
     options.variant = variant;
-    const MatrixView weights = B();
-    return Model::Learn(Train(), &weights, options).Apply(Test());
+    return Estimate(options);
   }
   double Nmse(int num_codebooks, Variant variant = Variant::kMaddness) const {
     return testing::Nmse(exact, Estimate(num_codebooks, variant));
   }
+  double Nmse(const LearnOptions& options) const { return testing::Nmse(exact, Estimate(options)); }
 };
+
+// The paper's MADDNESS: trees for the rows of A on contiguous columns, one table scale.
+LearnOptions PaperOptions(int num_codebooks) {
+  LearnOptions options;
+  options.num_codebooks = num_codebooks;
+  options.objective = Objective::kInput;
+  options.column_grouping = ColumnGrouping::kContiguous;
+  options.table_scale = TableScale::kGlobal;
+  return options;
+}
 
 TEST(Accuracy, ImageFiltersRgb) {
   MADDNESS_REQUIRE_SHARED_DATA();
@@ -57,12 +71,30 @@ TEST(Accuracy, ImageFiltersRgb) {
   const double pq16 = data.Nmse(16, Variant::kPq);
   RecordProperty("nmse_c4", std::to_string(c4));
   RecordProperty("nmse_c16", std::to_string(c16));
-  // Measured here: C=4 0.204, C=8 0.124, C=16 0.061, MADDNESS-PQ C=16 0.130. The bound is the
-  // reference implementation's 0.085 at C = 16: we must never be worse than it.
-  EXPECT_LE(c16, 0.085);
+  // Measured here with the defaults: C=4 0.163, C=8 0.080, C=16 0.025 (the paper's settings:
+  // 0.204, 0.124, 0.061; the reference implementation: 0.085 at C = 16). The bound is the
+  // accuracy issue's acceptance at C = 16.
+  EXPECT_LE(c16, 0.04);
   EXPECT_LT(c8, c4);
   EXPECT_LT(c16, c8);
   EXPECT_LT(c16, pq16);
+  EXPECT_LT(c16, data.Nmse(PaperOptions(16)));
+}
+
+TEST(Accuracy, LearnedCnnFilters) {
+  MADDNESS_REQUIRE_SHARED_DATA();
+  const std::string dir = testing::SharedDataDir() + "/imgfilter/";
+  const Dataset data(dir + "A_train_rgb.npy", dir + "A_test_rgb.npy",
+                     dir + "B_learned_mobilenetv2_conv1.npy");
+  LearnOptions options;
+  options.num_codebooks = 16;
+  const double defaults = data.Nmse(options);
+  const double paper = data.Nmse(PaperOptions(16));
+  RecordProperty("nmse_c16", std::to_string(defaults));
+  // Measured here: 0.0073 with the defaults, 0.0169 with the paper's settings (the reference
+  // implementation: 0.020). The bound is the accuracy issue's acceptance.
+  EXPECT_LE(defaults, 0.01);
+  EXPECT_LT(defaults, paper);
 }
 
 TEST(Accuracy, DigitsClassifier) {
@@ -94,8 +126,8 @@ TEST(Accuracy, DigitsClassifier) {
     EXPECT_LT(nmse, previous) << "C " << c;
     previous = nmse;
   }
-  // Measured here at C = 16: accuracy 0.893, NMSE 0.028; the reference reaches 0.891 and 0.058.
-  // The bound is the acceptance (at least the reference's accuracy, rounded down).
+  // Measured here at C = 16: accuracy 0.900, NMSE 0.025 (the paper's settings: 0.893, 0.028; the
+  // reference: 0.891, 0.058). The bound is the reference's accuracy, rounded down.
   const double c16 = accuracy(data.Estimate(16, Variant::kMaddness));
   RecordProperty("accuracy_c16", std::to_string(c16));
   EXPECT_GE(c16, 0.89);

@@ -488,8 +488,8 @@ TEST_F(IoFileTest, NpyRejectsValuesFloat32CannotHold) {
 // ---------------------------------------------------------------------------------------------
 // Model file
 
-// A small, consistent model: D = 5 columns in C = 3 codebooks [0, 2), [2, 4), [4, 5), with
-// tables for M = 4 outputs when `with_tables`.
+// A small, consistent model: D = 5 columns in C = 3 codebooks owning columns {3, 0}, {4, 1} and
+// {2} (column order 3, 0, 4, 1, 2), with tables for M = 4 outputs when `with_tables`.
 detail::ModelData MakeModel(bool with_tables, Variant variant = Variant::kMaddness) {
   detail::ModelData model;
   model.variant = variant;
@@ -499,11 +499,13 @@ detail::ModelData MakeModel(bool with_tables, Variant variant = Variant::kMaddne
   encoder.input_dim = 5;
   encoder.num_codebooks = 3;
   encoder.codebook_begin = {0, 2, 4, 5};
+  encoder.columns = {3, 0, 4, 1, 2};
   for (int c = 0; c < 3; ++c) {
     const std::uint32_t width = encoder.codebook_begin[c + 1] - encoder.codebook_begin[c];
     for (int level = 0; level < kTreeDepth; ++level) {
       detail::SplitLevel split;
-      split.dim = encoder.codebook_begin[c] + static_cast<std::uint32_t>(level) % width;
+      split.dim =
+          encoder.columns[encoder.codebook_begin[c] + static_cast<std::uint32_t>(level) % width];
       split.scale = 0.5f + static_cast<float>(c + level);
       split.offset = -1.25f * static_cast<float>(level) + 0.5f * static_cast<float>(c);
       for (int node = 0; node < 16; ++node) {
@@ -515,10 +517,11 @@ detail::ModelData MakeModel(bool with_tables, Variant variant = Variant::kMaddne
       encoder.splits.push_back(split);
     }
   }
+  const std::vector<int> owner = detail::ColumnOwners(encoder);
   for (std::size_t c = 0; c < 3; ++c) {
     for (std::size_t k = 0; k < 16; ++k) {
       for (std::size_t j = 0; j < 5; ++j) {
-        const bool own_column = j >= encoder.codebook_begin[c] && j < encoder.codebook_begin[c + 1];
+        const bool own_column = owner[j] == static_cast<int>(c);
         const float value = 0.01f * static_cast<float>((c * 16 + k) * 5 + j) - 1.0f;
         encoder.prototypes.push_back(variant == Variant::kPq && !own_column ? 0.0f : value);
       }
@@ -550,6 +553,7 @@ void ExpectModelsEqual(const detail::ModelData& expected, const detail::ModelDat
   EXPECT_EQ(expected.encoder.input_dim, actual.encoder.input_dim);
   EXPECT_EQ(expected.encoder.num_codebooks, actual.encoder.num_codebooks);
   EXPECT_EQ(expected.encoder.codebook_begin, actual.encoder.codebook_begin);
+  EXPECT_EQ(expected.encoder.columns, actual.encoder.columns);
   ASSERT_EQ(expected.encoder.splits.size(), actual.encoder.splits.size());
   for (std::size_t i = 0; i < expected.encoder.splits.size(); ++i) {
     const detail::SplitLevel& want = expected.encoder.splits[i];
@@ -575,7 +579,8 @@ void ExpectModelsEqual(const detail::ModelData& expected, const detail::ModelDat
 constexpr std::size_t kHeaderBytes = 60;
 constexpr std::size_t kSectionHeaderBytes = 12;
 constexpr std::size_t kCodebookBeginAt = kHeaderBytes + kSectionHeaderBytes;      // 4 x u32
-constexpr std::size_t kSplitsAt = kCodebookBeginAt + 16 + kSectionHeaderBytes;    // 12 x 28
+constexpr std::size_t kColumnsAt = kCodebookBeginAt + 16 + kSectionHeaderBytes;   // 5 x u32
+constexpr std::size_t kSplitsAt = kColumnsAt + 20 + kSectionHeaderBytes;          // 12 x 28
 constexpr std::size_t kPrototypesAt = kSplitsAt + 12 * 28 + kSectionHeaderBytes;  // 240 x f32
 constexpr std::size_t kLutsAt = kPrototypesAt + 240 * 4 + kSectionHeaderBytes;    // 4 x 64
 constexpr std::size_t kOutScaleAt = kLutsAt + 4 * 64 + kSectionHeaderBytes;       // 4 x f32
@@ -638,7 +643,7 @@ TEST(ModelFileTest, LayoutMatchesTheDocumentedOffsets) {
     std::memcpy(&value, &bytes[offset], 8);
     return value;
   };
-  EXPECT_EQ(u32_at(8), 1u);      // format version
+  EXPECT_EQ(u32_at(8), 2u);      // format version
   EXPECT_EQ(u32_at(12), 0u);     // variant MADDNESS
   EXPECT_EQ(u64_at(24), 1234u);  // num_train_rows
   EXPECT_EQ(u64_at(32), 5u);     // D
@@ -649,8 +654,11 @@ TEST(ModelFileTest, LayoutMatchesTheDocumentedOffsets) {
   EXPECT_EQ(std::string(bytes.begin() + 60, bytes.begin() + 64), "CBEG");
   EXPECT_EQ(u64_at(64), 16u);
   EXPECT_EQ(u32_at(kCodebookBeginAt + 12), 5u);  // codebook_begin[3] = D
+  EXPECT_EQ(std::string(bytes.begin() + kColumnsAt - 12, bytes.begin() + kColumnsAt - 8), "CCOL");
+  EXPECT_EQ(u64_at(kColumnsAt - 8), 20u);
+  EXPECT_EQ(u32_at(kColumnsAt), 3u);  // the column order starts with column 3
   EXPECT_EQ(std::string(bytes.begin() + kSplitsAt - 12, bytes.begin() + kSplitsAt - 8), "SPLT");
-  EXPECT_EQ(u32_at(SplitAt(2, 0)), 4u);  // codebook 2 splits on column 4
+  EXPECT_EQ(u32_at(SplitAt(2, 0)), 2u);  // codebook 2 (column order position 4) splits on column 2
   EXPECT_EQ(std::string(bytes.begin() + kLutsAt - 12, bytes.begin() + kLutsAt - 8), "LUTS");
   EXPECT_EQ(std::string(bytes.begin() + kOutOffsetAt - 12, bytes.begin() + kOutOffsetAt - 8),
             "OOFF");
@@ -724,9 +732,33 @@ const std::vector<std::uint8_t> kGoldenVersion1File = {
     0x00, 0x00, 0x40, 0xc0, 0x30, 0xe0, 0x51, 0x79};
 
 TEST(ModelFileTest, LoadsGoldenVersion1File) {
-  ExpectModelsEqual(MakeTinyModel(),
-                    DeserializeModel(kGoldenVersion1File.data(), kGoldenVersion1File.size()));
-  EXPECT_EQ(SerializeModel(MakeTinyModel()), kGoldenVersion1File);
+  const detail::ModelData loaded =
+      DeserializeModel(kGoldenVersion1File.data(), kGoldenVersion1File.size());
+  ExpectModelsEqual(MakeTinyModel(), loaded);
+  EXPECT_TRUE(loaded.encoder.columns.empty());  // version 1: contiguous codebooks
+  // Saved again, it becomes a version 2 file: the same bytes with the identity column order
+  // (section CCOL) after the codebook starts.
+  const std::vector<std::uint8_t> saved = SerializeModel(loaded);
+  ASSERT_EQ(saved.size(), kGoldenVersion1File.size() + kSectionHeaderBytes + 2 * 4);
+  EXPECT_EQ(saved[8], 2);
+  const std::size_t columns_at = kHeaderBytes + kSectionHeaderBytes + 2 * 4;
+  EXPECT_EQ(std::string(saved.begin() + columns_at, saved.begin() + columns_at + 4), "CCOL");
+  EXPECT_TRUE(
+      std::equal(saved.begin() + 12, saved.begin() + columns_at, kGoldenVersion1File.begin() + 12));
+  EXPECT_TRUE(std::equal(saved.begin() + columns_at + kSectionHeaderBytes + 8, saved.end() - 4,
+                         kGoldenVersion1File.begin() + columns_at, kGoldenVersion1File.end() - 4));
+  ExpectModelsEqual(loaded, DeserializeModel(saved.data(), saved.size()));
+}
+
+TEST(ModelFileTest, RejectsInvalidColumnOrders) {
+  ExpectContainsAll(ErrorForField(kColumnsAt + 4, std::uint32_t{3}),
+                    {"entry 1 of the column order is 3", "exactly once"});
+  ExpectContainsAll(ErrorForField(kColumnsAt, std::uint32_t{5}),
+                    {"entry 0 of the column order is 5", "[0, D = 5)"});
+  // Column 3 belongs to codebook 0, so codebook 1 may not split on it.
+  ExpectContainsAll(
+      ErrorForField(SplitAt(1, 0), std::uint32_t{3}),
+      {"codebook 1, level 0 splits on column 3", "not one of the codebook's columns"});
 }
 
 TEST(ModelFileTest, EveryTruncationThrows) {
@@ -762,7 +794,9 @@ TEST(ModelFileTest, RejectsBadMagicAndOtherVersions) {
   bytes[3] = 'X';
   ExpectContainsAll(DeserializeError(bytes), {"not a maddness model file"});
 
-  ExpectContainsAll(ErrorForField(8, std::uint32_t{2}), {"format version 2", "newer", "upgrade"});
+  ExpectContainsAll(ErrorForField(8, std::uint32_t{3}), {"format version 3", "newer", "upgrade"});
+  // A version 2 file relabelled as version 1 lacks nothing but has a section too many.
+  ExpectContainsAll(ErrorForField(8, std::uint32_t{1}), {"trailing data"});
   ExpectContainsAll(ErrorForField(8, std::uint32_t{0}), {"format version 0", "invalid"});
 }
 
@@ -802,8 +836,9 @@ TEST(ModelFileTest, RejectsInvalidFieldsUnderAValidChecksum) {
                     {"cover exactly [0, D = 5)"});
   ExpectContainsAll(ErrorForField(kCodebookBeginAt + 8, std::uint32_t{7}),
                     {"codebook 2 has columns [7, 5)"});
-  ExpectContainsAll(ErrorForField(SplitAt(0, 2), std::uint32_t{2}),
-                    {"codebook 0, level 2 splits on column 2", "[0, 2)"});
+  ExpectContainsAll(
+      ErrorForField(SplitAt(0, 2), std::uint32_t{2}),
+      {"codebook 0, level 2 splits on column 2", "not one of the codebook's columns"});
   ExpectContainsAll(ErrorForField(SplitAt(2, 3), std::uint32_t{3}),
                     {"codebook 2, level 3 splits on column 3"});
   ExpectContainsAll(ErrorForField(SplitAt(1, 1) + 4, 0.0f), {"scale 0", "> 0"});
@@ -824,9 +859,9 @@ TEST(ModelFileTest, RejectsInvalidFieldsUnderAValidChecksum) {
 
 TEST(ModelFileTest, RejectsPqPrototypesOutsideTheirColumns) {
   std::vector<std::uint8_t> bytes = SerializeModel(MakeModel(true, Variant::kPq));
-  Poke(&bytes, kPrototypesAt + 4 * 3, 0.5f);  // codebook 0, prototype 0, column 3
+  Poke(&bytes, kPrototypesAt + 4 * 2, 0.5f);  // codebook 0 (columns 3 and 0), prototype 0, column 2
   FixChecksum(&bytes);
-  ExpectContainsAll(DeserializeError(bytes), {"prototype 0 of codebook 0", "column 3", "PQ"});
+  ExpectContainsAll(DeserializeError(bytes), {"prototype 0 of codebook 0", "column 2", "PQ"});
 }
 
 TEST(ModelFileTest, RefusesToSaveAnInvalidModel) {

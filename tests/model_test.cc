@@ -152,10 +152,14 @@ TEST(Model, ApplyEqualsTheReferencePipeline) {
   }
 }
 
+// With B known, learning may use it (Objective::kAuto, ColumnGrouping::kSearch judge by the
+// product); without those, the encoder does not depend on B.
 TEST(Model, EncoderFirstThenBEqualsLearningWithB) {
   Problem p;
   LearnOptions options;
   options.num_codebooks = 6;
+  options.objective = Objective::kInput;
+  options.column_grouping = ColumnGrouping::kContiguous;
   const MatrixView b = p.B();
   const Model together = Model::Learn(p.Train(), &b, options);
   Model later = Model::Learn(p.Train(), nullptr, options);

@@ -54,7 +54,7 @@ class Model:
         B: ArrayLike,
         *,
         aggregation: Literal["average", "exact"] = "average",
-        table_scale: Literal["global", "per_output"] = "global",
+        table_scale: Literal["global", "per_output"] = "per_output",
     ) -> None:
         """Builds (or replaces) the lookup tables for B (D x M)."""
     def save(self, path: PathLike) -> None:
@@ -78,8 +78,9 @@ def fit(
     seed: int = 0,
     threads: int = 0,
     aggregation: Literal["average", "exact"] = "average",
-    objective: Literal["input", "product"] = "input",
-    table_scale: Literal["global", "per_output"] = "global",
+    objective: Literal["input", "product", "auto"] = "auto",
+    table_scale: Literal["global", "per_output"] = "per_output",
+    grouping: Literal["contiguous", "search"] = "search",
     progress: Optional[ProgressCallback] = None,
 ) -> Model:
     """Learns a model that approximates A @ B for rows A like those of A_train."""
@@ -94,6 +95,7 @@ def fit_encoder(
     max_train_rows: int = 0,
     seed: int = 0,
     threads: int = 0,
+    grouping: Literal["contiguous", "search"] = "search",
     progress: Optional[ProgressCallback] = None,
 ) -> Model:
     """Learns only the encoder; call set_b(B) on the result before applying it."""

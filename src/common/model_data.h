@@ -26,12 +26,32 @@ struct SplitLevel {
 struct Encoder {
   std::size_t input_dim = 0;  // D
   int num_codebooks = 0;      // C
-  // Codebook c's tree splits only on columns [codebook_begin[c], codebook_begin[c + 1]).
+  // Codebook c owns the columns columns[i] for i in [codebook_begin[c], codebook_begin[c + 1])
+  // and its tree splits only on them. `columns` is a permutation of [0, D); empty means the
+  // identity (each codebook owns a contiguous range of columns).
   std::vector<std::uint32_t> codebook_begin;  // C + 1 entries
+  std::vector<std::uint32_t> columns;         // D entries, or none
   std::vector<SplitLevel> splits;             // C * kTreeDepth, index c * kTreeDepth + t
   // Prototypes, [c][k][j]: C * 16 * D float32. Zero outside codebook c's columns for kPq.
   std::vector<float> prototypes;
 };
+
+// The column at position i of the codebooks' column order.
+inline std::uint32_t ColumnAt(const Encoder& encoder, std::size_t i) {
+  return encoder.columns.empty() ? static_cast<std::uint32_t>(i) : encoder.columns[i];
+}
+
+// owner[j] = the codebook that owns column j (D entries). Requires a valid column order.
+inline std::vector<int> ColumnOwners(const Encoder& encoder) {
+  std::vector<int> owner(encoder.input_dim, -1);
+  for (int c = 0; c < encoder.num_codebooks; ++c) {
+    for (std::size_t i = encoder.codebook_begin[static_cast<std::size_t>(c)];
+         i < encoder.codebook_begin[static_cast<std::size_t>(c) + 1]; ++i) {
+      owner[ColumnAt(encoder, i)] = c;
+    }
+  }
+  return owner;
+}
 
 struct Tables {
   std::size_t output_dim = 0;  // M

@@ -1,4 +1,5 @@
-// The model file, format version 1. docs/format.md describes it byte by byte; keep the two in step.
+// The model file, format version 2 (reads 1 too). docs/format.md describes it byte by byte; keep
+// the two in step.
 #include "src/io/model_file.h"
 
 #include <zlib.h>
@@ -19,7 +20,7 @@ using detail::Fail;
 
 constexpr char kMagic[8] = {'M', 'A', 'D', 'D', 'N', 'E', 'S', 'S'};
 
-// Offsets of the fixed header of version 1.
+// Offsets of the fixed header (the same in versions 1 and 2).
 constexpr std::size_t kVersionOffset = 8;
 constexpr std::size_t kVariantOffset = 12;
 constexpr std::size_t kRidgeLambdaOffset = 16;
@@ -34,6 +35,7 @@ constexpr std::size_t kHeaderBytes = 60;
 // A section is a 4-byte ASCII tag, a uint64 payload size in bytes, then the payload.
 constexpr std::size_t kSectionHeaderBytes = 4 + 8;
 constexpr char kCodebookBeginTag[] = "CBEG";
+constexpr char kColumnsTag[] = "CCOL";  // version 2 and later
 constexpr char kSplitsTag[] = "SPLT";
 constexpr char kPrototypesTag[] = "PROT";
 constexpr char kLutsTag[] = "LUTS";
@@ -62,6 +64,7 @@ std::uint32_t AggregationCode(Aggregation aggregation) {
 // kMaxCodebooks, so no product comes near overflowing 64 bits.
 struct SectionSizes {
   std::size_t codebook_begin;
+  std::size_t columns;  // 0 in version 1
   std::size_t splits;
   std::size_t prototypes;
   std::size_t luts;  // this and the next two: 0 without tables
@@ -70,8 +73,8 @@ struct SectionSizes {
   std::size_t file;  // the whole file, checksum included
 };
 
-SectionSizes ComputeSectionSizes(std::size_t input_dim, int num_codebooks, bool has_tables,
-                                 std::size_t output_dim) {
+SectionSizes ComputeSectionSizes(std::uint32_t version, std::size_t input_dim, int num_codebooks,
+                                 bool has_tables, std::size_t output_dim) {
   const auto codebooks = static_cast<std::size_t>(num_codebooks);
   SectionSizes sizes{};
   sizes.codebook_begin = (codebooks + 1) * sizeof(std::uint32_t);
@@ -79,6 +82,10 @@ SectionSizes ComputeSectionSizes(std::size_t input_dim, int num_codebooks, bool 
   sizes.prototypes = codebooks * kNumPrototypes * input_dim * sizeof(float);
   sizes.file = kHeaderBytes + 3 * kSectionHeaderBytes + sizes.codebook_begin + sizes.splits +
                sizes.prototypes + kChecksumBytes;
+  if (version >= 2) {
+    sizes.columns = input_dim * sizeof(std::uint32_t);
+    sizes.file += kSectionHeaderBytes + sizes.columns;
+  }
   if (has_tables) {
     sizes.luts = output_dim * detail::TableBytesPerOutput(num_codebooks);
     sizes.out_scale = output_dim * sizeof(float);
@@ -140,6 +147,22 @@ void CheckModel(const detail::ModelData& model, const char* context) {
            encoder.codebook_begin[c + 1], "); every codebook needs at least one column");
     }
   }
+  if (!encoder.columns.empty()) {
+    if (encoder.columns.size() != input_dim) {
+      Fail(context, ": ", encoder.columns.size(),
+           " entries in the column order for D = ", input_dim, "; there must be D");
+    }
+    std::vector<bool> seen(input_dim, false);
+    for (std::size_t i = 0; i < input_dim; ++i) {
+      const std::uint32_t column = encoder.columns[i];
+      if (column >= input_dim || seen[column]) {
+        Fail(context, ": entry ", i, " of the column order is ", column,
+             "; the order must list every column in [0, D = ", input_dim, ") exactly once");
+      }
+      seen[column] = true;
+    }
+  }
+  const std::vector<int> owner = detail::ColumnOwners(encoder);
 
   if (encoder.splits.size() != codebooks * kTreeDepth) {
     Fail(context, ": ", encoder.splits.size(), " split levels for C = ", num_codebooks,
@@ -148,10 +171,9 @@ void CheckModel(const detail::ModelData& model, const char* context) {
   for (std::size_t c = 0; c < codebooks; ++c) {
     for (int level = 0; level < kTreeDepth; ++level) {
       const detail::SplitLevel& split = encoder.splits[c * kTreeDepth + level];
-      if (split.dim < encoder.codebook_begin[c] || split.dim >= encoder.codebook_begin[c + 1]) {
+      if (split.dim >= input_dim || owner[split.dim] != static_cast<int>(c)) {
         Fail(context, ": codebook ", c, ", level ", level, " splits on column ", split.dim,
-             ", outside the codebook's columns [", encoder.codebook_begin[c], ", ",
-             encoder.codebook_begin[c + 1], ")");
+             ", which is not one of the codebook's columns");
       }
       if (!std::isfinite(split.scale) || !(split.scale > 0)) {
         Fail(context, ": codebook ", c, ", level ", level, " has scale ", split.scale,
@@ -183,7 +205,7 @@ void CheckModel(const detail::ModelData& model, const char* context) {
           Fail(context, ": prototype ", k, " of codebook ", c, " has value ", prototype[j],
                " in column ", j, "; prototypes must be finite");
         }
-        const bool own_column = j >= encoder.codebook_begin[c] && j < encoder.codebook_begin[c + 1];
+        const bool own_column = owner[j] == static_cast<int>(c);
         if (model.variant == Variant::kPq && !own_column && prototype[j] != 0) {
           Fail(context, ": prototype ", k, " of codebook ", c, " has value ", prototype[j],
                " in column ", j,
@@ -270,8 +292,8 @@ std::vector<std::uint8_t> SerializeModel(const detail::ModelData& model) {
   CheckModel(model, "model to save");
   const detail::Encoder& encoder = model.encoder;
   const std::size_t output_dim = model.has_tables ? model.tables.output_dim : 0;
-  const SectionSizes sizes =
-      ComputeSectionSizes(encoder.input_dim, encoder.num_codebooks, model.has_tables, output_dim);
+  const SectionSizes sizes = ComputeSectionSizes(
+      kModelFormatVersion, encoder.input_dim, encoder.num_codebooks, model.has_tables, output_dim);
 
   std::vector<std::uint8_t> bytes(kMagic, kMagic + sizeof(kMagic));
   bytes.reserve(sizes.file);
@@ -288,6 +310,10 @@ std::vector<std::uint8_t> SerializeModel(const detail::ModelData& model) {
 
   AppendSectionHeader(kCodebookBeginTag, sizes.codebook_begin, &bytes);
   for (std::uint32_t begin : encoder.codebook_begin) AppendLittleEndian(begin, &bytes);
+  AppendSectionHeader(kColumnsTag, sizes.columns, &bytes);
+  for (std::size_t i = 0; i < encoder.input_dim; ++i) {
+    AppendLittleEndian(detail::ColumnAt(encoder, i), &bytes);
+  }
   AppendSectionHeader(kSplitsTag, sizes.splits, &bytes);
   for (const detail::SplitLevel& split : encoder.splits) {
     AppendLittleEndian(split.dim, &bytes);
@@ -325,7 +351,7 @@ detail::ModelData DeserializeModel(const std::uint8_t* bytes, std::size_t size) 
          "versions 1 to ", kModelFormatVersion, "); upgrade maddness to load it");
   }
   if (version < 1) Fail("model file: format version ", version, " is invalid");
-  // Only version 1 exists. A later version adds its own reader here and keeps this one.
+  // Version 2 added the column order (section CCOL); a version 1 file has the identity order.
 
   if (size < kHeaderBytes) {
     Fail("model file: truncated: ", size, " bytes, shorter than the ", kHeaderBytes,
@@ -352,9 +378,9 @@ detail::ModelData DeserializeModel(const std::uint8_t* bytes, std::size_t size) 
          " in a model without tables; it must be 0");
   }
 
-  const SectionSizes sizes =
-      ComputeSectionSizes(static_cast<std::size_t>(input_dim), static_cast<int>(num_codebooks),
-                          has_tables == 1, static_cast<std::size_t>(output_dim));
+  const SectionSizes sizes = ComputeSectionSizes(version, static_cast<std::size_t>(input_dim),
+                                                 static_cast<int>(num_codebooks), has_tables == 1,
+                                                 static_cast<std::size_t>(output_dim));
   if (size < sizes.file) {
     Fail("model file: truncated: ", size, " bytes, but D = ", input_dim, ", C = ", num_codebooks,
          " and M = ", output_dim, " need ", sizes.file);
@@ -386,6 +412,16 @@ detail::ModelData DeserializeModel(const std::uint8_t* bytes, std::size_t size) 
   reader.ExpectSection(kCodebookBeginTag, sizes.codebook_begin);
   encoder.codebook_begin.resize(num_codebooks + 1);
   for (std::uint32_t& begin : encoder.codebook_begin) begin = reader.Read<std::uint32_t>();
+  if (version >= 2) {
+    reader.ExpectSection(kColumnsTag, sizes.columns);
+    encoder.columns.resize(encoder.input_dim);
+    bool identity = true;
+    for (std::size_t i = 0; i < encoder.input_dim; ++i) {
+      encoder.columns[i] = reader.Read<std::uint32_t>();
+      identity = identity && encoder.columns[i] == i;
+    }
+    if (identity) encoder.columns.clear();  // the in-memory form of the identity order
+  }
   reader.ExpectSection(kSplitsTag, sizes.splits);
   encoder.splits.resize(static_cast<std::size_t>(num_codebooks) * kTreeDepth);
   for (detail::SplitLevel& split : encoder.splits) {

@@ -10,7 +10,7 @@
 
 namespace maddness::io {
 
-inline constexpr std::uint32_t kModelFormatVersion = 1;
+inline constexpr std::uint32_t kModelFormatVersion = 2;
 
 // Encodes a model as the bytes of a model file.
 std::vector<std::uint8_t> SerializeModel(const detail::ModelData& model);

@@ -185,8 +185,14 @@ def test_encode(model, a_test):
     np.testing.assert_array_equal(model.encode(a_test, threads=2), codes)
 
 
-def test_encoder_only_then_set_b(a_train, a_test, b, model):
-    encoder = maddness.fit_encoder(a_train, codebooks=C)
+# Learning with B may use it (objective 'auto' and grouping 'search' judge by A @ B); with the
+# input objective and contiguous groups, learning the encoder first gives the same model.
+PAPER = {"objective": "input", "grouping": "contiguous"}
+
+
+def test_encoder_only_then_set_b(a_train, a_test, b):
+    model = maddness.fit(a_train, b, codebooks=C, **PAPER)
+    encoder = maddness.fit_encoder(a_train, codebooks=C, grouping="contiguous")
     assert encoder.encoder_only
     assert encoder.output_dim is None and encoder.aggregation is None
     assert "encoder_only=True" in repr(encoder)
@@ -199,7 +205,7 @@ def test_encoder_only_then_set_b(a_train, a_test, b, model):
     assert encoder.to_bytes() == model.to_bytes()
     encoder.set_b(b[:, :2], aggregation="exact")
     assert (encoder.output_dim, encoder.aggregation) == (2, "exact")
-    exact = maddness.fit(a_train, b[:, :2], codebooks=C, aggregation="exact")
+    exact = maddness.fit(a_train, b[:, :2], codebooks=C, aggregation="exact", **PAPER)
     np.testing.assert_array_equal(encoder(a_test), exact(a_test))
 
 
@@ -214,20 +220,30 @@ def test_fit_options_reach_the_library(a_train, b, model):
     assert maddness.fit(a_train, b, codebooks=C, seed=2**64 - 1).to_bytes() == model.to_bytes()
 
 
-def test_objective_and_table_scale(a_train, a_test, b, model):
-    product = maddness.fit(a_train, b, codebooks=C, objective="product")
-    assert product.to_bytes() != model.to_bytes()
-    assert nmse(product(a_test), a_test @ b) < 0.1
-    per_output = maddness.fit(a_train, b, codebooks=C, table_scale="per_output")
-    assert per_output.to_bytes() != model.to_bytes()
-    encoder = maddness.fit_encoder(a_train, codebooks=C)
-    encoder.set_b(b, table_scale="per_output")
-    assert encoder.to_bytes() == per_output.to_bytes()
-    np.testing.assert_array_equal(
-        maddness.from_bytes(per_output.to_bytes())(a_test), per_output(a_test)
-    )
-    with pytest.raises(ValueError, match="objective is 'output'; it must be 'input' or 'product'"):
+def test_objective_grouping_and_table_scale(a_train, a_test, b, model):
+    for option in [
+        {"objective": "product"},
+        {"objective": "input"},
+        {"grouping": "contiguous"},
+        {"table_scale": "global"},
+    ]:
+        fitted = maddness.fit(a_train, b, codebooks=C, **option)
+        assert nmse(fitted(a_test), a_test @ b) < 0.1, option
+    global_scale = maddness.fit(a_train, b, codebooks=C, table_scale="global")
+    assert global_scale.to_bytes() != model.to_bytes()
+    paper = maddness.fit(a_train, b, codebooks=C, table_scale="global", **PAPER)
+    encoder = maddness.fit_encoder(a_train, codebooks=C, grouping="contiguous")
+    encoder.set_b(b, table_scale="global")
+    assert encoder.to_bytes() == paper.to_bytes()
+    np.testing.assert_array_equal(maddness.from_bytes(paper.to_bytes())(a_test), paper(a_test))
+    with pytest.raises(
+        ValueError, match="objective is 'output'; it must be 'input', 'product' or 'auto'"
+    ):
         maddness.fit(a_train, b, objective="output")
+    with pytest.raises(ValueError, match="grouping is 'rows'; it must be 'contiguous' or 'search'"):
+        maddness.fit(a_train, b, grouping="rows")
+    with pytest.raises(ValueError, match="grouping is 'x'"):
+        maddness.fit_encoder(a_train, grouping="x")
     with pytest.raises(ValueError, match="table_scale is 'local'"):
         maddness.fit(a_train, b, table_scale="local")
     with pytest.raises(ValueError, match="table_scale is 'x'"):
