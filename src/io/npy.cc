@@ -4,6 +4,12 @@
 // spaces and a newline, then the raw array data.
 #include "src/io/npy.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -38,6 +44,7 @@ struct NpyContents {
   bool fortran_order = false;
   const std::uint8_t* data = nullptr;  // product(shape) elements of `dtype`, little-endian
   std::size_t num_elements = 0;
+  std::size_t data_offset = 0;  // bytes from the start of the file
 };
 
 std::string Where(const std::string& name, const std::string& path) {
@@ -239,15 +246,18 @@ Dtype ParseDescr(const std::string& descr, const std::string& where) {
                "' is not supported; use float32, float64, int32 or int64 (little-endian)");
 }
 
-// Checks the preamble and header of the file in `bytes` and locates its data.
-NpyContents ParseNpy(const std::vector<std::uint8_t>& bytes, const std::string& where) {
-  if (bytes.size() < kMagicBytes ||
+// Checks the preamble and header of a file of `file_size` bytes whose first bytes are `bytes`, and
+// that the file holds exactly the data the header declares; locates the data (data stays null
+// when `bytes` holds only the preamble and header).
+NpyContents ParseNpy(const std::vector<std::uint8_t>& bytes, const std::string& where,
+                     std::size_t file_size) {
+  if (file_size < kMagicBytes ||
       std::string_view(reinterpret_cast<const char*>(bytes.data()), kMagicBytes) !=
           std::string_view(kMagic, kMagicBytes)) {
     detail::Fail(where, ": not a .npy file (it does not start with the magic string \\x93NUMPY)");
   }
-  if (bytes.size() < kPreambleBytesV1) {
-    detail::Fail(where, ": the file is truncated in its preamble (", bytes.size(), " bytes)");
+  if (file_size < kPreambleBytesV1) {
+    detail::Fail(where, ": the file is truncated in its preamble (", file_size, " bytes)");
   }
   const int major = bytes[kMagicBytes];
   const int minor = bytes[kMagicBytes + 1];
@@ -258,16 +268,20 @@ NpyContents ParseNpy(const std::vector<std::uint8_t>& bytes, const std::string& 
   std::size_t preamble_bytes = kPreambleBytesV1;
   std::size_t header_bytes = LoadLittleEndian<std::uint16_t>(&bytes[kMagicBytes + 2]);
   if (major >= 2) {
-    if (bytes.size() < kPreambleBytesV2) {
-      detail::Fail(where, ": the file is truncated in its preamble (", bytes.size(), " bytes)");
+    if (file_size < kPreambleBytesV2) {
+      detail::Fail(where, ": the file is truncated in its preamble (", file_size, " bytes)");
     }
     preamble_bytes = kPreambleBytesV2;
     header_bytes = LoadLittleEndian<std::uint32_t>(&bytes[kMagicBytes + 2]);
   }
-  if (header_bytes > bytes.size() - preamble_bytes) {
+  if (header_bytes > file_size - preamble_bytes) {
     detail::Fail(where, ": the header is truncated: it declares ", header_bytes,
-                 " bytes but the file has only ", bytes.size() - preamble_bytes,
+                 " bytes but the file has only ", file_size - preamble_bytes,
                  " after the preamble");
+  }
+  if (preamble_bytes + header_bytes > bytes.size()) {
+    detail::Fail(where, ": the header declares ", header_bytes,
+                 " bytes; headers longer than 1 MiB are not supported");
   }
 
   NpyContents contents;
@@ -297,7 +311,7 @@ NpyContents ParseNpy(const std::vector<std::uint8_t>& bytes, const std::string& 
   }
   const std::size_t data_bytes = num_elements * element_bytes;
   const std::size_t data_offset = preamble_bytes + header_bytes;
-  const std::size_t available_bytes = bytes.size() - data_offset;
+  const std::size_t available_bytes = file_size - data_offset;
   if (available_bytes < data_bytes) {
     detail::Fail(where, ": the data is truncated: shape ", ShapeString(contents.shape),
                  " of dtype '", contents.descr, "' needs ", data_bytes,
@@ -308,7 +322,8 @@ NpyContents ParseNpy(const std::vector<std::uint8_t>& bytes, const std::string& 
                  ShapeString(contents.shape), " of dtype '", contents.descr, "' needs only ",
                  data_bytes, "; it is corrupt or holds more than one array");
   }
-  contents.data = bytes.data() + data_offset;
+  contents.data = bytes.size() == file_size ? bytes.data() + data_offset : nullptr;
+  contents.data_offset = data_offset;
   contents.num_elements = num_elements;
   return contents;
 }
@@ -374,20 +389,9 @@ void WriteNpyArray(const std::string& path, const T* values, const std::vector<s
     detail::Fail("output file (", path, "): the array has a null data pointer");
   }
 
-  std::string header = std::string("{'descr': '") + descr +
-                       "', 'fortran_order': False, 'shape': " + ShapeString(shape) + ", }";
-  // Pad with spaces so that the data starts at a multiple of 64 bytes; the newline ends it.
-  const std::size_t unpadded = kPreambleBytesV1 + header.size() + 1;
-  header.append((kHeaderAlignment - unpadded % kHeaderAlignment) % kHeaderAlignment, ' ');
-  header += '\n';
-
-  const std::size_t data_offset = kPreambleBytesV1 + header.size();
-  std::vector<std::uint8_t> bytes(data_offset + num_elements * sizeof(T));
-  std::memcpy(bytes.data(), kMagic, kMagicBytes);
-  bytes[kMagicBytes] = 1;  // version 1.0
-  bytes[kMagicBytes + 1] = 0;
-  StoreLittleEndian(static_cast<std::uint16_t>(header.size()), &bytes[kMagicBytes + 2]);
-  std::memcpy(&bytes[kPreambleBytesV1], header.data(), header.size());
+  std::vector<std::uint8_t> bytes = NpyHeaderBytes(descr, shape);
+  const std::size_t data_offset = bytes.size();
+  bytes.resize(data_offset + num_elements * sizeof(T));
   for (std::size_t i = 0; i < num_elements; ++i) {
     StoreLittleEndian(values[i], &bytes[data_offset + i * sizeof(T)]);
   }
@@ -400,7 +404,7 @@ void WriteNpyArray(const std::string& path, const T* values, const std::vector<s
 NpyFloatArray ReadNpy(const std::string& path, const std::string& name) {
   const std::string where = Where(name, path);
   const std::vector<std::uint8_t> bytes = ReadFile(path, name);
-  const NpyContents contents = ParseNpy(bytes, where);
+  const NpyContents contents = ParseNpy(bytes, where, bytes.size());
 
   NpyFloatArray array;
   array.shape = contents.shape;
@@ -428,7 +432,7 @@ NpyFloatArray ReadNpy(const std::string& path, const std::string& name) {
 std::vector<std::int64_t> ReadNpyLabels(const std::string& path, const std::string& name) {
   const std::string where = Where(name, path);
   const std::vector<std::uint8_t> bytes = ReadFile(path, name);
-  const NpyContents contents = ParseNpy(bytes, where);
+  const NpyContents contents = ParseNpy(bytes, where, bytes.size());
   if (contents.shape.size() != 1) {
     detail::Fail(where, ": labels must be a 1-D array but the file has shape ",
                  ShapeString(contents.shape), " (flatten it with array.ravel())");
@@ -447,6 +451,56 @@ std::vector<std::int64_t> ReadNpyLabels(const std::string& path, const std::stri
     labels[index] = static_cast<std::int64_t>(value);
   });
   return labels;
+}
+
+NpyHeader ReadNpyHeader(const std::string& path, const std::string& name) {
+  const std::string where = Where(name, path);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) detail::Fail(where, ": cannot open: ", std::strerror(errno));
+  struct stat status {};
+  std::vector<std::uint8_t> prefix;
+  int error_number = 0;
+  if (::fstat(fd, &status) != 0) {
+    error_number = errno;
+  } else if (!S_ISREG(status.st_mode)) {
+    error_number = EISDIR;
+  } else {
+    constexpr std::size_t kMaxPrefix = kPreambleBytesV2 + (std::size_t{1} << 20);
+    prefix.resize(std::min(kMaxPrefix, static_cast<std::size_t>(status.st_size)));
+    std::size_t done = 0;
+    while (done < prefix.size()) {
+      const ssize_t got =
+          ::pread(fd, prefix.data() + done, prefix.size() - done, static_cast<off_t>(done));
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) {
+        error_number = got < 0 ? errno : EIO;
+        break;
+      }
+      done += static_cast<std::size_t>(got);
+    }
+  }
+  ::close(fd);
+  if (error_number == EISDIR) detail::Fail(where, ": is not a regular file");
+  if (error_number != 0) detail::Fail(where, ": cannot read: ", std::strerror(error_number));
+  const NpyContents contents = ParseNpy(prefix, where, static_cast<std::size_t>(status.st_size));
+  return NpyHeader{contents.shape, contents.descr, contents.fortran_order, contents.data_offset};
+}
+
+std::vector<std::uint8_t> NpyHeaderBytes(const std::string& descr,
+                                         const std::vector<std::size_t>& shape) {
+  std::string header =
+      "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + ShapeString(shape) + ", }";
+  // Pad with spaces so that the data starts at a multiple of 64 bytes; the newline ends it.
+  const std::size_t unpadded = kPreambleBytesV1 + header.size() + 1;
+  header.append((kHeaderAlignment - unpadded % kHeaderAlignment) % kHeaderAlignment, ' ');
+  header += '\n';
+  std::vector<std::uint8_t> bytes(kPreambleBytesV1 + header.size());
+  std::memcpy(bytes.data(), kMagic, kMagicBytes);
+  bytes[kMagicBytes] = 1;  // version 1.0
+  bytes[kMagicBytes + 1] = 0;
+  StoreLittleEndian(static_cast<std::uint16_t>(header.size()), &bytes[kMagicBytes + 2]);
+  std::memcpy(&bytes[kPreambleBytesV1], header.data(), header.size());
+  return bytes;
 }
 
 void WriteNpy(const std::string& path, const float* values, const std::vector<std::size_t>& shape) {

@@ -28,6 +28,23 @@ NpyFloatArray ReadNpy(const std::string& path, const std::string& name);
 // Reads a 1-D integer array (labels): int32 or int64, or float with integral values.
 std::vector<std::int64_t> ReadNpyLabels(const std::string& path, const std::string& name);
 
+// The header of a .npy file, for reading parts of its data at file offsets.
+struct NpyHeader {
+  std::vector<std::size_t> shape;  // 1 or 2 entries
+  std::string descr;               // "<f4", "<f8", "<i4" or "<i8"
+  bool fortran_order = false;
+  std::size_t data_offset = 0;  // bytes from the start of the file to the first element
+};
+
+// Reads only the preamble and header of `path` (at most about 1 MiB) and checks them, and the
+// file's size, exactly as ReadNpy does; the data itself is not read.
+NpyHeader ReadNpyHeader(const std::string& path, const std::string& name);
+
+// The preamble and header that WriteNpy writes before the data of a C-order array with this
+// `descr` ("<f4", "<u2", "|u1") and shape (1 or 2 entries); its length is a multiple of 64.
+std::vector<std::uint8_t> NpyHeaderBytes(const std::string& descr,
+                                         const std::vector<std::size_t>& shape);
+
 // Writes a C-order array atomically (a temporary file in the same directory, then a rename):
 // on any failure nothing is left at `path`. Shape has 1 or 2 entries.
 void WriteNpy(const std::string& path, const float* values, const std::vector<std::size_t>& shape);

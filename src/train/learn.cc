@@ -4,6 +4,7 @@
 
 #include "src/common/check.h"
 #include "src/common/parallel.h"
+#include "src/train/grouping.h"
 #include "src/train/train.h"
 
 namespace maddness::detail {
@@ -30,29 +31,58 @@ std::vector<std::size_t> SampleRows(std::size_t num_rows, std::size_t max_rows,
 }  // namespace
 
 Encoder LearnEncoder(const MatrixView& a_train, const MatrixView* b, const LearnOptions& options,
-                     std::uint64_t* num_train_rows) {
+                     std::uint64_t* num_train_rows, const Reducer& reducer) {
   const std::vector<std::size_t> rows =
       SampleRows(a_train.rows, options.max_train_rows, options.seed);
+  // The column order: codebook c owns positions [codebook_begin[c], codebook_begin[c + 1]) of it.
+  // Learning runs on the columns in that order and renames them back at the end. Processes that
+  // each hold a share of the rows would choose different orders, so they keep the identity.
+  // The same holds for the objective that Objective::kAuto chooses.
+  LearningChoice choice;
+  if (reducer.distributed()) {
+    choice.order.resize(a_train.cols);
+    std::iota(choice.order.begin(), choice.order.end(), 0u);
+    choice.objective = options.objective;
+    if (choice.objective == Objective::kAuto) {
+      choice.objective = b != nullptr ? Objective::kProduct : Objective::kInput;
+    }
+  } else {
+    choice = ChooseOrderAndObjective(a_train, rows, b, options);
+  }
+  const std::vector<std::uint32_t>& order = choice.order;
   TrainingSet train;
   train.rows = rows.size();
   train.cols = a_train.cols;
   train.values.resize(train.rows * train.cols);
   for (std::size_t i = 0; i < rows.size(); ++i) {
     for (std::size_t j = 0; j < train.cols; ++j) {
-      train.values[i * train.cols + j] = a_train(rows[i], j);
+      train.values[i * train.cols + j] = a_train(rows[i], order[j]);
     }
   }
-  *num_train_rows = train.rows;
+  std::vector<float> permuted_b;
+  MatrixView b_view;
+  if (b != nullptr) {
+    permuted_b.resize(b->rows * b->cols);
+    for (std::size_t j = 0; j < b->rows; ++j) {
+      for (std::size_t m = 0; m < b->cols; ++m) permuted_b[j * b->cols + m] = (*b)(order[j], m);
+    }
+    b_view = MatrixView::RowMajor(permuted_b.data(), b->rows, b->cols);
+  }
+  std::int64_t total_rows = static_cast<std::int64_t>(train.rows);
+  reducer.AllReduceSum(&total_rows, 1);
+  *num_train_rows = static_cast<std::uint64_t>(total_rows);
 
   Encoder encoder;
+  const bool for_product = choice.objective == Objective::kProduct && b != nullptr;
   const std::vector<std::uint8_t> codes =
-      LearnTrees(train, options, options.objective == Objective::kProduct ? b : nullptr, &encoder);
+      LearnTrees(train, options, for_product ? &b_view : nullptr, &encoder, reducer);
   if (options.variant == Variant::kMaddness) {
     if (options.progress) options.progress(Progress{"fitting prototypes", 0, 1});
     FitRidgePrototypes(train, codes, options.ridge_lambda, ResolveThreads(options.threads),
-                       &encoder);
+                       &encoder, reducer);
     if (options.progress) options.progress(Progress{"fitting prototypes", 1, 1});
   }
+  UnpermuteEncoder(order, &encoder);
   return encoder;
 }
 

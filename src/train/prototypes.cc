@@ -9,14 +9,15 @@
 namespace maddness::detail {
 
 void FitRidgePrototypes(const TrainingSet& train, const std::vector<std::uint8_t>& codes,
-                        double ridge_lambda, int threads, Encoder* encoder) {
+                        double ridge_lambda, int threads, Encoder* encoder,
+                        const Reducer& reducer) {
   const std::size_t num_rows = train.rows;
   const std::size_t dim = train.cols;
   const std::size_t num_codebooks = static_cast<std::size_t>(encoder->num_codebooks);
   const std::size_t unknowns = num_codebooks * kNumPrototypes;
 
   // G^T G: co-occurrence counts of (codebook, code) pairs. Exact in integers.
-  std::vector<std::uint64_t> counts(unknowns * unknowns, 0);
+  std::vector<std::int64_t> counts(unknowns * unknowns, 0);
   for (std::size_t r = 0; r < num_rows; ++r) {
     const std::uint8_t* row_codes = codes.data() + r * num_codebooks;
     for (std::size_t c1 = 0; c1 < num_codebooks; ++c1) {
@@ -26,6 +27,7 @@ void FitRidgePrototypes(const TrainingSet& train, const std::vector<std::uint8_t
       }
     }
   }
+  reducer.AllReduceSum(counts.data(), counts.size());
 
   // G^T X, one column slice per task: each entry is summed in row order, whatever the number of
   // threads, so the model does not depend on it.
@@ -52,6 +54,7 @@ void FitRidgePrototypes(const TrainingSet& train, const std::vector<std::uint8_t
       }
     }
   });
+  reducer.AllReduceSum(gram_x.data(), static_cast<std::size_t>(gram_x.size()));
 
   const auto n = static_cast<Eigen::Index>(unknowns);
   Eigen::MatrixXd system(n, n);

@@ -9,6 +9,7 @@
 #include "maddness/maddness.h"
 #include "src/common/layout.h"
 #include "src/common/model_data.h"
+#include "src/train/reduce.h"
 
 namespace maddness::detail {
 
@@ -47,13 +48,17 @@ struct SplitScratch {
   std::vector<std::size_t> level_counts;
   std::vector<double> head_sums;
   std::vector<double> total_sums;
+  std::vector<double> reduced;  // the histograms packed for a distributed reduction
 };
 
 // OptimalSplit over n contiguous rows: row i has quantized value quantized[i * quantized_stride],
-// features features[i * width + j] and squared feature norm norms[i].
+// features features[i * width + j] and squared feature norm norms[i]. With a distributed
+// `reducer`, the rows are this process's share of the bucket: the 256-level histograms are summed
+// over all processes before the threshold is chosen, and the loss is that of the whole bucket.
 SplitChoice OptimalSplitContiguous(const std::int8_t* quantized, std::size_t quantized_stride,
                                    const float* features, const double* norms, std::size_t n,
-                                   std::size_t width, SplitScratch* scratch);
+                                   std::size_t width, SplitScratch* scratch,
+                                   const Reducer& reducer = LocalReducer());
 
 // A contiguous float32 copy of the training rows.
 struct TrainingSet {
@@ -68,27 +73,35 @@ struct ColumnStats {
   std::vector<ColumnQuantizer> quantizers;
   std::vector<double> means;
 };
-ColumnStats LearnColumnStats(const TrainingSet& train);
+// With a distributed `reducer`, over the training rows of all processes.
+ColumnStats LearnColumnStats(const TrainingSet& train, const Reducer& reducer = LocalReducer());
 
 // Learns the trees of all codebooks and the MADDNESS-PQ prototypes (bucket means in each
 // codebook's own columns). Fills encoder.{input_dim, num_codebooks, codebook_begin, splits,
 // prototypes} and returns the training codes, N x C row-major, equal to what the encoder gives.
 // With `product_b` (D x M), splits minimize the error of the product rows x B instead of the
-// rows x (Objective::kProduct).
+// rows x (Objective::kProduct). With a distributed `reducer`, `train` is this process's share
+// of the rows: every statistic is reduced over all processes (reduce.h) and the codes returned
+// are those of the local rows.
 std::vector<std::uint8_t> LearnTrees(const TrainingSet& train, const LearnOptions& options,
-                                     const MatrixView* product_b, Encoder* encoder);
+                                     const MatrixView* product_b, Encoder* encoder,
+                                     const Reducer& reducer = LocalReducer());
 
 // Refines the prototypes by ridge regression (spec 5.2): with G the one-hot matrix of `codes`
 // (N x 16C) and R = X - G P0, solves (G^T G + lambda I) W = G^T R in float64 (Cholesky) and sets
-// prototypes = P0 + W. Throws Error when lambda = 0 leaves the system singular.
+// prototypes = P0 + W. Throws Error when lambda = 0 leaves the system singular. With a
+// distributed `reducer`, G^T G and G^T X are summed over the rows of all processes.
 void FitRidgePrototypes(const TrainingSet& train, const std::vector<std::uint8_t>& codes,
-                        double ridge_lambda, int threads, Encoder* encoder);
+                        double ridge_lambda, int threads, Encoder* encoder,
+                        const Reducer& reducer = LocalReducer());
 
 // The whole of learning: samples rows, learns the trees, and (for kMaddness) fits the prototypes.
 // `b` (may be null) is used when options.objective is kProduct. Inputs must already be validated
-// (finite, 1 <= C <= D).
+// (finite, 1 <= C <= D). With a distributed `reducer`, `a_train` is this process's share of the
+// rows (possibly none), the sample is drawn from it, *num_train_rows counts the rows of all
+// processes and the encoder is the same on every process.
 Encoder LearnEncoder(const MatrixView& a_train, const MatrixView* b, const LearnOptions& options,
-                     std::uint64_t* num_train_rows);
+                     std::uint64_t* num_train_rows, const Reducer& reducer = LocalReducer());
 
 }  // namespace maddness::detail
 

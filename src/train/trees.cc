@@ -8,6 +8,7 @@
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <mutex>
 #include <numeric>
 #include <string>
@@ -47,6 +48,8 @@ struct TreeLearner {
   std::size_t num_rows = 0;
   std::size_t width = 0;
   int candidate_dims = 4;
+  // Reduces the statistics over the processes holding other rows (reduce.h).
+  const Reducer* reducer = &LocalReducer();
 
   const float* Features() const { return features.empty() ? centered.data() : features.data(); }
   std::size_t FeatureWidth() const { return features.empty() ? width : feature_width; }
@@ -85,7 +88,7 @@ struct TreeLearner {
           const SplitChoice choice =
               OptimalSplitContiguous(quantized.data() + begin * width + candidate, width,
                                      Features() + begin * feature_columns, norms.data() + begin,
-                                     bounds[b + 1] - begin, feature_columns, &scratch);
+                                     bounds[b + 1] - begin, feature_columns, &scratch, *reducer);
           thresholds[b] = choice.threshold;
           total += choice.loss;
           if (have_best && total >= best_loss) {
@@ -165,13 +168,13 @@ struct TreeLearner {
   // broken by ascending column index (so results never depend on sort stability).
   std::vector<std::size_t> CandidateColumns(const std::vector<std::size_t>& bounds) const {
     std::vector<double> column_sse(width, 0.0);
-    std::vector<double> sums(width);
-    std::vector<double> squares(width);
+    // Per bucket: the column sums, the column sums of squares and the row count, then reduced.
+    const std::size_t bucket_stats = 2 * width + 1;
+    std::vector<double> stats((bounds.size() - 1) * bucket_stats, 0.0);
     for (std::size_t b = 0; b + 1 < bounds.size(); ++b) {
-      const std::size_t count = bounds[b + 1] - bounds[b];
-      if (count == 0) continue;
-      std::fill(sums.begin(), sums.end(), 0.0);
-      std::fill(squares.begin(), squares.end(), 0.0);
+      double* sums = stats.data() + b * bucket_stats;
+      double* squares = sums + width;
+      sums[2 * width] = static_cast<double>(bounds[b + 1] - bounds[b]);
       for (std::size_t i = bounds[b]; i < bounds[b + 1]; ++i) {
         const float* x = centered.data() + i * width;
         for (std::size_t j = 0; j < width; ++j) {
@@ -180,10 +183,16 @@ struct TreeLearner {
           squares[j] += value * value;
         }
       }
+    }
+    reducer->AllReduceSum(stats.data(), stats.size());
+    for (std::size_t b = 0; b + 1 < bounds.size(); ++b) {
+      const double* sums = stats.data() + b * bucket_stats;
+      const double* squares = sums + width;
+      const double count = sums[2 * width];
+      if (count == 0.0) continue;
       for (std::size_t j = 0; j < width; ++j) {
         const double weight = candidate_weights.empty() ? 1.0 : candidate_weights[j];
-        column_sse[j] +=
-            weight * std::max(0.0, squares[j] - sums[j] * sums[j] / static_cast<double>(count));
+        column_sse[j] += weight * std::max(0.0, squares[j] - sums[j] * sums[j] / count);
       }
     }
     std::vector<std::size_t> columns(width);
@@ -248,7 +257,8 @@ void ProjectOntoProduct(const MatrixView& b, std::uint32_t first, TreeLearner* l
 
 SplitChoice OptimalSplitContiguous(const std::int8_t* quantized, std::size_t quantized_stride,
                                    const float* features, const double* norms, std::size_t n,
-                                   std::size_t width, SplitScratch* scratch) {
+                                   std::size_t width, SplitScratch* scratch,
+                                   const Reducer& reducer) {
   scratch->level_sums.assign(kLevels * width, 0.0);
   scratch->level_squares.assign(kLevels, 0.0);
   scratch->level_counts.assign(kLevels, 0);
@@ -260,6 +270,25 @@ SplitChoice OptimalSplitContiguous(const std::int8_t* quantized, std::size_t qua
     for (std::size_t j = 0; j < width; ++j) sums[j] += x[j];
     scratch->level_squares[level] += norms[i];
     scratch->level_counts[level] += 1;
+  }
+  if (reducer.distributed()) {
+    // One reduction of the three histograms; counts travel as doubles (exact below 2^53).
+    std::vector<double>& packed = scratch->reduced;
+    packed = scratch->level_sums;
+    packed.insert(packed.end(), scratch->level_squares.begin(), scratch->level_squares.end());
+    for (int level = 0; level < kLevels; ++level) {
+      packed.push_back(static_cast<double>(scratch->level_counts[level]));
+    }
+    reducer.AllReduceSum(packed.data(), packed.size());
+    const std::size_t sums_size = scratch->level_sums.size();
+    std::copy_n(packed.begin(), sums_size, scratch->level_sums.begin());
+    std::copy_n(packed.begin() + static_cast<std::ptrdiff_t>(sums_size), kLevels,
+                scratch->level_squares.begin());
+    n = 0;
+    for (int level = 0; level < kLevels; ++level) {
+      scratch->level_counts[level] = static_cast<std::size_t>(packed[sums_size + kLevels + level]);
+      n += scratch->level_counts[level];
+    }
   }
   double total_squares = 0.0;
   for (int level = 0; level < kLevels; ++level) {
@@ -327,24 +356,32 @@ ColumnQuantizer LearnColumnQuantizer(float min_value, float max_value) {
   return {static_cast<float>(scale), static_cast<float>(offset)};
 }
 
-ColumnStats LearnColumnStats(const TrainingSet& train) {
+ColumnStats LearnColumnStats(const TrainingSet& train, const Reducer& reducer) {
   const std::size_t dim = train.cols;
   ColumnStats stats;
   stats.quantizers.resize(dim);
   stats.means.assign(dim, 0.0);
-  std::vector<float> minima(train.row(0), train.row(0) + dim);
-  std::vector<float> maxima = minima;
+  // Minima and maxima of float values, held in double (exact) for the reduction; the infinite
+  // starting values leave the same result as starting from the first row (the data is finite).
+  std::vector<double> minima(dim, std::numeric_limits<double>::infinity());
+  std::vector<double> maxima(dim, -std::numeric_limits<double>::infinity());
   for (std::size_t r = 0; r < train.rows; ++r) {
     const float* x = train.row(r);
     for (std::size_t j = 0; j < dim; ++j) {
-      minima[j] = std::min(minima[j], x[j]);
-      maxima[j] = std::max(maxima[j], x[j]);
+      minima[j] = std::min(minima[j], static_cast<double>(x[j]));
+      maxima[j] = std::max(maxima[j], static_cast<double>(x[j]));
       stats.means[j] += x[j];
     }
   }
+  reducer.AllReduceMin(minima.data(), dim);
+  reducer.AllReduceMax(maxima.data(), dim);
+  reducer.AllReduceSum(stats.means.data(), dim);
+  std::int64_t total_rows = static_cast<std::int64_t>(train.rows);
+  reducer.AllReduceSum(&total_rows, 1);
   for (std::size_t j = 0; j < dim; ++j) {
-    stats.quantizers[j] = LearnColumnQuantizer(minima[j], maxima[j]);
-    stats.means[j] /= static_cast<double>(train.rows);
+    stats.quantizers[j] =
+        LearnColumnQuantizer(static_cast<float>(minima[j]), static_cast<float>(maxima[j]));
+    stats.means[j] /= static_cast<double>(total_rows);
   }
   return stats;
 }
@@ -364,7 +401,8 @@ SplitChoice OptimalSplit(const std::int8_t* quantized, const float* features, st
 }
 
 std::vector<std::uint8_t> LearnTrees(const TrainingSet& train, const LearnOptions& options,
-                                     const MatrixView* product_b, Encoder* encoder) {
+                                     const MatrixView* product_b, Encoder* encoder,
+                                     const Reducer& reducer) {
   const std::size_t num_rows = train.rows;
   const std::size_t dim = train.cols;
   const int num_codebooks = options.num_codebooks;
@@ -374,12 +412,14 @@ std::vector<std::uint8_t> LearnTrees(const TrainingSet& train, const LearnOption
   encoder->splits.assign(static_cast<std::size_t>(num_codebooks) * kTreeDepth, SplitLevel{});
   encoder->prototypes.assign(static_cast<std::size_t>(num_codebooks) * kNumPrototypes * dim, 0.0f);
 
-  const ColumnStats stats = LearnColumnStats(train);
+  const ColumnStats stats = LearnColumnStats(train, reducer);
   const std::vector<ColumnQuantizer>& quantizers = stats.quantizers;
   const std::vector<double>& means = stats.means;
 
   std::vector<std::uint8_t> codes(num_rows * static_cast<std::size_t>(num_codebooks));
-  const int threads = ResolveThreads(options.threads);
+  // Distributed: one codebook at a time on this thread, so that every process reduces in the same
+  // order.
+  const int threads = reducer.distributed() ? 1 : ResolveThreads(options.threads);
   std::size_t finished = 0;
   std::mutex progress_mutex;
   ParallelFor(static_cast<std::size_t>(num_codebooks), threads, [&](std::size_t c) {
@@ -389,6 +429,7 @@ std::vector<std::uint8_t> LearnTrees(const TrainingSet& train, const LearnOption
     learner.num_rows = num_rows;
     learner.width = width;
     learner.candidate_dims = options.candidate_dims;
+    learner.reducer = &reducer;
     learner.centered.resize(num_rows * width);
     learner.quantized.resize(num_rows * width);
     for (std::size_t r = 0; r < num_rows; ++r) {
@@ -405,13 +446,15 @@ std::vector<std::uint8_t> LearnTrees(const TrainingSet& train, const LearnOption
 
     // MADDNESS-PQ prototypes: bucket means over the codebook's own columns (empty buckets: 0).
     std::vector<double> sums(kNumPrototypes * width, 0.0);
-    std::vector<std::size_t> counts(kNumPrototypes, 0);
+    std::vector<std::int64_t> counts(kNumPrototypes, 0);
     for (std::size_t r = 0; r < num_rows; ++r) {
       const std::size_t code = codes[r * static_cast<std::size_t>(num_codebooks) + c];
       const float* x = train.row(r) + first;
       for (std::size_t j = 0; j < width; ++j) sums[code * width + j] += x[j];
       ++counts[code];
     }
+    reducer.AllReduceSum(sums.data(), sums.size());
+    reducer.AllReduceSum(counts.data(), counts.size());
     float* prototypes = encoder->prototypes.data() + c * kNumPrototypes * dim;
     for (std::size_t k = 0; k < kNumPrototypes; ++k) {
       if (counts[k] == 0) continue;
