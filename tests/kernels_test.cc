@@ -135,12 +135,13 @@ class EncodeTester {
     EncodeRef(encoder, a, 0, num_blocks, expected.data());
     ForEachTarget([&](const std::string& target) {
       // All blocks at once, then a sub-range written at an offset (block_begin > 0).
+      // The input is finite where the encoder reads (NaN elsewhere): the check must pass.
       AlignedVector<std::uint8_t> actual(num_blocks * block_bytes, 0xCD);
-      EncodeBlocks(encoder, a, 0, num_blocks, actual.data());
+      EXPECT_TRUE(EncodeBlocks(encoder, a, 0, num_blocks, actual.data())) << "target " << target;
       Compare(target, "all blocks", expected.data(), actual.data(), expected.size());
       if (num_blocks >= 2) {
         std::vector<std::uint8_t> part((num_blocks - 1) * block_bytes, 0xCD);
-        EncodeBlocks(encoder, a, 1, num_blocks, part.data());
+        EXPECT_TRUE(EncodeBlocks(encoder, a, 1, num_blocks, part.data())) << "target " << target;
         Compare(target, "blocks [1, end)", expected.data() + block_bytes, part.data(), part.size());
       }
     });
@@ -247,7 +248,9 @@ class EncodeTester {
     for (std::size_t r = 0; r < rows_; ++r) {
       for (std::size_t c = 0; c < dim_; ++c) {
         const SplitLevel* split = reader[c];
-        const float value = split != nullptr ? Value(*split, generator) : 0.0f;
+        // Columns no split reads hold NaN too: the kernels must not read (or check) them.
+        const float value =
+            split != nullptr ? Value(*split, generator) : std::numeric_limits<float>::quiet_NaN();
         data[static_cast<std::ptrdiff_t>(r) * row_stride +
              static_cast<std::ptrdiff_t>(c) * col_stride] = value;
       }
@@ -366,6 +369,72 @@ TEST(EncodeKernels, ReusedAndChangedEncoder) {
       encoder.splits[3].thresholds[round] = static_cast<std::int8_t>(-3 * round);
       encoder.splits[7].offset += 0.25f;
       encoder.splits[9].scale = round == 1 ? -4.0f : 6.0f;  // value domain in round 2
+    }
+  });
+}
+
+// EncodeBlocks reports a NaN or an infinity in any value it reads (and only there), on every
+// target, layout, block position and row of a partial last block.
+TEST(EncodeKernels, ReportNonFiniteInputs) {
+  std::mt19937_64 generator(91);
+  const std::size_t dim = 40;
+  Encoder encoder;
+  encoder.input_dim = dim;
+  encoder.num_codebooks = 5;
+  encoder.splits.resize(5 * kTreeDepth);
+  for (std::size_t s = 0; s < encoder.splits.size(); ++s) {
+    SplitLevel& split = encoder.splits[s];
+    split.dim = static_cast<std::uint32_t>(s + s / 3);  // columns 0..25, some unread
+    split.scale = s == 6 ? -3.0f : 5.0f;                // one value-domain split
+    for (std::int8_t& threshold : split.thresholds) {
+      threshold = static_cast<std::int8_t>(static_cast<int>(generator() % 40) - 20);
+    }
+  }
+  const float kBad[] = {std::numeric_limits<float>::quiet_NaN(),
+                        std::numeric_limits<float>::infinity(),
+                        -std::numeric_limits<float>::infinity()};
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  ForEachTarget([&](const std::string& target) {
+    for (const std::size_t rows :
+         {std::size_t{1}, std::size_t{64}, std::size_t{65}, std::size_t{300}}) {
+      std::vector<float> values(rows * dim);
+      for (float& value : values) value = normal(generator);
+      for (const bool col_major : {false, true}) {
+        std::vector<float> data(rows * dim);
+        for (std::size_t r = 0; r < rows; ++r) {
+          for (std::size_t c = 0; c < dim; ++c) {
+            data[col_major ? c * rows + r : r * dim + c] = values[r * dim + c];
+          }
+        }
+        const MatrixView view = col_major ? MatrixView::ColMajor(data.data(), rows, dim)
+                                          : MatrixView::RowMajor(data.data(), rows, dim);
+        const std::size_t num_blocks = NumBlocks(rows);
+        std::vector<std::uint8_t> codes(PackedCodesBytes(rows, encoder.num_codebooks));
+        const std::string where = "target " + target + ", N=" + std::to_string(rows) +
+                                  (col_major ? " col-major" : " row-major");
+        EXPECT_TRUE(EncodeBlocks(encoder, view, 0, num_blocks, codes.data())) << where;
+        for (int trial = 0; trial < 6; ++trial) {
+          const std::size_t row = trial == 0 ? rows - 1 : generator() % rows;
+          const SplitLevel& split = encoder.splits[generator() % encoder.splits.size()];
+          const float bad = kBad[trial % 3];
+          float& slot = data[col_major ? split.dim * rows + row : row * dim + split.dim];
+          const float saved = slot;
+          slot = bad;
+          const std::string what = where + ", A[" + std::to_string(row) + ", " +
+                                   std::to_string(split.dim) + "] = " + std::to_string(bad);
+          EXPECT_FALSE(SplitColumnsFinite(encoder, view, 0, num_blocks)) << what;
+          EXPECT_FALSE(EncodeBlocks(encoder, view, 0, num_blocks, codes.data())) << what;
+          const std::size_t block = row / kBlockRows;
+          EXPECT_FALSE(EncodeBlocks(encoder, view, block, block + 1, codes.data())) << what;
+          if (block + 1 < num_blocks) {  // blocks after the bad row do not see it
+            EXPECT_TRUE(EncodeBlocks(encoder, view, block + 1, num_blocks, codes.data())) << what;
+          }
+          slot = saved;
+        }
+        // A column no split reads may hold anything.
+        data[col_major ? 39 * rows : 39] = kBad[0];
+        EXPECT_TRUE(EncodeBlocks(encoder, view, 0, num_blocks, codes.data())) << where;
+      }
     }
   });
 }
@@ -591,6 +660,25 @@ TEST(ScanKernels, LargeShapes) {
       .Test();
   ScanTester().rows(4096 + 100).codebooks(16).outputs(100).seed(5).Test();
   ScanTester().rows(4096 + 100).codebooks(100).outputs(16).stride_padding(3).seed(6).Test();
+}
+
+// Outputs of 1 MiB or more with rows of exactly M values (M * 512 values of at most 256 KiB) are
+// assembled per chunk and written with streaming stores (scan-inl.h, UseStreamingStores): raw and
+// float, a partial last chunk, odd M (rows that start off vector alignment), the 8-bit and 16-bit
+// stages, a partial output tile, and float streamed while raw is not.
+TEST(ScanKernels, StreamedOutput) {
+  ScanTester().rows(8192 + 37).codebooks(2).outputs(128).seed(21).Test();
+  ScanTester()
+      .rows(16384 + 3)
+      .codebooks(1)
+      .outputs(65)
+      .aggregation(Aggregation::kExactSum)
+      .seed(22)
+      .Test();
+  ScanTester().rows(2048 + 5).codebooks(16).outputs(128).seed(23).Test();
+  // Ordinary stores at the same sizes: a row stride other than M, and (float only) M > 128.
+  ScanTester().rows(8192 + 37).codebooks(1).outputs(128).stride_padding(1).seed(24).Test();
+  ScanTester().rows(5000 + 3).codebooks(1).outputs(210).seed(25).Test();
 }
 
 // ------------------------------------------------------------------------------------------------

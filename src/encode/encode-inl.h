@@ -28,6 +28,10 @@
 // columns off the same L1 sets), then encoded from the tile. Codes are produced for codebook
 // pairs and stored already packed (low nibble codebook 2j, high nibble 2j+1): no separate
 // packing pass.
+//
+// Finiteness. Every value the encoder reads also goes into a fused multiply-add by zero
+// (FiniteProbes), so the API's check that A is finite costs one instruction per vector instead
+// of a second, scalar pass over the split columns (which took longer than encoding itself).
 #if defined(MADDNESS_SRC_ENCODE_ENCODE_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef MADDNESS_SRC_ENCODE_ENCODE_INL_H_
 #undef MADDNESS_SRC_ENCODE_ENCODE_INL_H_
@@ -57,10 +61,13 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 #if HWY_TARGET == HWY_SCALAR || HWY_TARGET == HWY_EMU128 || HWY_HAVE_SCALABLE
 
-// One-lane (or sizeless) targets: the scalar reference is the implementation.
-inline void EncodeBlocksImpl(const Encoder& encoder, const MatrixView& a, std::size_t block_begin,
+// One-lane (or sizeless) targets: the scalar reference is the implementation, after the check
+// (the reference's float-to-integer conversion is undefined for NaN).
+inline bool EncodeBlocksImpl(const Encoder& encoder, const MatrixView& a, std::size_t block_begin,
                              std::size_t block_end, std::uint8_t* packed) {
+  if (!SplitColumnsFinite(encoder, a, block_begin, block_end)) return false;
   EncodeRef(encoder, a, block_begin, block_end, packed);
+  return true;
 }
 
 #else
@@ -184,28 +191,41 @@ HWY_INLINE hn::Vec<hn::RebindToSigned<DF> > EncodeLanes(DF df, const EncodeLevel
   return node;
 }
 
+// Finiteness probes: probe = x * 0 + probe (one fused multiply-add per value read) stays +0 while
+// every x is finite and becomes NaN for good at the first infinity or NaN. One probe per tree
+// level keeps four independent dependency chains.
+template <class DF>
+struct FiniteProbes {
+  hn::Vec<DF> level[kTreeDepth];
+};
+
 // Writes the packed codes of one 64-row block. load(df, split, row) returns the values of rows
-// [row, row + L) of the block in the column of split `split` (= codebook * 4 + level).
-template <bool kInputDomain, class LoadFn>
-HWY_INLINE void EncodeBlock(const EncodeLevel* levels, int num_codebooks, LoadFn load,
-                            std::uint8_t* block_codes) {
-  const hn::ScalableTag<float> df;
+// [row, row + L) of the block in the column of split `split` (= codebook * 4 + level). Every
+// value read also goes into `probes`.
+template <bool kInputDomain, class DF, class LoadFn>
+HWY_INLINE void EncodeBlock(DF df, const EncodeLevel* levels, int num_codebooks, LoadFn load,
+                            std::uint8_t* block_codes, FiniteProbes<DF>& probes) {
   const hn::RebindToUnsigned<decltype(df)> du32;
   const hn::Rebind<std::uint8_t, decltype(df)> du8;
   const std::size_t lanes = hn::Lanes(df);
+  const auto zero = hn::Zero(df);
   const int pairs = CodePairs(num_codebooks);
   for (int pair = 0; pair < pairs; ++pair) {
     const std::size_t split0 = static_cast<std::size_t>(2 * pair) * kTreeDepth;
     const bool has_high = 2 * pair + 1 < num_codebooks;
     std::uint8_t* out = block_codes + static_cast<std::size_t>(pair) * kBlockRows;
     for (std::size_t row = 0; row < kBlockRows; row += lanes) {
-      auto code = EncodeLanes<kInputDomain>(df, levels + split0,
-                                            [&](int t) { return load(df, split0 + t, row); });
+      const auto probed = [&](std::size_t split, int t) {
+        const auto x = load(df, split + t, row);
+        probes.level[t] = hn::MulAdd(x, zero, probes.level[t]);
+        return x;
+      };
+      auto code =
+          EncodeLanes<kInputDomain>(df, levels + split0, [&](int t) { return probed(split0, t); });
       if (has_high) {
         const std::size_t split1 = split0 + kTreeDepth;
-        code = hn::Or(code,
-                      hn::ShiftLeft<4>(EncodeLanes<kInputDomain>(
-                          df, levels + split1, [&](int t) { return load(df, split1 + t, row); })));
+        code = hn::Or(code, hn::ShiftLeft<4>(EncodeLanes<kInputDomain>(
+                                df, levels + split1, [&](int t) { return probed(split1, t); })));
       }
       hn::StoreU(hn::U8FromU32(hn::BitCast(du32, code)), du8, out + row);
     }
@@ -288,14 +308,19 @@ inline const PreparedEncoder& Prepare(const Encoder& encoder, std::ptrdiff_t col
   return prepared;
 }
 
+// Returns whether every value read was finite.
 template <bool kInputDomain>
-HWY_INLINE void EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebooks,
+HWY_INLINE bool EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebooks,
                                  const MatrixView& a, std::size_t block_begin,
                                  std::size_t block_end, std::uint8_t* packed) {
   const EncodeLevel* levels = prepared.levels.data();
   const std::size_t num_splits = prepared.levels.size();
   const std::size_t block_bytes = static_cast<std::size_t>(CodePairs(num_codebooks)) * kBlockRows;
   AlignedVector<float> tile;  // [split][kTileStride], only for gathered blocks
+  using DF = hn::ScalableTag<float>;
+  const DF df;
+  FiniteProbes<DF> probes;
+  for (auto& probe : probes.level) probe = hn::Zero(df);
   for (std::size_t block = block_begin; block < block_end; ++block) {
     std::uint8_t* block_codes = packed + (block - block_begin) * block_bytes;
     const std::size_t row0 = block * kBlockRows;
@@ -313,11 +338,11 @@ HWY_INLINE void EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebo
         }
       }
       EncodeBlock<kInputDomain>(
-          levels, num_codebooks,
-          [&](auto df, std::size_t split, std::size_t row) {
-            return hn::LoadU(df, base + levels[split].column_offset + row);
+          df, levels, num_codebooks,
+          [&](auto d, std::size_t split, std::size_t row) {
+            return hn::LoadU(d, base + levels[split].column_offset + row);
           },
-          block_codes);
+          block_codes, probes);
       continue;
     }
     if (tile.empty()) tile.resize(num_splits * kTileStride);
@@ -341,11 +366,11 @@ HWY_INLINE void EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebo
       }
     }
     EncodeBlock<kInputDomain>(
-        levels, num_codebooks,
-        [&](auto df, std::size_t split, std::size_t row) {
-          return hn::Load(df, tile.data() + split * kTileStride + row);
+        df, levels, num_codebooks,
+        [&](auto d, std::size_t split, std::size_t row) {
+          return hn::Load(d, tile.data() + split * kTileStride + row);
         },
-        block_codes);
+        block_codes, probes);
     if (valid < kBlockRows) {
       for (int pair = 0; pair < CodePairs(num_codebooks); ++pair) {
         std::memset(block_codes + static_cast<std::size_t>(pair) * kBlockRows + valid, 0,
@@ -353,16 +378,20 @@ HWY_INLINE void EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebo
       }
     }
   }
+  const auto sum =
+      hn::Add(hn::Add(probes.level[0], probes.level[1]), hn::Add(probes.level[2], probes.level[3]));
+  return hn::AllTrue(df, hn::Eq(sum, hn::Zero(df)));
 }
 
-inline void EncodeBlocksImpl(const Encoder& encoder, const MatrixView& a, std::size_t block_begin,
+inline bool EncodeBlocksImpl(const Encoder& encoder, const MatrixView& a, std::size_t block_begin,
                              std::size_t block_end, std::uint8_t* packed) {
   const PreparedEncoder& prepared = Prepare(encoder, a.col_stride);
   if (prepared.input_domain) {
-    EncodeBlocksWith<true>(prepared, encoder.num_codebooks, a, block_begin, block_end, packed);
-  } else {
-    EncodeBlocksWith<false>(prepared, encoder.num_codebooks, a, block_begin, block_end, packed);
+    return EncodeBlocksWith<true>(prepared, encoder.num_codebooks, a, block_begin, block_end,
+                                  packed);
   }
+  return EncodeBlocksWith<false>(prepared, encoder.num_codebooks, a, block_begin, block_end,
+                                 packed);
 }
 
 #endif  // HWY_TARGET

@@ -16,10 +16,10 @@ namespace maddness::detail {
 HWY_EXPORT(EncodeBlocksImpl);
 HWY_EXPORT(EncodeTargetImpl);
 
-void EncodeBlocks(const Encoder& encoder, const MatrixView& a, std::size_t block_begin,
+bool EncodeBlocks(const Encoder& encoder, const MatrixView& a, std::size_t block_begin,
                   std::size_t block_end, std::uint8_t* packed) {
   SelectSimdTarget();
-  HWY_DYNAMIC_DISPATCH(EncodeBlocksImpl)(encoder, a, block_begin, block_end, packed);
+  return HWY_DYNAMIC_DISPATCH(EncodeBlocksImpl)(encoder, a, block_begin, block_end, packed);
 }
 
 std::int64_t EncodeKernelTarget() {

@@ -21,8 +21,15 @@ int EncodeRowRef(const Encoder& encoder, const MatrixView& a, std::size_t row, i
 void EncodeRef(const Encoder& encoder, const MatrixView& a, std::size_t block_begin,
                std::size_t block_end, std::uint8_t* packed);
 
-// The fastest encoder for this CPU; same contract and same bytes as EncodeRef.
-void EncodeBlocks(const Encoder& encoder, const MatrixView& a, std::size_t block_begin,
+// Whether the values of `a` that the encoder reads (its split columns, rows of blocks
+// [block_begin, block_end) below a.rows) are all finite.
+bool SplitColumnsFinite(const Encoder& encoder, const MatrixView& a, std::size_t block_begin,
+                        std::size_t block_end);
+
+// The fastest encoder for this CPU; same contract and same bytes as EncodeRef when every value it
+// reads is finite. Returns SplitColumnsFinite(...), checked on the way at almost no cost; when it
+// returns false the codes are unspecified (but no behaviour is undefined).
+bool EncodeBlocks(const Encoder& encoder, const MatrixView& a, std::size_t block_begin,
                   std::size_t block_end, std::uint8_t* packed);
 
 }  // namespace maddness::detail

@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "src/common/layout.h"
@@ -14,6 +16,17 @@ int EncodeRowRef(const Encoder& encoder, const MatrixView& a, std::size_t row, i
     node = 2 * node + (value > split.thresholds[node] ? 1 : 0);
   }
   return node;
+}
+
+bool SplitColumnsFinite(const Encoder& encoder, const MatrixView& a, std::size_t block_begin,
+                        std::size_t block_end) {
+  const std::size_t row_end = std::min(a.rows, block_end * kBlockRows);
+  for (std::size_t row = block_begin * kBlockRows; row < row_end; ++row) {
+    for (const SplitLevel& split : encoder.splits) {
+      if (!std::isfinite(a(row, split.dim))) return false;
+    }
+  }
+  return true;
 }
 
 void EncodeRef(const Encoder& encoder, const MatrixView& a, std::size_t block_begin,

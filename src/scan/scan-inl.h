@@ -14,6 +14,8 @@
 //     3. transpose the stage, 16 outputs x 16 rows per 128-bit block (byte interleaves; 8 x 8 for
 //        uint16), then convert each row's outputs (raw uint16, or float with a separate multiply
 //        and add) and store them in the row-major output. Rows >= num_rows are not written.
+//        Large outputs go through a per-chunk buffer and streaming stores instead
+//        (UseStreamingStores).
 //
 // Padding codebooks of the averaging tree (index >= C) are zero vectors, without lookups.
 // The 16-bit stage keeps the rows of each N-row vector as [even rows | odd rows], which is what
@@ -25,13 +27,16 @@
 #define MADDNESS_SRC_SCAN_SCAN_INL_H_
 #endif
 
+#include <hwy/cache_control.h>
 #include <hwy/highway.h>
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
+#include "src/common/aligned.h"
 #include "src/common/layout.h"
 #include "src/scan/scan.h"
 
@@ -44,12 +49,21 @@ namespace hn = hwy::HWY_NAMESPACE;
 struct RawSink {
   std::uint16_t* raw;
   std::size_t row_stride;
+  bool stream =
+      false;  // assemble each chunk's rows in a buffer, then copy them with streaming stores
+  std::uint16_t* Data() const { return raw; }
+  RawSink Local(std::uint16_t* buffer, std::size_t stride) const { return {buffer, stride}; }
 };
 struct FloatSink {
   float* out;
   std::size_t row_stride;
   const float* scale;
   const float* offset;
+  bool stream = false;  // as RawSink::stream
+  float* Data() const { return out; }
+  FloatSink Local(float* buffer, std::size_t stride) const {
+    return {buffer, stride, scale, offset};
+  }
 };
 
 #if HWY_TARGET == HWY_SCALAR || HWY_TARGET == HWY_EMU128 || HWY_HAVE_SCALABLE
@@ -494,6 +508,38 @@ HWY_INLINE void WriteBlock(bool wide, const std::uint16_t* stage, std::size_t ch
   }
 }
 
+// Outputs of at least this many bytes in all (and rows of exactly M values) are written with
+// streaming stores: twice the L2 cache of the development machine, so the lines written are
+// usually not in the core's caches, and a streaming store does not first read the line it
+// writes (an ordinary store does: for a cold output that doubles the memory traffic). Each
+// chunk's rows are assembled in a buffer (at most kMaxStreamBufferBytes) and copied out in address
+// order, so that every cache line of the output is written whole, at once.
+inline constexpr std::size_t kStreamMinBytes = std::size_t{1} << 20;
+inline constexpr std::size_t kMaxStreamBufferBytes = std::size_t{256} << 10;
+
+inline bool UseStreamingStores(const ScanArgs& args, std::size_t out_row_stride,
+                               std::size_t element_bytes) {
+  const std::size_t buffer_bytes = kMaxChunkBlocks * kBlockRows * args.output_dim * element_bytes;
+  return out_row_stride == args.output_dim && buffer_bytes <= kMaxStreamBufferBytes &&
+         args.num_rows * args.output_dim * element_bytes >= kStreamMinBytes;
+}
+
+// Copies `count` values to `dst` with streaming stores, and the parts outside whole vectors at
+// aligned addresses with ordinary stores.
+template <typename T>
+inline void StreamCopy(const T* HWY_RESTRICT src, T* HWY_RESTRICT dst, std::size_t count) {
+  const hn::ScalableTag<T> d;
+  const std::size_t lanes = hn::Lanes(d);
+  const std::size_t align = lanes * sizeof(T);
+  std::size_t i = 0;
+  while (i < count && reinterpret_cast<std::uintptr_t>(dst + i) % align != 0) {
+    dst[i] = src[i];
+    ++i;
+  }
+  for (; i + lanes <= count; i += lanes) hn::Stream(hn::LoadU(d, src + i), d, dst + i);
+  for (; i < count; ++i) dst[i] = src[i];
+}
+
 template <class Sink>
 HWY_INLINE void ScanImpl(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
                          const Sink& sink) {
@@ -521,6 +567,14 @@ HWY_INLINE void ScanImpl(const ScanArgs& args, std::size_t block_begin, std::siz
   const std::size_t last_block = std::min(block_end, NumBlocks(args.num_rows));
 
   ScanScratch scratch;
+  using Out = std::remove_pointer_t<decltype(sink.Data())>;
+  const bool stream = sink.stream;
+  Out* stream_buffer = nullptr;
+  if (stream) {
+    thread_local AlignedVector<Out> buffer;  // reused: a fresh one would cost page faults
+    buffer.resize(chunk_limit * kBlockRows * args.output_dim);
+    stream_buffer = buffer.data();
+  }
   for (std::size_t chunk = block_begin; chunk < last_block; chunk += chunk_limit) {
     const std::size_t num_blocks = std::min(chunk_limit, last_block - chunk);
     const std::size_t chunk_rows = num_blocks * kBlockRows;
@@ -562,25 +616,44 @@ HWY_INLINE void ScanImpl(const ScanArgs& args, std::size_t block_begin, std::siz
         std::memset(reinterpret_cast<std::uint8_t*>(scratch.stage) + count * chunk_rows * element,
                     0, (kOutputTile - count) * chunk_rows * element);
       }
+      if (stream) {
+        // Rows of the chunk, relative to its first row, into the buffer.
+        const auto writer = TileWriter(sink.Local(stream_buffer, args.output_dim), m0, count);
+        const std::size_t local_rows = std::min(chunk_rows, args.num_rows - chunk * kBlockRows);
+        for (std::size_t b = 0; b < num_blocks; ++b) {
+          WriteBlock(wide, scratch.stage, chunk_rows, b, count, b * kBlockRows, local_rows,
+                     scratch.transposed, writer);
+        }
+        continue;
+      }
       const auto writer = TileWriter(sink, m0, count);
       for (std::size_t b = 0; b < num_blocks; ++b) {
         WriteBlock(wide, scratch.stage, chunk_rows, b, count, (chunk + b) * kBlockRows,
                    args.num_rows, scratch.transposed, writer);
       }
     }
+    if (stream) {
+      const std::size_t first_row = chunk * kBlockRows;
+      const std::size_t rows = std::min(chunk_rows, args.num_rows - first_row);
+      StreamCopy(stream_buffer, sink.Data() + first_row * args.output_dim, rows * args.output_dim);
+    }
   }
+  if (stream) hwy::FlushStream();
 }
 
 inline void ScanBlocksImpl(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
                            std::uint16_t* raw, std::size_t raw_row_stride) {
-  ScanImpl(args, block_begin, block_end, RawSink{raw, raw_row_stride});
+  const bool stream = UseStreamingStores(args, raw_row_stride, sizeof(std::uint16_t));
+  ScanImpl(args, block_begin, block_end, RawSink{raw, raw_row_stride, stream});
 }
 
 inline void ScanDequantizeBlocksImpl(const ScanArgs& args, const float* out_scale,
                                      const float* out_offset, std::size_t block_begin,
                                      std::size_t block_end, float* out,
                                      std::size_t out_row_stride) {
-  ScanImpl(args, block_begin, block_end, FloatSink{out, out_row_stride, out_scale, out_offset});
+  const bool stream = UseStreamingStores(args, out_row_stride, sizeof(float));
+  ScanImpl(args, block_begin, block_end,
+           FloatSink{out, out_row_stride, out_scale, out_offset, stream});
 }
 
 #endif  // HWY_TARGET
