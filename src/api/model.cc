@@ -1,6 +1,8 @@
 // The public Model: validation of every input, then the stages.
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "maddness/maddness.h"
@@ -66,9 +68,8 @@ std::vector<std::uint32_t> EncodedColumns(const detail::Encoder& encoder) {
   return columns;
 }
 
-// Throws unless `columns` of rows [row_begin, row_end) of `a` are finite. Called on each block of
-// rows just before it is encoded, so the values are read from cache the second time; the common
-// all-finite case is branch-free.
+// Throws unless `columns` of rows [row_begin, row_end) of `a` are finite. Called by CheckAndEncode
+// only when the encoder has found a non-finite value, to name it.
 void CheckRowsFinite(const MatrixView& a, const std::vector<std::uint32_t>& columns,
                      std::size_t row_begin, std::size_t row_end) {
   for (std::size_t r = row_begin; r < row_end; ++r) {
@@ -88,20 +89,42 @@ void CheckRowsFinite(const MatrixView& a, const std::vector<std::uint32_t>& colu
   }
 }
 
+// The most elements (of up to 8 bytes) that one array of the library may hold or address; with
+// a margin of a 64-row block, so that rounding rows up to whole blocks cannot overflow either.
+constexpr std::size_t kMaxElements = static_cast<std::size_t>(PTRDIFF_MAX) / 8;
+
+// Whether `rows` rows of `per_row` elements each stay within kMaxElements. A view with row stride
+// 0 may claim any number of rows without holding them, so shapes are checked, not memory.
+bool RowsFit(std::size_t rows, std::size_t per_row) {
+  return per_row == 0 || rows <= kMaxElements / per_row - detail::kBlockRows;
+}
+
+void CheckRowsFit(const char* name, std::size_t rows, std::size_t per_row, const char* unit) {
+  if (!RowsFit(rows, per_row)) {
+    Fail(name, " has ", rows, " rows of ", per_row, " ", unit, "; more than ", kMaxElements, " ",
+         unit, " in all cannot be addressed");
+  }
+}
+
 void CheckInputShape(const detail::ModelData& model, const MatrixView& a) {
   detail::CheckMatrixView(a, "A");
   if (a.cols != model.encoder.input_dim) {
     Fail("A has ", a.cols, " columns but the model was trained on ", model.encoder.input_dim);
   }
+  CheckRowsFit("A", a.rows, a.cols, "values");
 }
 
-// Checks and encodes blocks [first, last) of `a` into `packed` (the codes of block `first`).
+// Encodes and checks blocks [first, last) of `a` into `packed` (the codes of block `first`). The
+// encoder checks the values it reads as it goes; only when it finds a non-finite one are the rows
+// read again, to name it.
 void CheckAndEncode(const detail::Encoder& encoder, const std::vector<std::uint32_t>& columns,
                     const MatrixView& a, std::size_t first, std::size_t last,
                     std::uint8_t* packed) {
-  CheckRowsFinite(a, columns, first * detail::kBlockRows,
-                  std::min(a.rows, last * detail::kBlockRows));
-  detail::EncodeBlocks(encoder, a, first, last, packed);
+  if (detail::EncodeBlocks(encoder, a, first, last, packed)) return;
+  const std::size_t row_end = std::min(a.rows, last * detail::kBlockRows);
+  CheckRowsFinite(a, columns, first * detail::kBlockRows, row_end);
+  Fail("A has a NaN or infinite value in rows ", first * detail::kBlockRows, " to ", row_end - 1,
+       "; NaN and infinite values are not accepted");
 }
 
 void CheckTables(const detail::ModelData* data, const char* what) {
@@ -150,12 +173,19 @@ void ScanPackedCommon(const detail::ModelData& data, const std::uint8_t* packed,
   if (packed == nullptr) Fail("packed is a null pointer");
   if (null_out) Fail("out is a null pointer");
   const int num_codebooks = data.encoder.num_codebooks;
+  if (!RowsFit(rows, detail::TableBytesPerOutput(num_codebooks))) {
+    Fail("rows is ", rows, "; the codes of that many rows cannot be addressed");
+  }
   const std::size_t expected_bytes = detail::PackedCodesBytes(rows, num_codebooks);
   if (packed_bytes != expected_bytes) {
     Fail("packed_bytes is ", packed_bytes, " but ", rows, " rows of ", num_codebooks,
          " codebooks take ", expected_bytes, " bytes");
   }
   const std::size_t stride = CheckOutputStride(out_row_stride, data.tables.output_dim);
+  if (!RowsFit(rows, stride)) {
+    Fail("rows is ", rows, "; the output of that many rows (row stride ", stride,
+         ") cannot be addressed");
+  }
   const int threads = detail::ResolveThreads(options.threads);
   const std::size_t block_bytes =
       static_cast<std::size_t>(detail::CodePairs(num_codebooks)) * detail::kBlockRows;
@@ -193,6 +223,7 @@ Model::Model(std::shared_ptr<const detail::ModelData> data) : data_(std::move(da
 
 Model Model::Learn(const MatrixView& a_train, const MatrixView* b, const LearnOptions& options) {
   detail::CheckMatrixView(a_train, "A_train");
+  CheckRowsFit("A_train", a_train.rows, a_train.cols, "values");
   if (a_train.rows < kMinTrainRows) {
     Fail("A_train has ", a_train.rows, " rows; at least ", kMinTrainRows,
          " are needed (one per prototype)");
@@ -226,6 +257,7 @@ void Model::Apply(const MatrixView& a, float* out, std::size_t out_row_stride,
   if (out == nullptr) Fail("out is a null pointer");
   out_row_stride = CheckOutputStride(out_row_stride, data_->tables.output_dim);
   CheckInputShape(*data_, a);
+  CheckRowsFit("A", a.rows, out_row_stride, "outputs");
   const std::vector<std::uint32_t> columns = EncodedColumns(data_->encoder);
   const int threads = detail::ResolveThreads(options.threads);
   const detail::Encoder& encoder = data_->encoder;
@@ -296,9 +328,9 @@ const std::vector<float>& Model::output_offset() const {
 }
 
 std::vector<float> Model::Apply(const MatrixView& a, const ApplyOptions& options) const {
-  if (empty() || !has_tables()) {
-    Apply(a, nullptr, 0, options);  // throws the explanatory error
-  }
+  CheckTables(data_.get(), "Apply");
+  CheckInputShape(*data_, a);
+  CheckRowsFit("A", a.rows, output_dim(), "outputs");  // before the allocation
   std::vector<float> out(a.rows * output_dim());
   Apply(a, out.data(), output_dim(), options);
   return out;

@@ -1,0 +1,217 @@
+// Fuzz target, differential: the input describes an encoder (hash trees), a matrix A, packed codes
+// and quantized tables. Every SIMD target compiled into the library that this CPU can run must
+// give the same bytes as the scalar references for EncodeBlocks, ScanBlocks and
+// ScanDequantizeBlocks, on all blocks and on a sub-range of them; with NaN or infinities in A,
+// EncodeBlocks must report them on every target. Any difference aborts.
+#include <hwy/targets.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "fuzz/fuzz_input.h"
+#include "maddness/maddness.h"
+#include "src/common/aligned.h"
+#include "src/common/layout.h"
+#include "src/common/model_data.h"
+#include "src/common/targets.h"
+#include "src/encode/encode.h"
+#include "src/scan/scan.h"
+
+namespace maddness::detail {
+namespace {
+
+void Expect(bool condition, const char* what, std::int64_t target) {
+  if (condition) return;
+  std::fprintf(stderr, "kernels_diff: %s differs from the reference on target %s\n", what,
+               SimdTargetName(target).c_str());
+  std::abort();
+}
+
+Encoder MakeEncoder(fuzz::FuzzInput& input, std::size_t input_dim, int num_codebooks) {
+  Encoder encoder;
+  encoder.input_dim = input_dim;
+  encoder.num_codebooks = num_codebooks;
+  encoder.splits.resize(static_cast<std::size_t>(num_codebooks) * kTreeDepth);
+  for (std::size_t i = 0; i < encoder.splits.size(); ++i) {
+    SplitLevel& split = encoder.splits[i];
+    const int level = static_cast<int>(i % kTreeDepth);
+    split.dim = static_cast<std::uint32_t>(input.Range(0, input_dim - 1));
+    // Any finite scale (negative and zero too: the kernels must agree on those as well).
+    split.scale = input.FiniteFloat();
+    split.offset = input.FiniteFloat();
+    for (int node = 0; node < 16; ++node) {
+      split.thresholds[node] =
+          node < (1 << level) ? static_cast<std::int8_t>(input.Byte()) : kNoSplitThreshold;
+    }
+  }
+  return encoder;
+}
+
+// Runs `kernel` on every runnable target and `reference` once; both fill a buffer of `size`
+// elements that starts with `fill`.
+template <typename T, typename Reference, typename Kernel>
+void Compare(const char* what, std::size_t size, T fill, const Reference& reference,
+             const Kernel& kernel) {
+  std::vector<T> expected(size, fill);
+  reference(expected.data());
+  for (const std::int64_t target : RunnableSimdTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    std::vector<T> actual(size, fill);
+    kernel(actual.data());
+    hwy::SetSupportedTargetsForTest(0);
+    Expect(std::memcmp(expected.data(), actual.data(), size * sizeof(T)) == 0, what, target);
+  }
+}
+
+void Run(fuzz::FuzzInput& input) {
+  // Small shapes keep each run fast (the scalar references dominate); every size class of the
+  // kernels is still reached: partial and several 64-row blocks, odd C, C > 16 (several averaging
+  // groups) and up to kMaxCodebooks now and then.
+  const std::size_t input_dim = input.Range(1, 40);
+  const bool many_codebooks = input.Byte() % 16 == 0;
+  const int num_codebooks = static_cast<int>(input.Range(1, many_codebooks ? 256 : 36));
+  const std::size_t rows = input.Range(1, 150);
+  const std::size_t outputs = input.Range(1, many_codebooks ? 2 : 9);
+  const Aggregation aggregation =
+      input.Byte() % 2 == 0 ? Aggregation::kAveraging : Aggregation::kExactSum;
+  const Encoder encoder = MakeEncoder(input, input_dim, num_codebooks);
+
+  // A: row-major, column-major or with padded strides; finite values.
+  const int layout = input.Byte() % 3;
+  const std::size_t padding = layout == 2 ? input.Range(1, 5) : 0;
+  const std::size_t row_stride = layout == 1 ? 1 : input_dim + padding;
+  const std::size_t col_stride = layout == 1 ? rows : 1;
+  std::vector<float> a_storage(rows * (input_dim + padding) + 1);
+  for (float& value : a_storage) value = input.FiniteFloat();
+  // Now and then a few NaN or infinite values: EncodeBlocks must then report them (its codes are
+  // unspecified, but nothing may be undefined behaviour).
+  if (input.Byte() % 8 == 0) {
+    const std::size_t count = input.Range(1, 4);
+    for (std::size_t i = 0; i < count; ++i) {
+      const float special[3] = {std::numeric_limits<float>::quiet_NaN(),
+                                std::numeric_limits<float>::infinity(),
+                                -std::numeric_limits<float>::infinity()};
+      a_storage[input.Range(0, a_storage.size() - 1)] = special[input.Byte() % 3];
+    }
+  }
+  const MatrixView a{a_storage.data() + 1, rows, input_dim, static_cast<std::ptrdiff_t>(row_stride),
+                     static_cast<std::ptrdiff_t>(col_stride)};
+
+  const std::size_t num_blocks = NumBlocks(rows);
+  const std::size_t block_bytes = static_cast<std::size_t>(CodePairs(num_codebooks)) * kBlockRows;
+  const std::size_t first = input.Range(0, num_blocks - 1);
+  const bool finite = SplitColumnsFinite(encoder, a, 0, num_blocks);
+  const bool finite_from_first = SplitColumnsFinite(encoder, a, first, num_blocks);
+  if (finite) {
+    Compare<std::uint8_t>(
+        "EncodeBlocks", num_blocks * block_bytes, 0xAB,
+        [&](std::uint8_t* out) { EncodeRef(encoder, a, 0, num_blocks, out); },
+        [&](std::uint8_t* out) {
+          if (!EncodeBlocks(encoder, a, 0, num_blocks, out)) std::memset(out, 0xEE, 1);
+        });
+    Compare<std::uint8_t>(
+        "EncodeBlocks (sub-range)", (num_blocks - first) * block_bytes, 0xCD,
+        [&](std::uint8_t* out) { EncodeRef(encoder, a, first, num_blocks, out); },
+        [&](std::uint8_t* out) {
+          if (!EncodeBlocks(encoder, a, first, num_blocks, out)) std::memset(out, 0xEE, 1);
+        });
+  } else {
+    // Only the report is specified: every target must find the non-finite values.
+    std::vector<std::uint8_t> codes(num_blocks * block_bytes);
+    for (const std::int64_t target : RunnableSimdTargets()) {
+      hwy::SetSupportedTargetsForTest(target);
+      const bool reported = EncodeBlocks(encoder, a, 0, num_blocks, codes.data());
+      const bool reported_from_first = EncodeBlocks(encoder, a, first, num_blocks, codes.data());
+      hwy::SetSupportedTargetsForTest(0);
+      Expect(!reported, "the finiteness report of EncodeBlocks", target);
+      Expect(reported_from_first == finite_from_first,
+             "the finiteness report of EncodeBlocks (sub-range)", target);
+    }
+  }
+
+  // The scan reads codes in the packed layout: code 0 past N rows and in the codebook after an
+  // odd C; its tables are zero for that codebook. Misaligned by one byte on purpose.
+  AlignedVector<std::uint8_t> codes_storage(num_blocks * block_bytes + 1);
+  std::uint8_t* codes = codes_storage.data() + 1;
+  const std::size_t pairs = static_cast<std::size_t>(CodePairs(num_codebooks));
+  for (std::size_t b = 0; b < num_blocks; ++b) {
+    for (std::size_t j = 0; j < pairs; ++j) {
+      for (std::size_t r = 0; r < kBlockRows; ++r) {
+        std::uint8_t byte = input.Byte();
+        if (2 * j + 1 == static_cast<std::size_t>(num_codebooks)) byte &= 0x0F;
+        if (b * kBlockRows + r >= rows) byte = 0;
+        codes[(b * pairs + j) * kBlockRows + r] = byte;
+      }
+    }
+  }
+  const std::size_t table_bytes = TableBytesPerOutput(num_codebooks);
+  AlignedVector<std::uint8_t> luts_storage(outputs * table_bytes + 1);
+  std::uint8_t* luts = luts_storage.data() + 1;
+  const int table_pattern = input.Byte() % 4;  // random, all 0, all 255, random
+  for (std::size_t m = 0; m < outputs; ++m) {
+    for (std::size_t i = 0; i < table_bytes; ++i) {
+      std::uint8_t value = table_pattern == 1 ? 0 : table_pattern == 2 ? 255 : input.Byte();
+      if (i >= static_cast<std::size_t>(num_codebooks) * 16) value = 0;
+      luts[m * table_bytes + i] = value;
+    }
+  }
+  std::vector<float> scale(outputs);
+  std::vector<float> offset(outputs);
+  for (std::size_t m = 0; m < outputs; ++m) {
+    scale[m] = input.FiniteFloat();
+    offset[m] = input.FiniteFloat();
+  }
+  ScanArgs args;
+  args.packed_codes = codes;
+  args.num_rows = rows;
+  args.num_codebooks = num_codebooks;
+  args.luts = luts;
+  args.output_dim = outputs;
+  args.aggregation = aggregation;
+  ScanArgs sub_args = args;
+  sub_args.packed_codes = codes + first * block_bytes;
+
+  const std::size_t stride = outputs + input.Range(0, 3);
+  const std::size_t out_size = rows * stride + 4;  // a tail that the scan must not touch
+  Compare<std::uint16_t>(
+      "ScanBlocks", out_size, 0xBEEF,
+      [&](std::uint16_t* out) { ScanRef(args, 0, num_blocks, out, stride); },
+      [&](std::uint16_t* out) { ScanBlocks(args, 0, num_blocks, out, stride); });
+  Compare<std::uint16_t>(
+      "ScanBlocks (sub-range)", out_size, 0xBEEF,
+      [&](std::uint16_t* out) { ScanRef(sub_args, first, num_blocks, out, stride); },
+      [&](std::uint16_t* out) { ScanBlocks(sub_args, first, num_blocks, out, stride); });
+  Compare<float>(
+      "ScanDequantizeBlocks", out_size, -12345.0f,
+      [&](float* out) {
+        ScanDequantizeRef(args, scale.data(), offset.data(), 0, num_blocks, out, stride);
+      },
+      [&](float* out) {
+        ScanDequantizeBlocks(args, scale.data(), offset.data(), 0, num_blocks, out, stride);
+      });
+  Compare<float>(
+      "ScanDequantizeBlocks (sub-range)", out_size, -12345.0f,
+      [&](float* out) {
+        ScanDequantizeRef(sub_args, scale.data(), offset.data(), first, num_blocks, out, stride);
+      },
+      [&](float* out) {
+        ScanDequantizeBlocks(sub_args, scale.data(), offset.data(), first, num_blocks, out, stride);
+      });
+}
+
+}  // namespace
+}  // namespace maddness::detail
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  // Ask the CPU before any SetSupportedTargetsForTest (src/common/targets.h).
+  static const bool ready = !maddness::detail::RunnableSimdTargets().empty();
+  if (!ready) std::abort();
+  maddness::fuzz::FuzzInput input(data, size);
+  maddness::detail::Run(input);
+  return 0;
+}
