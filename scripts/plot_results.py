@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""Plots and summarizes the results of `maddness experiment`.
+
+Reads RESULTS_DIR/results.json and writes, into --out (default RESULTS_DIR):
+  results.png, results.svg  accuracy (classification tasks), mean relative accuracy (UCR
+                            summary) or 1 - NMSE (the others) against the speedup over the
+                            fastest exact float32 product (log axis), one panel per task, as in
+                            the paper's figures;
+  summary.md                the acceptance checks (MADDNESS on the Pareto frontier above 10x,
+                            MADDNESS's NMSE against MADDNESS-PQ's at each C), MADDNESS against
+                            8-bit scalar quantization, and every point as a table.
+
+Usage: plot_results.py RESULTS_DIR [--out DIR] [--no-plots]
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+
+METHOD_STYLE = {
+    # method: (color, marker), after the paper's figures
+    "MADDNESS": ("#d62728", "o"),
+    "MADDNESS-PQ": ("#ff9896", "s"),
+    "Exact": ("black", "*"),
+    "ScalarQuantize": ("#1f77b4", "D"),
+    "Bolt": ("#2ca02c", "^"),
+    "PCA": ("#9467bd", "v"),
+    "RandGauss": ("#8c564b", "<"),
+    "HashJL": ("#e377c2", ">"),
+}
+METHOD_ORDER = list(METHOD_STYLE)
+SPEEDUP_MARK = 10.0
+
+
+def quality_name(points):
+    """What a task's panel plots on its y axis."""
+    first = points[0]
+    if first["group"] == "ucr-summary":
+        return "mean accuracy / exact accuracy"
+    if first["accuracy"] is not None:
+        return "accuracy"
+    return "1 - NMSE"
+
+
+def quality(point):
+    if point["group"] == "ucr-summary":
+        return point["relative_accuracy"]
+    if point["accuracy"] is not None:
+        return point["accuracy"]
+    if point["nmse"] is None:
+        return None
+    return 1.0 - point["nmse"]
+
+
+def load(results_dir):
+    path = os.path.join(results_dir, "results.json")
+    try:
+        with open(path) as handle:
+            document = json.load(handle)
+    except OSError as error:
+        sys.exit("plot_results: cannot read %s: %s" % (path, error.strerror))
+    except json.JSONDecodeError as error:
+        sys.exit("plot_results: %s is not JSON: %s" % (path, error))
+    points = document.get("points")
+    if not isinstance(points, list) or not points:
+        sys.exit("plot_results: %s holds no points" % path)
+    return document.get("settings", {}), points
+
+
+def by_task(points):
+    tasks = {}
+    for point in points:
+        tasks.setdefault(point["task"], []).append(point)
+    return tasks
+
+
+def dominated(point, others):
+    """True when some other point is at least as fast and as accurate, and better in one."""
+    speed, value = point["speedup"], quality(point)
+    for other in others:
+        other_speed, other_value = other["speedup"], quality(other)
+        if other_speed is None or other_value is None:
+            continue
+        if other_speed >= speed and other_value >= value and (
+                other_speed > speed or other_value > value):
+            return True
+    return False
+
+
+def pareto_check(points):
+    """MADDNESS points above SPEEDUP_MARK and whether each is on the frontier."""
+    others = [p for p in points if p["method"] != "MADDNESS"
+              and p["speedup"] is not None and quality(p) is not None]
+    result = []
+    for point in points:
+        if (point["method"] == "MADDNESS" and point["speedup"] is not None
+                and point["speedup"] > SPEEDUP_MARK and quality(point) is not None):
+            result.append((point, not dominated(point, others)))
+    return result
+
+
+def format_number(value, digits=4):
+    if value is None:
+        return "-"
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return "-"
+    return "%.*f" % (digits, value)
+
+
+def summary_markdown(settings, tasks):
+    lines = ["# Experiment summary", ""]
+    lines.append("Settings: `%s`" % json.dumps(settings, sort_keys=True))
+    lines.append("")
+    lines.append("## Acceptance")
+    lines.append("")
+    lines.append("| task | MADDNESS points above %gx | on the Pareto frontier | "
+                 "C where MADDNESS's NMSE > MADDNESS-PQ's |" % SPEEDUP_MARK)
+    lines.append("|---|---|---|---|")
+    for task, points in tasks.items():
+        checks = pareto_check(points)
+        frontier = [p["params"] for p, ok in checks if ok]
+        worse = []
+        nmse_pq = {p["codebooks"]: p["nmse"] for p in points
+                   if p["method"] == "MADDNESS-PQ" and p["nmse"] is not None}
+        for point in points:
+            if point["method"] == "MADDNESS" and point["nmse"] is not None:
+                pq = nmse_pq.get(point["codebooks"])
+                if pq is not None and point["nmse"] > pq:
+                    worse.append("C=%d (%.4f > %.4f)" % (point["codebooks"], point["nmse"], pq))
+        lines.append("| %s | %s | %s | %s |" % (
+            task, ", ".join(p["params"] for p, _ in checks) or "none",
+            ", ".join(frontier) or "**none**", ", ".join(worse) or "none"))
+    lines.append("")
+    lines.append("## MADDNESS against 8-bit scalar quantization")
+    lines.append("")
+    lines.append("| task | metric | int8 speedup | int8 value | best MADDNESS at >= int8's speed "
+                 "| fastest MADDNESS at >= int8's value |")
+    lines.append("|---|---|---|---|---|---|")
+    for task, points in tasks.items():
+        int8 = [p for p in points if p["method"] == "ScalarQuantize" and quality(p) is not None]
+        ours = [p for p in points if p["method"] == "MADDNESS" and quality(p) is not None]
+        if not int8 or not ours:
+            continue
+        q = int8[0]
+        faster = [p for p in ours if p["speedup"] >= q["speedup"]]
+        best = max(faster, key=quality) if faster else None
+        as_good = [p for p in ours if quality(p) >= quality(q)]
+        fastest = max(as_good, key=lambda p: p["speedup"]) if as_good else None
+        lines.append("| %s | %s | %.1fx | %s | %s | %s |" % (
+            task, quality_name(points), q["speedup"], format_number(quality(q)),
+            "%s: %s at %.1fx" % (best["params"], format_number(quality(best)), best["speedup"])
+            if best else "none",
+            "%s: %s at %.1fx" % (fastest["params"], format_number(quality(fastest)),
+                                 fastest["speedup"]) if fastest else "none"))
+    lines.append("")
+    lines.append("## Every point")
+    for task, points in tasks.items():
+        lines.append("")
+        lines.append("### %s" % task)
+        lines.append("")
+        first = points[0]
+        if first["group"] == "ucr-summary":
+            lines.append("| method | params | mean relative accuracy | > 0.5 | > 0.75 | > 0.95 "
+                         "| speedup (geometric mean) | same, both row-major |")
+            lines.append("|---|---|---|---|---|---|---|---|")
+            for p in points:
+                lines.append("| %s | %s | %s | %s | %s | %s | %.2f | %s |" % (
+                    p["method"], p["params"], format_number(p["relative_accuracy"]),
+                    format_number(p["frac_above_0.5"], 2), format_number(p["frac_above_0.75"], 2),
+                    format_number(p["frac_above_0.95"], 2), p["speedup"],
+                    format_number(p.get("speedup_row"), 2)))
+            continue
+        lines.append("A_train %d x %d, A_test %d x %d, B %d x %d; timed on %d rows%s." % (
+            first["n_train"], first["d"], first["n_test"], first["d"], first["d"], first["m"],
+            first["timed_rows"],
+            " (" + first["timing_note"] + ")" if first["timing_note"] else ""))
+        lines.append("")
+        lines.append("| method | params | NMSE | accuracy | time (ms) | layout of A | speedup "
+                     "| speedup, both row-major |")
+        lines.append("|---|---|---|---|---|---|---|---|")
+        for p in points:
+            lines.append("| %s | %s | %s | %s | %.4f | %s | %.2f | %s |" % (
+                p["method"], p["params"], format_number(p["nmse"]),
+                format_number(p["accuracy"]), p["time_ms"], p.get("layout", "row"),
+                p["speedup"], format_number(p.get("speedup_row"), 2)))
+    return "\n".join(lines) + "\n"
+
+
+def plot(tasks, out_dir):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(tasks)
+    columns = min(4, len(names))
+    rows = (len(names) + columns - 1) // columns
+    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows),
+                                squeeze=False)
+    for index, task in enumerate(names):
+        axis = axes[index // columns][index % columns]
+        points = tasks[task]
+        for method in METHOD_ORDER + sorted({p["method"] for p in points} - set(METHOD_ORDER)):
+            series = [p for p in points if p["method"] == method
+                      and p["speedup"] is not None and quality(p) is not None]
+            if not series:
+                continue
+            color, marker = METHOD_STYLE.get(method, ("gray", "x"))
+            # Joined in the order of the method's parameter (C or d), as in the paper.
+            series.sort(key=lambda p: (p["codebooks"] or p["sketch_dim"] or 0, p["speedup"]))
+            axis.plot([p["speedup"] for p in series], [quality(p) for p in series],
+                      color=color, marker=marker, markersize=5 if method != "Exact" else 9,
+                      linestyle="-" if len(series) > 1 and method != "Exact" else "none",
+                      linewidth=1, label=method)
+        axis.set_xscale("log")
+        axis.axvline(1.0, color="gray", linestyle="--", linewidth=0.8)
+        axis.axvline(SPEEDUP_MARK, color="gray", linestyle=":", linewidth=0.8)
+        values = [quality(p) for p in points if quality(p) is not None]
+        top = max(values)
+        # Sketches can be far worse than everything else (1 - NMSE < 0): keep the informative
+        # range, with the exact product near the top.
+        axis.set_ylim(max(min(values), 0.0) - 0.02, top + 0.02 * max(abs(top), 0.1))
+        axis.set_title(task, fontsize=10)
+        axis.set_xlabel("speedup over exact (log)", fontsize=8)
+        axis.set_ylabel(quality_name(points), fontsize=8)
+        axis.tick_params(labelsize=7)
+        axis.grid(True, which="major", linewidth=0.3)
+    for index in range(len(names), rows * columns):
+        axes[index // columns][index % columns].axis("off")
+    handles, labels = [], []
+    for row in axes:
+        for axis in row:
+            for handle, label in zip(*axis.get_legend_handles_labels()):
+                if label not in labels:
+                    handles.append(handle)
+                    labels.append(label)
+    figure.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=9,
+                  frameon=False)
+    figure.tight_layout(rect=(0, 0.05 if rows > 1 else 0.1, 1, 1))
+    for extension in ("png", "svg"):
+        figure.savefig(os.path.join(out_dir, "results." + extension), dpi=110)
+    plt.close(figure)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results_dir", help="folder with results.json")
+    parser.add_argument("--out", help="folder for the figures and summary.md "
+                        "(default: RESULTS_DIR)")
+    parser.add_argument("--no-plots", action="store_true",
+                        help="write summary.md only (no matplotlib needed)")
+    args = parser.parse_args()
+    out_dir = args.out or args.results_dir
+    if not os.path.isdir(out_dir):
+        sys.exit("plot_results: --out %s: not a folder" % out_dir)
+    settings, points = load(args.results_dir)
+    tasks = by_task(points)
+    with open(os.path.join(out_dir, "summary.md"), "w") as handle:
+        handle.write(summary_markdown(settings, tasks))
+    if not args.no_plots:
+        try:
+            plot(tasks, out_dir)
+        except ImportError:
+            sys.exit("plot_results: matplotlib is missing; install python3-matplotlib "
+                     "(bash scripts/install-deps.sh) or pass --no-plots")
+    print("plot_results: wrote %s" % ", ".join(
+        os.path.join(out_dir, name) for name in
+        (["summary.md"] if args.no_plots else ["results.png", "results.svg", "summary.md"])))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,242 @@
+// The baselines of the experiment suite (tools/experiment/methods.h).
+#include "tools/experiment/methods.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "maddness/maddness.h"
+
+namespace maddness::experiment {
+namespace {
+
+struct Problem {
+  std::size_t n_train = 0, n_test = 0, d = 0, m = 0;
+  std::vector<float> a_train, a_test, b;
+  std::vector<double> exact;  // A_test B in float64
+};
+
+// Rows with a decaying spectrum (column j scaled by 1/(1 + j/4)) plus an offset, as real data
+// tends to have; B Gaussian.
+Problem MakeProblem(std::size_t n_train, std::size_t n_test, std::size_t d, std::size_t m,
+                    std::uint64_t seed, bool positive_b = false) {
+  std::mt19937_64 random(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  Problem problem;
+  problem.n_train = n_train;
+  problem.n_test = n_test;
+  problem.d = d;
+  problem.m = m;
+  const auto fill_rows = [&](std::vector<float>* rows, std::size_t count) {
+    rows->resize(count * d);
+    for (std::size_t r = 0; r < count; ++r) {
+      for (std::size_t j = 0; j < d; ++j) {
+        (*rows)[r * d + j] = 0.5f + normal(random) / (1.0f + static_cast<float>(j) / 4.0f);
+      }
+    }
+  };
+  fill_rows(&problem.a_train, n_train);
+  fill_rows(&problem.a_test, n_test);
+  problem.b.resize(d * m);
+  for (float& value : problem.b) value = positive_b ? std::fabs(normal(random)) : normal(random);
+  problem.exact.assign(n_test * m, 0.0);
+  for (std::size_t r = 0; r < n_test; ++r) {
+    for (std::size_t j = 0; j < d; ++j) {
+      for (std::size_t c = 0; c < m; ++c) {
+        problem.exact[r * m + c] +=
+            static_cast<double>(problem.a_test[r * d + j]) * problem.b[j * m + c];
+      }
+    }
+  }
+  return problem;
+}
+
+double Nmse(const std::vector<double>& exact, const std::vector<double>& approx) {
+  double mean = 0;
+  for (const double value : exact) mean += value;
+  mean /= static_cast<double>(exact.size());
+  double error = 0, variance = 0;
+  for (std::size_t i = 0; i < exact.size(); ++i) {
+    error += (exact[i] - approx[i]) * (exact[i] - approx[i]);
+    variance += (exact[i] - mean) * (exact[i] - mean);
+  }
+  return error / variance;
+}
+
+std::vector<double> FitApply(Method* method, const Problem& problem, int threads = 1) {
+  method->Fit(problem.a_train.data(), problem.n_train, problem.b.data(), problem.d, problem.m, 1);
+  std::vector<float> out(problem.n_test * problem.m, NAN);
+  method->Apply(problem.a_test.data(), problem.n_test, out.data(), threads);
+  return std::vector<double>(out.begin(), out.end());
+}
+
+TEST(ExperimentMethodsTest, ExactProductsMatchFloat64) {
+  const Problem problem = MakeProblem(50, 130, 40, 7, 1);
+  for (const std::string library : {"onednn", "openblas"}) {
+    const std::unique_ptr<Method> method = MakeExact(library);
+    EXPECT_LT(Nmse(problem.exact, FitApply(method.get(), problem)), 1e-10) << library;
+  }
+  EXPECT_THROW(MakeExact("eigen"), Error);
+}
+
+TEST(ExperimentMethodsTest, PcaWithFullRankIsExact) {
+  const Problem problem = MakeProblem(300, 100, 12, 5, 2);
+  const std::unique_ptr<Method> full = MakePca(12);
+  EXPECT_LT(Nmse(problem.exact, FitApply(full.get(), problem)), 1e-9);
+  // Fewer directions: worse, but the top directions already carry most of the product.
+  const std::unique_ptr<Method> one = MakePca(1);
+  const std::unique_ptr<Method> four = MakePca(4);
+  const double error_one = Nmse(problem.exact, FitApply(one.get(), problem));
+  const double error_four = Nmse(problem.exact, FitApply(four.get(), problem));
+  EXPECT_GT(error_one, error_four);
+  EXPECT_GT(error_four, 1e-4);
+  EXPECT_THROW(MakePca(13)->Fit(problem.a_train.data(), problem.n_train, problem.b.data(),
+                                problem.d, problem.m, 1),
+               Error);
+}
+
+TEST(ExperimentMethodsTest, ScalarQuantizeErrorIsSmall) {
+  // Positive B: many pairs of adjacent u8 x s8 products are large, so a kernel that saturated
+  // 16-bit pair sums (AVX2 without VNNI, with codes up to 255) would fail this error bound.
+  Problem problem = MakeProblem(20, 333, 256, 9, 3, /*positive_b=*/true);
+  for (float& value : problem.a_test) value *= 100.0f;
+  for (double& value : problem.exact) value *= 100.0;
+  const std::unique_ptr<Method> method = MakeScalarQuantize();
+  const double error = Nmse(problem.exact, FitApply(method.get(), problem));
+  EXPECT_LT(error, 1e-3);
+  EXPECT_GT(error, 0.0);  // it does quantize
+  // Same results on two threads, and after a second call with another row count.
+  const std::vector<double> two_threads = FitApply(method.get(), problem, 2);
+  EXPECT_LT(Nmse(problem.exact, two_threads), 1e-3);
+}
+
+TEST(ExperimentMethodsTest, CountSketchIsUnbiased) {
+  const Problem problem = MakeProblem(10, 40, 64, 6, 4);
+  constexpr int kTrials = 300;
+  std::vector<double> mean(problem.exact.size(), 0.0);
+  double single_error = 0;
+  for (int trial = 0; trial < kTrials; ++trial) {
+    const std::unique_ptr<Method> method = MakeHashJl(8, 100 + trial);
+    const std::vector<double> approx = FitApply(method.get(), problem);
+    single_error += Nmse(problem.exact, approx) / kTrials;
+    for (std::size_t i = 0; i < mean.size(); ++i) mean[i] += approx[i] / kTrials;
+  }
+  // Independent unbiased trials: the mean's error falls like 1/trials (bias would not fall).
+  EXPECT_GT(single_error, 0.05);
+  EXPECT_LT(Nmse(problem.exact, mean), 5.0 * single_error / kTrials);
+}
+
+TEST(ExperimentMethodsTest, GaussianSketchIsUnbiased) {
+  const Problem problem = MakeProblem(10, 40, 64, 6, 5);
+  constexpr int kTrials = 300;
+  std::vector<double> mean(problem.exact.size(), 0.0);
+  double single_error = 0;
+  for (int trial = 0; trial < kTrials; ++trial) {
+    const std::unique_ptr<Method> method = MakeGaussianSketch(8, 500 + trial);
+    const std::vector<double> approx = FitApply(method.get(), problem);
+    single_error += Nmse(problem.exact, approx) / kTrials;
+    for (std::size_t i = 0; i < mean.size(); ++i) mean[i] += approx[i] / kTrials;
+  }
+  EXPECT_GT(single_error, 0.05);
+  EXPECT_LT(Nmse(problem.exact, mean), 5.0 * single_error / kTrials);
+}
+
+TEST(ExperimentMethodsTest, BoltRecoversClusteredRows) {
+  // Every subspace of every row is one of 16 well separated points (plus tiny noise), so 16
+  // centroids per subspace can represent the rows almost exactly; the remaining error is the
+  // tables' 8-bit quantization. k-means may merge two clusters, so the bound is loose.
+  constexpr std::size_t kD = 8, kM = 5;
+  std::mt19937_64 random(6);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> centers(16 * kD);
+  for (float& value : centers) value = 10.0f * normal(random);
+  Problem problem;
+  problem.d = kD;
+  problem.m = kM;
+  problem.n_train = 2000;
+  problem.n_test = 300;
+  const auto fill = [&](std::vector<float>* rows, std::size_t count) {
+    rows->resize(count * kD);
+    for (std::size_t r = 0; r < count; ++r) {
+      const std::size_t center = random() % 16;
+      for (std::size_t j = 0; j < kD; ++j) {
+        (*rows)[r * kD + j] = centers[center * kD + j] + 0.01f * normal(random);
+      }
+    }
+  };
+  fill(&problem.a_train, problem.n_train);
+  fill(&problem.a_test, problem.n_test);
+  problem.b.resize(kD * kM);
+  for (float& value : problem.b) value = normal(random);
+  problem.exact.assign(problem.n_test * kM, 0.0);
+  for (std::size_t r = 0; r < problem.n_test; ++r) {
+    for (std::size_t j = 0; j < kD; ++j) {
+      for (std::size_t c = 0; c < kM; ++c) {
+        problem.exact[r * kM + c] +=
+            static_cast<double>(problem.a_test[r * kD + j]) * problem.b[j * kM + c];
+      }
+    }
+  }
+  const std::unique_ptr<Method> bolt = MakeBolt(2);
+  EXPECT_LT(Nmse(problem.exact, FitApply(bolt.get(), problem)), 0.05);
+  EXPECT_THROW(
+      MakeBolt(9)->Fit(problem.a_train.data(), problem.n_train, problem.b.data(), kD, kM, 1),
+      Error);
+}
+
+TEST(ExperimentMethodsTest, BoltAndMaddnessImproveWithCodebooks) {
+  // 1000 test rows: more than one 64-row block and a partial last block.
+  const Problem problem = MakeProblem(3000, 1000, 32, 6, 7);
+  for (const std::string name : {"Bolt", "MADDNESS", "MADDNESS-PQ"}) {
+    const auto make = [&name](int codebooks) {
+      if (name == "Bolt") return MakeBolt(codebooks);
+      return MakeMaddness(codebooks, name == "MADDNESS-PQ");
+    };
+    const std::unique_ptr<Method> few = make(2);
+    const std::unique_ptr<Method> many = make(16);
+    EXPECT_EQ(few->name(), name);
+    EXPECT_EQ(many->params(), "C=16");
+    const double error_few = Nmse(problem.exact, FitApply(few.get(), problem));
+    const double error_many = Nmse(problem.exact, FitApply(many.get(), problem));
+    EXPECT_LT(error_many, error_few) << name;
+    EXPECT_LT(error_many, 0.5) << name;
+    // Threads do not change the results.
+    EXPECT_EQ(FitApply(many.get(), problem, 1), FitApply(many.get(), problem, 2)) << name;
+  }
+}
+
+TEST(ExperimentMethodsTest, ColumnMajorPathsMatchRowMajor) {
+  const Problem problem = MakeProblem(2000, 300, 24, 9, 8);
+  std::vector<float> a_col(problem.a_test.size());
+  for (std::size_t r = 0; r < problem.n_test; ++r) {
+    for (std::size_t j = 0; j < problem.d; ++j) {
+      a_col[j * problem.n_test + r] = problem.a_test[r * problem.d + j];
+    }
+  }
+  std::vector<std::unique_ptr<Method>> methods;
+  methods.push_back(MakeExact("onednn"));
+  methods.push_back(MakeExact("openblas"));
+  methods.push_back(MakeMaddness(8));
+  methods.push_back(MakePca(4));
+  methods.push_back(MakeGaussianSketch(4, 1));
+  methods.push_back(MakeHashJl(4, 1));
+  for (const std::unique_ptr<Method>& method : methods) {
+    ASSERT_TRUE(method->has_column_major()) << method->name();
+    const std::vector<double> row = FitApply(method.get(), problem);
+    std::vector<float> col(row.size(), NAN);
+    method->ApplyColumnMajor(a_col.data(), problem.n_test, col.data(), 2);
+    // Same product up to float rounding (a different summation order in the GEMMs).
+    EXPECT_LT(Nmse(row, std::vector<double>(col.begin(), col.end())), 1e-10) << method->name();
+  }
+  const std::unique_ptr<Method> bolt = MakeBolt(4);
+  EXPECT_FALSE(bolt->has_column_major());
+  EXPECT_THROW(bolt->ApplyColumnMajor(a_col.data(), problem.n_test, nullptr, 1), Error);
+}
+
+}  // namespace
+}  // namespace maddness::experiment

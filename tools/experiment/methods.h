@@ -1,0 +1,83 @@
+// The methods of the experiment suite (maddness-spec sections 9 and 10.3): each approximates
+// A*B for a fixed B after learning from A_train, with the same fit-on-train, apply-on-test
+// protocol. Exact and the sketches are the paper's baselines; MADDNESS and MADDNESS-PQ call the
+// library.
+//
+// Shapes: A_train is N_train x D, A (the test or timing matrix) N x D, B D x M, all float32
+// row-major and contiguous; outputs are N x M float32 row-major.
+//
+//   auto method = MakeMaddness(16);
+//   method->Fit(a_train, n_train, b, d, m, /*threads=*/0);
+//   std::vector<float> y(n * m);
+//   method->Apply(a, n, y.data(), /*threads=*/1);
+#ifndef MADDNESS_TOOLS_EXPERIMENT_METHODS_H_
+#define MADDNESS_TOOLS_EXPERIMENT_METHODS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace maddness::experiment {
+
+class Method {
+ public:
+  virtual ~Method() = default;
+  // The method's family, e.g. "MADDNESS", "PCA" (the series of a plot).
+  virtual std::string name() const = 0;
+  // Its parameters, e.g. "C=16" or "d=8" ("" when there are none).
+  virtual std::string params() const = 0;
+  // Learns from A_train (n_train x d) and B (d x m). The pointers need not outlive the call.
+  // `threads` (0 = all cores) is for learning only.
+  virtual void Fit(const float* a_train, std::size_t n_train, const float* b, std::size_t d,
+                   std::size_t m, int threads) = 0;
+  // Approximates A*B for A (n x d) into `out` (n x m) on `threads` threads (0 = all cores).
+  // Repeated calls with the same `a` and `n` may reuse work that does not depend on the values of
+  // A (a prepared primitive), never results.
+  virtual void Apply(const float* a, std::size_t n, float* out, int threads) = 0;
+  // The same product for A stored column-major (element (r, j) at a[j * n + r]), for the methods
+  // that have such a path (has_column_major()); the suite times each method on both layouts and
+  // keeps the faster, as the paper timed MADDNESS on column-major A. Results equal Apply's up to
+  // float rounding. Throws Error when there is no such path.
+  virtual bool has_column_major() const { return false; }
+  virtual void ApplyColumnMajor(const float* a, std::size_t n, float* out, int threads);
+};
+
+// Exact float32 product: `library` is "onednn" (oneDNN matmul, B pre-packed) or "openblas"
+// (cblas_sgemm). The suite times both and takes the faster as the exact time.
+std::unique_ptr<Method> MakeExact(const std::string& library);
+
+// 8-bit scalar quantization: A is quantized per row to uint8 codes 0..127 (offset min, step
+// range/127: the AVX2 int8 kernels saturate with larger codes, see methods.cc), B per
+// column to int8 (symmetric, step max|b|/127); oneDNN's u8 x s8 -> s32 matmul, then
+// de-quantization to float32 with the per-row and per-column scales and the offset term.
+// Apply (the timed call) includes quantizing A and de-quantizing the outputs.
+std::unique_ptr<Method> MakeScalarQuantize();
+
+// Bolt-style product quantization: the D columns are cut into C contiguous subspaces; k-means
+// (k-means++ start, 16 Lloyd iterations) with 16 centroids per subspace (learned on at most
+// `kBoltTrainRows` rows of A_train); a row is encoded by its nearest centroid in each subspace
+// (4-bit codes); the float tables centroid . B are quantized to bytes (one offset per codebook, one
+// scale) and scanned with the library's scan (exact 16-bit sums, as Bolt's "safe" accumulation).
+// Requires C <= D.
+inline constexpr std::size_t kBoltTrainRows = 50000;
+std::unique_ptr<Method> MakeBolt(int num_codebooks);
+
+// The library's MADDNESS with its default LearnOptions and C codebooks; `pq` selects the
+// MADDNESS-PQ variant (Variant::kPq), everything else default.
+std::unique_ptr<Method> MakeMaddness(int num_codebooks, bool pq = false);
+
+// Sketches: A*B ~ (A S)(S^T B) with a D x d matrix S. Apply includes both products.
+// PCA: S = the top-d right singular vectors of A_train (uncentered truncated SVD, from the
+// eigenvectors of A_train^T A_train, Eigen). Requires d <= D.
+std::unique_ptr<Method> MakePca(int sketch_dim);
+// Gaussian random projection: S has i.i.d. N(0, 1/d) entries, so E[S S^T] = I.
+std::unique_ptr<Method> MakeGaussianSketch(int sketch_dim, std::uint64_t seed);
+// HashJL (count sketch): column j of A goes to output h(j) in [0, d) with a random sign s(j);
+// the same (h, s) for B's rows. Unbiased: E[(A S)(S^T B)] = A B.
+std::unique_ptr<Method> MakeHashJl(int sketch_dim, std::uint64_t seed);
+
+}  // namespace maddness::experiment
+
+#endif  // MADDNESS_TOOLS_EXPERIMENT_METHODS_H_
