@@ -126,7 +126,14 @@ Aggregation ParseAggregation(const std::string& text) {
 Objective ParseObjective(const std::string& text) {
   if (text == "input") return Objective::kInput;
   if (text == "product") return Objective::kProduct;
-  throw py::value_error("objective is '" + text + "'; it must be 'input' or 'product'");
+  if (text == "auto") return Objective::kAuto;
+  throw py::value_error("objective is '" + text + "'; it must be 'input', 'product' or 'auto'");
+}
+
+ColumnGrouping ParseGrouping(const std::string& text) {
+  if (text == "contiguous") return ColumnGrouping::kContiguous;
+  if (text == "search") return ColumnGrouping::kSearch;
+  throw py::value_error("grouping is '" + text + "'; it must be 'contiguous' or 'search'");
 }
 
 TableScale ParseTableScale(const std::string& text) {
@@ -182,13 +189,14 @@ struct FitOptions {
   py::int_ seed;
   int threads;
   py::object progress;
+  std::string grouping = "search";
 };
 
 // The options that need B (fit only).
 struct TableOptions {
-  std::string objective = "input";
+  std::string objective = "auto";
   std::string aggregation = "average";
-  std::string table_scale = "global";
+  std::string table_scale = "per_output";
 };
 
 Model Learn(const py::handle& a_train_object, const py::handle& b_object, const FitOptions& fit,
@@ -200,6 +208,7 @@ Model Learn(const py::handle& a_train_object, const py::handle& b_object, const 
   options.table_scale = ParseTableScale(tables.table_scale);
   options.ridge_lambda = fit.ridge_lambda;
   options.candidate_dims = fit.candidate_dims;
+  options.column_grouping = ParseGrouping(fit.grouping);
   options.max_train_rows = ReadUnsigned(fit.max_train_rows, "max_train_rows");
   options.seed = ReadUnsigned(fit.seed, "seed");
   CheckThreads(fit.threads);
@@ -419,7 +428,7 @@ with a message naming the argument, its value and the rule. The GIL is released 
 library runs; results do not depend on the number of threads.)doc";
 
 constexpr const char kFitDoc[] =
-    R"doc(fit(A_train, B, *, codebooks=16, variant='maddness', ridge_lambda=1.0, candidate_dims=4, max_train_rows=0, seed=0, threads=0, aggregation='average', objective='input', table_scale='global', progress=None) -> Model
+    R"doc(fit(A_train, B, *, codebooks=16, variant='maddness', ridge_lambda=1.0, candidate_dims=4, max_train_rows=0, seed=0, threads=0, aggregation='average', objective='auto', table_scale='per_output', grouping='search', progress=None) -> Model
 
 Learns a model that approximates A @ B for rows A like those of A_train.
 
@@ -438,10 +447,14 @@ Args:
     threads: worker threads for learning (0 = all cores). The model does not depend on it.
     aggregation: how the C table entries of an output are summed: 'average' (the paper's fast
         byte averages; slightly noisy) or 'exact' (exact 16-bit sums; a little slower).
-    objective: what the hash trees preserve: 'input' (the rows of A, the paper) or 'product'
-        (the rows of A @ B: splits that matter for this B).
+    objective: what the hash trees preserve: 'input' (the rows of A, the paper), 'product'
+        (the rows of A @ B: splits that matter for this B) or 'auto' (whichever of the two
+        approximates A @ B better on held-out training rows).
     table_scale: how the tables are scaled to bytes: 'global' (one scale for all outputs, the
         paper) or 'per_output' (one per output column: each output uses the whole byte).
+    grouping: which columns each codebook's tree splits on: 'contiguous' (C ranges of adjacent
+        columns, the paper) or 'search' (the best of a few column orders on held-out training
+        rows; a few small extra learning runs, no cost at inference).
     progress: None, or a callable progress(stage: str, done: int, total: int) called between
         steps, possibly from a worker thread. An exception it raises (and Ctrl-C) stops learning.
 
@@ -458,11 +471,12 @@ Example:
 )doc";
 
 constexpr const char kFitEncoderDoc[] =
-    R"doc(fit_encoder(A_train, *, codebooks=16, variant='maddness', ridge_lambda=1.0, candidate_dims=4, max_train_rows=0, seed=0, threads=0, progress=None) -> Model
+    R"doc(fit_encoder(A_train, *, codebooks=16, variant='maddness', ridge_lambda=1.0, candidate_dims=4, max_train_rows=0, seed=0, threads=0, grouping='search', progress=None) -> Model
 
 Learns only the encoder (hash trees and prototypes) from A_train, for when B is not known yet.
 The returned model is encoder_only: it can encode(A); call m.set_b(B) before m(A). Arguments
-as for fit() (objective is 'input': the trees cannot depend on a B not known yet).
+as for fit() (objective is 'input': the trees cannot depend on a B not known yet; grouping
+'search' judges the column orders by how well they reconstruct A).
 
 Example:
     >>> m = maddness.fit_encoder(A_train, codebooks=16)
@@ -548,7 +562,7 @@ Returns:
 )doc";
 
 constexpr const char kSetBDoc[] =
-    R"doc(set_b(B, *, aggregation='average', table_scale='global') -> None
+    R"doc(set_b(B, *, aggregation='average', table_scale='per_output') -> None
 
 Builds (or replaces) the lookup tables for B, a D x M array-like. Works on encoder_only models
 and on models that already have tables.
@@ -618,7 +632,7 @@ void DefineModule(py::module_& module) {
             self = std::move(updated);
           },
           kSetBDoc, py::arg("B"), py::kw_only(), py::arg("aggregation") = "average",
-          py::arg("table_scale") = "global")
+          py::arg("table_scale") = "per_output")
       .def(
           "save",
           [](const Model& self, const std::filesystem::path& path) {
@@ -667,7 +681,8 @@ void DefineModule(py::module_& module) {
                       const std::string& variant, double ridge_lambda, int candidate_dims,
                       const py::int_& max_train_rows, const py::int_& seed, int threads,
                       const std::string& aggregation, const std::string& objective,
-                      const std::string& table_scale, const py::object& progress) {
+                      const std::string& table_scale, const std::string& grouping,
+                      const py::object& progress) {
     if (b.is_none()) {
       throw py::type_error(
           "B is None; fit needs B (D x M), or use fit_encoder(A_train) and "
@@ -675,30 +690,31 @@ void DefineModule(py::module_& module) {
     }
     return Learn(a_train, b,
                  FitOptions{codebooks, variant, ridge_lambda, candidate_dims, max_train_rows, seed,
-                            threads, progress},
+                            threads, progress, grouping},
                  TableOptions{objective, aggregation, table_scale});
   };
   module.def("fit", fit, kFitDoc, py::arg("A_train"), py::arg("B"), py::kw_only(),
              py::arg("codebooks") = 16, py::arg("variant") = "maddness",
              py::arg("ridge_lambda") = 1.0, py::arg("candidate_dims") = 4,
              py::arg("max_train_rows") = 0, py::arg("seed") = 0, py::arg("threads") = 0,
-             py::arg("aggregation") = "average", py::arg("objective") = "input",
-             py::arg("table_scale") = "global", py::arg("progress") = py::none());
+             py::arg("aggregation") = "average", py::arg("objective") = "auto",
+             py::arg("table_scale") = "per_output", py::arg("grouping") = "search",
+             py::arg("progress") = py::none());
 
   const auto fit_encoder = [](const py::handle& a_train, int codebooks, const std::string& variant,
                               double ridge_lambda, int candidate_dims,
                               const py::int_& max_train_rows, const py::int_& seed, int threads,
-                              const py::object& progress) {
+                              const std::string& grouping, const py::object& progress) {
     return Learn(a_train, py::none(),
                  FitOptions{codebooks, variant, ridge_lambda, candidate_dims, max_train_rows, seed,
-                            threads, progress},
+                            threads, progress, grouping},
                  TableOptions{});
   };
   module.def("fit_encoder", fit_encoder, kFitEncoderDoc, py::arg("A_train"), py::kw_only(),
              py::arg("codebooks") = 16, py::arg("variant") = "maddness",
              py::arg("ridge_lambda") = 1.0, py::arg("candidate_dims") = 4,
              py::arg("max_train_rows") = 0, py::arg("seed") = 0, py::arg("threads") = 0,
-             py::arg("progress") = py::none());
+             py::arg("grouping") = "search", py::arg("progress") = py::none());
 
   module.def("load", &Load, kLoadDoc, py::arg("path"));
   module.def("from_bytes", &FromBytes, kFromBytesDoc, py::arg("data"));

@@ -12,6 +12,9 @@ packages=(
   libbenchmark-dev libdnnl-dev                     # benchmarks (exact baselines)
   python3-numpy python3-pytest python3-torch pybind11-dev                       # Python module and test helpers
   dataset-fashion-mnist                            # the demo's data
+  libopenmpi-dev openmpi-bin                       # maddness-mpi (MADDNESS_MPI): MPI scale-out
+  python3-dask                                     # the Dask example and its test (scale-out)
+  python3-matplotlib                               # scripts/plot_results.py: the experiment figures
 )
 
 missing=()

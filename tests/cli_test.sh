@@ -253,20 +253,28 @@ check "encode: 100 x 4 codes in [0, 16)" perl -e '
   open(my $f, "<:raw", $ARGV[0]) or die; local $/; my $body = substr(<$f>, 128);
   exit(length($body) == 400 && $body !~ /[\x10-\xff]/ ? 0 : 1)' "$WORK/codes.npy"
 
-# Encoder first, tables later: the same model as learning with B.
+# Encoder first, tables later: the same model as learning with B, when learning does not use B
+# (the input objective, contiguous column groups).
+expect_ok "train with --b, the paper's settings" train --a "$WORK/a_train.npy" --b "$WORK/b.npy" \
+  --codebooks 4 --seed 7 --objective input --grouping contiguous -q -o "$WORK/model_paper"
+expect_ok "apply the paper's settings" apply "$WORK/model_paper" --a "$WORK/a_test.npy" \
+  -o "$WORK/y_paper.npy"
+expect_ok "encode the paper's settings" encode "$WORK/model_paper" --a "$WORK/a_test.npy" \
+  -o "$WORK/codes_paper.npy"
 expect_ok "train without --b" train --a "$WORK/a_train.npy" --codebooks 4 --seed 7 \
-  -o "$WORK/encoder"
+  --grouping contiguous -o "$WORK/encoder"
 expect_ok "info of an encoder" info "$WORK/encoder" --json
 json_check "info of an encoder" "d['m'] == 0 and d['has_tables'] == False"
 expect_ok "encode with an encoder" encode "$WORK/encoder" --a "$WORK/a_test.npy" \
   -o "$WORK/codes_encoder.npy"
-same_file "encoder codes" "$WORK/codes.npy" "$WORK/codes_encoder.npy"
+same_file "encoder codes" "$WORK/codes_paper.npy" "$WORK/codes_encoder.npy"
 expect_error "apply needs tables" "set-b" apply "$WORK/encoder" --a "$WORK/a_test.npy" \
   -o "$OUT/y.npy"
 expect_ok "set-b" set-b "$WORK/encoder" --b "$WORK/b.npy" -o "$WORK/model_set_b"
 expect_ok "apply after set-b" apply "$WORK/model_set_b" --a "$WORK/a_test.npy" \
   -o "$WORK/y_set_b.npy"
-same_file "train --b and train + set-b give the same outputs" "$WORK/y.npy" "$WORK/y_set_b.npy"
+same_file "train --b and train + set-b give the same outputs" "$WORK/y_paper.npy" \
+  "$WORK/y_set_b.npy"
 
 # Variants and input dtypes.
 expect_ok "train pq, exact sums, float64 input" train --a "$WORK/a_train_f64.npy" \
@@ -297,25 +305,26 @@ same_file "the product objective is deterministic" "$WORK/model_product" \
 expect_ok "apply a product-objective model" apply "$WORK/model_product" --a "$WORK/a_test.npy" \
   -o "$WORK/y_product.npy"
 expect_npy "apply a product-objective model" "$WORK/y_product.npy" '<f4' '(100, 3)'
-expect_ok "train --table-scale per-output" train --a "$WORK/a_train.npy" --b "$WORK/b.npy" \
-  --codebooks 4 --seed 7 --table-scale per-output -q -o "$WORK/model_per_output"
-expect_ok "set-b --table-scale per-output" set-b "$WORK/encoder" --b "$WORK/b.npy" \
-  --table-scale per-output -o "$WORK/model_set_b_per_output"
-expect_ok "apply per-output" apply "$WORK/model_per_output" --a "$WORK/a_test.npy" \
-  -o "$WORK/y_per_output.npy"
-expect_ok "apply per-output after set-b" apply "$WORK/model_set_b_per_output" \
-  --a "$WORK/a_test.npy" -o "$WORK/y_set_b_per_output.npy"
-same_file "train --table-scale and set-b --table-scale agree" "$WORK/y_per_output.npy" \
-  "$WORK/y_set_b_per_output.npy"
-if cmp -s "$WORK/y.npy" "$WORK/y_per_output.npy"; then
-  fail "--table-scale per-output gives the same outputs as global"
+expect_ok "train --table-scale global" train --a "$WORK/a_train.npy" --b "$WORK/b.npy" \
+  --codebooks 4 --seed 7 --objective input --grouping contiguous --table-scale global -q \
+  -o "$WORK/model_global"
+expect_ok "set-b --table-scale global" set-b "$WORK/encoder" --b "$WORK/b.npy" \
+  --table-scale global -o "$WORK/model_set_b_global"
+expect_ok "apply global" apply "$WORK/model_global" --a "$WORK/a_test.npy" \
+  -o "$WORK/y_global.npy"
+expect_ok "apply global after set-b" apply "$WORK/model_set_b_global" \
+  --a "$WORK/a_test.npy" -o "$WORK/y_set_b_global.npy"
+same_file "train --table-scale and set-b --table-scale agree" "$WORK/y_global.npy" \
+  "$WORK/y_set_b_global.npy"
+if cmp -s "$WORK/y_paper.npy" "$WORK/y_global.npy"; then
+  fail "--table-scale global gives the same outputs as per-output"
 else
   pass
 fi
 expect_ok "train --candidate-dims 1" train --a "$WORK/a_train.npy" --b "$WORK/b.npy" \
   --codebooks 4 --candidate-dims 1 -q -o "$WORK/model_dims1"
 expect_ok "train without --b, --table-scale: a warning" train --a "$WORK/a_train.npy" \
-  --codebooks 4 --table-scale per-output -q -o "$WORK/encoder_warned"
+  --codebooks 4 --table-scale global -q -o "$WORK/encoder_warned"
 check "train without --b, --table-scale: the warning names set-b" grep -q "set-b" "$WORK/stderr"
 
 # eval: exactly one JSON object on stdout.
@@ -328,7 +337,8 @@ json_check "eval --json" \
    d['codebooks'] == 4 and d['n_train'] == 600 and d['n_test'] == 100 and d['d'] == $D and \
    d['m'] == 3 and 'accuracy' not in d"
 json_check "eval --json: the default learning options" \
-  "d['objective'] == 'input' and d['table_scale'] == 'global' and d['candidate_dims'] == 4"
+  "d['objective'] == 'auto' and d['table_scale'] == 'per-output' and d['grouping'] == 'search' \
+   and d['candidate_dims'] == 4"
 check "eval: progress on stderr" grep -q "learn" "$WORK/stderr"
 expect_ok "eval --json with labels and bias" eval "${eval_args[@]}" --labels "$WORK/labels.npy" \
   --bias "$WORK/bias.npy" --variant pq --aggregation exact --json
@@ -338,11 +348,12 @@ json_check "eval --json with labels" \
 expect_ok "eval --json with labels, no bias" eval "${eval_args[@]}" --labels "$WORK/labels.npy" \
   --json
 json_check "eval --json with labels, no bias" "'accuracy' in d and 'exact_accuracy' in d"
-expect_ok "eval --objective product --table-scale per-output --candidate-dims 8" eval \
-  "${eval_args[@]}" --objective product --table-scale per-output --candidate-dims 8 --json
-json_check "eval --objective product --table-scale per-output --candidate-dims 8" \
-  "d['objective'] == 'product' and d['table_scale'] == 'per-output' and \
-   d['candidate_dims'] == 8 and 0 <= d['nmse'] < 1"
+expect_ok "eval --objective product --table-scale global --candidate-dims 8" eval \
+  "${eval_args[@]}" --objective product --table-scale global --grouping contiguous \
+  --candidate-dims 8 --json
+json_check "eval --objective product --table-scale global --candidate-dims 8" \
+  "d['objective'] == 'product' and d['table_scale'] == 'global' and \
+   d['grouping'] == 'contiguous' and d['candidate_dims'] == 8 and 0 <= d['nmse'] < 1"
 expect_ok "eval summary" eval "${eval_args[@]}" --labels "$WORK/labels.npy"
 check "eval summary: NMSE" grep -q "NMSE" "$WORK/stdout"
 check "eval summary: accuracy" grep -q "accuracy" "$WORK/stdout"
@@ -385,6 +396,8 @@ expect_error "train: candidate dims 0" "--candidate-dims" train --a "$WORK/a_tra
 expect_error "set-b: bad table scale" "--table-scale" set-b "$WORK/encoder" --b "$WORK/b.npy" \
   --table-scale local -o "$OUT/model"
 expect_error "eval: bad objective" "--objective" eval "${eval_args[@]}" --objective both --json
+expect_error "eval: bad grouping" "--grouping" eval "${eval_args[@]}" --grouping rows --json
+check "eval: bad grouping names the choices" grep -q "contiguous" "$WORK/stderr"
 expect_error "eval: bad table scale" "--table-scale" eval "${eval_args[@]}" --table-scale 2 --json
 expect_error "eval: candidate dims -1" "--candidate-dims" eval "${eval_args[@]}" \
   --candidate-dims -1 --json
@@ -499,6 +512,94 @@ if [[ -n $SHARED_DATA && -f $SHARED_DATA/imgfilter/A_train_rgb.npy ]]; then
 else
   echo "skipped: imgfilter (no shared data at '${SHARED_DATA}')" >&2
 fi
+
+# ---------------------------------------------------------------------------------------------
+# Hostile and degenerate inputs (docs/reliability.md): special values, empty and oversized
+# shapes, too few rows; degenerate but valid training data works.
+#   special.pl PATH ROWS COLS KIND   KIND: inf, -inf (one such value in row 3, column 5 or the
+#                                    last column),
+#                                    const (every value 1.5), dupcols (every column the same),
+#                                    header (only a header announcing ROWS x COLS float32)
+cat >"$WORK/special.pl" <<'PERL'
+use strict;
+use warnings;
+my ($path, $rows, $cols, $kind) = @ARGV;
+my $header = "{'descr': '<f4', 'fortran_order': False, 'shape': ($rows, $cols), }";
+my $padding = 64 - (10 + length($header) + 1) % 64;
+$padding = 0 if $padding == 64;
+$header .= (' ' x $padding) . "\n";
+open(my $file, '>:raw', $path) or die "$path: $!";
+print $file "\x93NUMPY\x01\x00", pack('v', length($header)), $header;
+if ($kind ne 'header') {
+  for my $r (0 .. $rows - 1) {
+    for my $c (0 .. $cols - 1) {
+      my $value = sin(0.37 * $r + 1.3 * $c) * (1 + $c % 3);
+      $value = sin(0.37 * $r) if $kind eq 'dupcols';
+      $value = 1.5 if $kind eq 'const';
+      if (($kind eq 'inf' or $kind eq '-inf') and $r == 3 and $c == ($cols > 5 ? 5 : $cols - 1)) {
+        print $file pack('V', $kind eq 'inf' ? 0x7f800000 : 0xff800000);
+      } else {
+        print $file pack('f<', $value);
+      }
+    }
+  }
+}
+close($file) or die "$path: $!";
+PERL
+special() { perl "$WORK/special.pl" "$@"; }
+special "$WORK/a_inf.npy" 100 $D inf
+special "$WORK/a_ninf.npy" 100 $D -inf
+special "$WORK/a_train_inf.npy" 600 $D inf
+special "$WORK/b_inf.npy" $D 3 inf
+special "$WORK/a_const.npy" 100 $D const
+special "$WORK/a_dupcols.npy" 100 $D dupcols
+special "$WORK/a_15_rows.npy" 15 $D const
+special "$WORK/a_16_rows.npy" 16 $D dupcols
+special "$WORK/a_0_rows.npy" 0 $D header
+special "$WORK/a_0_cols.npy" 20 0 header
+special "$WORK/a_overflow.npy" 4294967296 4294967297 header
+special "$WORK/a_too_wide.npy" 1 1048577 const
+npy matrix "$WORK/b_nan.npy" '<f4' $D 3 3 4
+
+expect_error "train: +Inf in A" "--a" train --a "$WORK/a_train_inf.npy" "${train_args[@]}"
+expect_error "train: NaN in B" "--b" train --a "$WORK/a_train.npy" --b "$WORK/b_nan.npy" \
+  --codebooks 4 -o "$OUT/model"
+expect_error "train: Inf in B" "--b" train --a "$WORK/a_train.npy" --b "$WORK/b_inf.npy" \
+  --codebooks 4 -o "$OUT/model"
+expect_error "set-b: NaN in B" "--b" set-b "$WORK/encoder" --b "$WORK/b_nan.npy" \
+  -o "$OUT/model"
+# The learning rules (at least 16 rows, at most 2^20 columns) are the library's: its message
+# names A_train, the matrix that --a gives.
+expect_error "train: 15 rows" "A_train" train --a "$WORK/a_15_rows.npy" "${train_args[@]}"
+check "train: 15 rows: names the rule" grep -q "16" "$WORK/stderr"
+expect_error "train: 0 rows" "--a" train --a "$WORK/a_0_rows.npy" "${train_args[@]}"
+expect_error "train: 0 columns" "--a" train --a "$WORK/a_0_cols.npy" "${train_args[@]}"
+expect_error "train: shape product overflows" "--a" train --a "$WORK/a_overflow.npy" \
+  "${train_args[@]}"
+expect_error "train: more than 2^20 columns" "A_train" train --a "$WORK/a_too_wide.npy" \
+  --codebooks 4 -o "$OUT/model"
+expect_error "apply: +Inf in A" "--a" apply "$WORK/model" --a "$WORK/a_inf.npy" -o "$OUT/y.npy"
+expect_error "apply: -Inf in A" "--a" apply "$WORK/model" --a "$WORK/a_ninf.npy" -o "$OUT/y.npy"
+expect_error "encode: +Inf in A" "--a" encode "$WORK/model" --a "$WORK/a_inf.npy" \
+  -o "$OUT/codes.npy"
+# An empty A is valid for the command (unlike Model::Apply): the output is empty too.
+expect_ok "apply: 0 rows" apply "$WORK/model" --a "$WORK/a_0_rows.npy" -o "$WORK/y_0_rows.npy"
+check "apply: 0 rows gives a 0 x 3 output" grep -qF "(0, 3)" <(npy_header "$WORK/y_0_rows.npy")
+expect_error "apply: 0 columns" "--a" apply "$WORK/model" --a "$WORK/a_0_cols.npy" \
+  -o "$OUT/y.npy"
+expect_error "apply: shape product overflows" "--a" apply "$WORK/model" \
+  --a "$WORK/a_overflow.npy" -o "$OUT/y.npy"
+expect_error "apply: more than 2^20 columns" "--a" apply "$WORK/model" \
+  --a "$WORK/a_too_wide.npy" -o "$OUT/y.npy"
+rm -f "$WORK/a_too_wide.npy"
+for kind in const dupcols 16_rows; do
+  expect_ok "train on $kind A" train --a "$WORK/a_$kind.npy" --b "$WORK/b.npy" --codebooks 4 -q \
+    -o "$WORK/model_$kind"
+  expect_ok "apply the model learned on $kind A" apply "$WORK/model_$kind" \
+    --a "$WORK/a_test.npy" -o "$WORK/y_$kind.npy"
+done
+expect_ok "train with C = D on constant A" train --a "$WORK/a_const.npy" --b "$WORK/b.npy" \
+  --codebooks $D -q -o "$WORK/model_const_cd"
 
 echo "cli_test: $((checks - failures)) of $checks checks passed"
 [[ $failures == 0 ]]

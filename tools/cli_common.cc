@@ -149,11 +149,22 @@ const char* AggregationName(Aggregation aggregation) {
 Objective ParseObjective(const std::string& value, const std::string& name) {
   if (value == "input") return Objective::kInput;
   if (value == "product") return Objective::kProduct;
-  Fail(name, " ", value, ": must be 'input' (preserve the rows of A) or 'product' (preserve A*B)");
+  if (value == "auto") return Objective::kAuto;
+  Fail(name, " ", value,
+       ": must be 'input' (preserve the rows of A), 'product' (preserve A*B) or 'auto' (the "
+       "better of the two on held-out training rows)");
 }
 
 const char* ObjectiveName(Objective objective) {
-  return objective == Objective::kProduct ? "product" : "input";
+  switch (objective) {
+    case Objective::kProduct:
+      return "product";
+    case Objective::kAuto:
+      return "auto";
+    case Objective::kInput:
+      break;
+  }
+  return "input";
 }
 
 TableScale ParseTableScale(const std::string& value, const std::string& name) {
@@ -164,6 +175,18 @@ TableScale ParseTableScale(const std::string& value, const std::string& name) {
 
 const char* TableScaleName(TableScale table_scale) {
   return table_scale == TableScale::kPerOutput ? "per-output" : "global";
+}
+
+ColumnGrouping ParseColumnGrouping(const std::string& value, const std::string& name) {
+  if (value == "contiguous") return ColumnGrouping::kContiguous;
+  if (value == "search") return ColumnGrouping::kSearch;
+  Fail(name, " ", value,
+       ": must be 'contiguous' (C ranges of adjacent columns) or 'search' (the best of a few "
+       "column orders on held-out training rows)");
+}
+
+const char* ColumnGroupingName(ColumnGrouping grouping) {
+  return grouping == ColumnGrouping::kSearch ? "search" : "contiguous";
 }
 
 void CheckCandidateDims(int value, const std::string& name) {
@@ -190,6 +213,7 @@ LearnOptions ToLearnOptions(const LearnArgs& learn) {
   options.threads = learn.threads;
   options.aggregation = ParseAggregation(learn.aggregation, "--aggregation");
   options.table_scale = ParseTableScale(learn.table_scale, "--table-scale");
+  options.column_grouping = ParseColumnGrouping(learn.grouping, "--grouping");
   return options;
 }
 

@@ -68,6 +68,9 @@ const char* ObjectiveName(Objective objective);
 // "global" | "per-output" -> TableScale, and back.
 TableScale ParseTableScale(const std::string& value, const std::string& name);
 const char* TableScaleName(TableScale table_scale);
+// "contiguous" | "search" -> ColumnGrouping, and back.
+ColumnGrouping ParseColumnGrouping(const std::string& value, const std::string& name);
+const char* ColumnGroupingName(ColumnGrouping grouping);
 // --candidate-dims: >= 1 (the paper uses 4).
 void CheckCandidateDims(int value, const std::string& name);
 

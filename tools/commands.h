@@ -17,8 +17,9 @@ struct LearnArgs {
   std::uint64_t seed = 0;
   std::string variant = "maddness";
   std::string aggregation = "average";
-  std::string objective = "input";
-  std::string table_scale = "global";
+  std::string objective = "auto";
+  std::string table_scale = "per-output";
+  std::string grouping = "search";
   int candidate_dims = 4;
   int threads = 0;
   std::size_t max_train_rows = 0;
@@ -37,7 +38,7 @@ struct SetBArgs {
   std::string model_path;
   std::string b_path;
   std::string aggregation = "average";
-  std::string table_scale = "global";
+  std::string table_scale = "per-output";
   std::string output_path;
 };
 int RunSetB(const SetBArgs& args);
@@ -95,6 +96,25 @@ struct BenchArgs {
   bool json = false;
 };
 int RunBench(const BenchArgs& args);
+
+// experiment: the paper's speed-accuracy suite (tools/experiment_command.cc).
+struct ExperimentArgs {
+  std::string task = "all";
+  std::string data_dir = "../shared/data";
+  std::string fashion_dir = "/usr/share/datasets/fashion-mnist";
+  std::string out_dir = "experiment-results";
+  bool quick = false;
+  int threads = 1;
+  int fit_threads = 0;
+  int repeats = 9;
+  std::uint64_t seed = 0;
+  // --task user
+  std::string a_train_path, a_test_path, b_path, bias_path, labels_path;
+  std::string name = "user";
+  std::size_t time_rows = 0;
+  bool quiet = false;
+};
+int RunExperiment(const ExperimentArgs& args);
 
 }  // namespace maddness::cli
 

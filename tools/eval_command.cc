@@ -106,6 +106,7 @@ int RunEval(const EvalArgs& args) {
   result["objective"] = ObjectiveName(options.objective);
   result["table_scale"] = TableScaleName(options.table_scale);
   result["candidate_dims"] = options.candidate_dims;
+  result["grouping"] = ColumnGroupingName(options.column_grouping);
   result["lambda"] = learn.lambda;
   result["seed"] = learn.seed;
   result["threads"] = learn.threads;

@@ -48,13 +48,20 @@ void AddLearnOptions(CLI::App* command, LearnArgs* learn, bool with_train_rows) 
       ->capture_default_str();
   command
       ->add_option("--objective", learn->objective,
-                   "what the hash trees preserve: input (the rows of A, the paper) or product "
-                   "(the rows of A*B, for the given B; needs --b)")
+                   "what the hash trees preserve: input (the rows of A, the paper), product "
+                   "(the rows of A*B, for the given B) or auto (the better of the two for A*B on "
+                   "held-out training rows; input without --b)")
       ->capture_default_str();
   command
       ->add_option("--candidate-dims", learn->candidate_dims,
                    "split columns tried per tree level, >= 1 (the paper: 4); larger learns more "
                    "slowly and may be more accurate, inference cost does not change")
+      ->capture_default_str();
+  command
+      ->add_option("--grouping", learn->grouping,
+                   "which columns each codebook splits on: contiguous (C ranges of adjacent "
+                   "columns, the paper) or search (the best of a few column orders, judged on "
+                   "held-out training rows)")
       ->capture_default_str();
   command->add_option("--threads,-t", learn->threads, "worker threads, 0 = every core")
       ->capture_default_str();
@@ -167,6 +174,53 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   bench_command->add_flag("--json", bench.json, "print exactly one JSON object on stdout");
 
+  ExperimentArgs experiment;
+  CLI::App* experiment_command = app.add_subcommand(
+      "experiment",
+      "the paper's speed-accuracy suite: every method on real tasks, results.csv and .json");
+  experiment_command
+      ->add_option("--task", experiment.task, "imgfilter, digits, fashion, ucr, user or all")
+      ->capture_default_str();
+  experiment_command
+      ->add_option("--data", experiment.data_dir,
+                   "folder with imgfilter/, sklearn_digits/ and ucr/ (the shared data)")
+      ->capture_default_str();
+  experiment_command
+      ->add_option("--fashion-dir", experiment.fashion_dir,
+                   "folder with the Fashion-MNIST IDX .gz files")
+      ->capture_default_str();
+  experiment_command->add_option("--out,-o", experiment.out_dir, "folder for the results")
+      ->capture_default_str();
+  experiment_command->add_flag("--quick", experiment.quick,
+                               "tiny grids and subsets (seconds; for tests)");
+  experiment_command
+      ->add_option("--threads,-t", experiment.threads,
+                   "threads of every timed product, 0 = all cores")
+      ->capture_default_str();
+  experiment_command
+      ->add_option("--fit-threads", experiment.fit_threads,
+                   "threads for learning (not timed), 0 = all cores")
+      ->capture_default_str();
+  experiment_command
+      ->add_option("--repeats", experiment.repeats, "timed samples per method (median)")
+      ->capture_default_str();
+  experiment_command->add_option("--seed", experiment.seed, "seed of the random sketches")
+      ->capture_default_str();
+  experiment_command->add_option("--a-train", experiment.a_train_path,
+                                 "user task: A_train.npy (N_train x D)");
+  experiment_command->add_option("--a-test", experiment.a_test_path,
+                                 "user task: A_test.npy (N_test x D)");
+  experiment_command->add_option("--b", experiment.b_path, "user task: B.npy (D x M)");
+  experiment_command->add_option("--labels", experiment.labels_path,
+                                 "user task: labels.npy, N_test integers in [0, M); accuracy");
+  experiment_command->add_option("--bias", experiment.bias_path,
+                                 "user task: b.npy, M values added before the argmax");
+  experiment_command->add_option("--name", experiment.name, "user task: its name in the results")
+      ->capture_default_str();
+  experiment_command->add_option("--time-rows", experiment.time_rows,
+                                 "user task: time on A_test repeated to at least this many rows");
+  experiment_command->add_flag("--quiet,-q", experiment.quiet, "no progress messages on stderr");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -182,6 +236,7 @@ int Main(int argc, char** argv) {
   if (eval_command->parsed()) return RunEval(eval);
   if (demo_command->parsed()) return RunDemo(demo);
   if (bench_command->parsed()) return RunBench(bench);
+  if (experiment_command->parsed()) return RunExperiment(experiment);
   return kExitUsage;
 }
 

@@ -41,8 +41,9 @@ int RunTrain(const TrainArgs& args) {
         "--objective product: needs --b, the matrix whose product the trees preserve; "
         "without --b use --objective input (then add the tables with set-b)");
   }
-  if (args.b_path.empty() && (options.aggregation != Aggregation::kAveraging ||
-                              options.table_scale != TableScale::kGlobal)) {
+  const LearnOptions defaults;
+  if (args.b_path.empty() && (options.aggregation != defaults.aggregation ||
+                              options.table_scale != defaults.table_scale)) {
     std::fprintf(stderr,
                  "maddness: warning: --aggregation and --table-scale describe the tables, which "
                  "are built only with --b; give them to set-b instead\n");

@@ -85,12 +85,24 @@ enum class Aggregation {
 enum class Objective {
   kInput,    // the rows of A (the paper); the only choice when B is not known at learning time
   kProduct,  // the rows of A*B: splits that matter for the known B (needs B when learning)
+  // kInput or kProduct, whichever approximates A*B better on held-out training rows (a few
+  // small learning runs); kInput when B is not given.
+  kAuto,
 };
 
 // How the float tables are scaled to bytes.
 enum class TableScale {
   kGlobal,  // one scale for all outputs (the paper): simplest, coarse when outputs differ in range
   kPerOutput,  // one scale and offsets per output column: each output uses the whole byte
+};
+
+// Which columns of A each codebook's hash tree may split on.
+enum class ColumnGrouping {
+  kContiguous,  // C contiguous ranges of columns (the paper)
+  // The best of a few column orders (contiguous, transposed, random), judged by the error of
+  // models learned on part of the training rows and tested on the rest. Costs a few small
+  // learning runs; inference cost does not change.
+  kSearch,
 };
 
 // Progress of long work: `stage` names the step, `done` of `total` units are finished.
@@ -109,10 +121,11 @@ struct LearnOptions {
   // well posed (no empty buckets).
   double ridge_lambda = 1.0;
   // What the trees preserve; kProduct applies only when Learn is given B.
-  Objective objective = Objective::kInput;
+  Objective objective = Objective::kAuto;
   // How many candidate split columns each tree level tries (the paper: 4). Larger is slower to
   // learn and can be more accurate; inference cost does not change.
   int candidate_dims = 4;
+  ColumnGrouping column_grouping = ColumnGrouping::kSearch;
   // Learn from at most this many rows, drawn at random with `seed` (0 = use every row).
   std::size_t max_train_rows = 0;
   std::uint64_t seed = 0;
@@ -120,7 +133,7 @@ struct LearnOptions {
   int threads = 0;
   // How the tables built for B sum their entries, and how they are scaled to bytes.
   Aggregation aggregation = Aggregation::kAveraging;
-  TableScale table_scale = TableScale::kGlobal;
+  TableScale table_scale = TableScale::kPerOutput;
   // Called during long steps, one call at a time, possibly from a worker thread; may be empty.
   ProgressCallback progress;
 };
@@ -151,7 +164,7 @@ class Model {
 
   // Builds (or replaces) the lookup tables for B (D x M, D = input_dim()).
   void SetB(const MatrixView& b, Aggregation aggregation = Aggregation::kAveraging,
-            TableScale table_scale = TableScale::kGlobal);
+            TableScale table_scale = TableScale::kPerOutput);
 
   // Approximates A*B for A (N x D). Writes N x M float32 to `out`, row-major with `out_row_stride`
   // floats between rows (0 = M). Requires tables (has_tables()).
