@@ -38,18 +38,6 @@ SearchSplit SplitSearchRows(const std::vector<std::size_t>& rows, std::size_t bu
   return split;
 }
 
-TrainingSet PermutedRows(const MatrixView& a, const std::vector<std::size_t>& rows,
-                         const std::vector<std::uint32_t>& order) {
-  TrainingSet set;
-  set.rows = rows.size();
-  set.cols = a.cols;
-  set.values.resize(set.rows * set.cols);
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    for (std::size_t j = 0; j < set.cols; ++j) set.values[i * set.cols + j] = a(rows[i], order[j]);
-  }
-  return set;
-}
-
 // The squared error, over the validation rows, of the model learned on the fit rows.
 double HeldOutError(const TrainingSet& fit, const TrainingSet& validate, const MatrixView* b,
                     const LearnOptions& options) {
@@ -97,6 +85,28 @@ double HeldOutError(const TrainingSet& fit, const TrainingSet& validate, const M
 }
 
 }  // namespace
+
+TrainingSet PermutedRows(const MatrixView& a, const std::vector<std::size_t>& rows,
+                         const std::vector<std::uint32_t>& order) {
+  TrainingSet set;
+  set.rows = rows.size();
+  set.cols = a.cols;
+  set.values.resize(set.rows * set.cols);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    for (std::size_t j = 0; j < set.cols; ++j) set.values[i * set.cols + j] = a(rows[i], order[j]);
+  }
+  return set;
+}
+
+PermutedB::PermutedB(const MatrixView* b, const std::vector<std::uint32_t>& order)
+    : has_b_(b != nullptr) {
+  if (b == nullptr) return;
+  values_.resize(b->rows * b->cols);
+  for (std::size_t j = 0; j < b->rows; ++j) {
+    for (std::size_t m = 0; m < b->cols; ++m) values_[j * b->cols + m] = (*b)(order[j], m);
+  }
+  view_ = MatrixView::RowMajor(values_.data(), b->rows, b->cols);
+}
 
 std::vector<std::vector<std::uint32_t>> CandidateColumnOrders(std::size_t input_dim,
                                                               std::size_t max_candidates,
@@ -164,7 +174,6 @@ LearningChoice ChooseOrderAndObjective(const MatrixView& a_train,
 
   LearnOptions quiet = options;
   quiet.progress = nullptr;
-  std::vector<float> permuted_b;
   const std::size_t steps = (orders.size() > 1 ? orders.size() : 0) + (search_objective ? 2 : 0);
   std::size_t step = 0;
   auto held_out_error = [&](const SearchSplit& split, const std::vector<std::uint32_t>& order,
@@ -172,16 +181,9 @@ LearningChoice ChooseOrderAndObjective(const MatrixView& a_train,
     if (options.progress) options.progress(Progress{"choosing column groups", step++, steps});
     const TrainingSet fit = PermutedRows(a_train, split.fit, order);
     const TrainingSet validate = PermutedRows(a_train, split.validate, order);
-    MatrixView b_view;
-    if (b != nullptr) {
-      permuted_b.resize(dim * b->cols);
-      for (std::size_t j = 0; j < dim; ++j) {
-        for (std::size_t m = 0; m < b->cols; ++m) permuted_b[j * b->cols + m] = (*b)(order[j], m);
-      }
-      b_view = MatrixView::RowMajor(permuted_b.data(), dim, b->cols);
-    }
+    const PermutedB permuted_b(b, order);
     quiet.objective = objective;
-    return HeldOutError(fit, validate, b != nullptr ? &b_view : nullptr, quiet);
+    return HeldOutError(fit, validate, permuted_b.view(), quiet);
   };
 
   double best_error = 0.0;

@@ -8,6 +8,7 @@
 
 #include "maddness/maddness.h"
 #include "src/common/model_data.h"
+#include "src/train/train.h"
 
 namespace maddness::detail {
 
@@ -44,6 +45,22 @@ inline constexpr std::size_t kMinFitRows = 4 * kNumPrototypes;
 LearningChoice ChooseOrderAndObjective(const MatrixView& a_train,
                                        const std::vector<std::size_t>& rows, const MatrixView* b,
                                        const LearnOptions& options);
+
+// Rows `rows` of `a` with their columns in `order` (column i of the copy is column order[i]).
+TrainingSet PermutedRows(const MatrixView& a, const std::vector<std::size_t>& rows,
+                         const std::vector<std::uint32_t>& order);
+
+// B (D x M) with its rows in `order`, row-major; view() is empty when constructed from null.
+class PermutedB {
+ public:
+  PermutedB(const MatrixView* b, const std::vector<std::uint32_t>& order);
+  const MatrixView* view() const { return has_b_ ? &view_ : nullptr; }
+
+ private:
+  bool has_b_ = false;
+  std::vector<float> values_;
+  MatrixView view_;
+};
 
 // The encoder learned on columns permuted by `order` (column i of the permuted data is column
 // order[i] of A), mapped back to A's columns: split columns and prototype columns are renamed,

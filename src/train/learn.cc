@@ -50,24 +50,8 @@ Encoder LearnEncoder(const MatrixView& a_train, const MatrixView* b, const Learn
     choice = ChooseOrderAndObjective(a_train, rows, b, options);
   }
   const std::vector<std::uint32_t>& order = choice.order;
-  TrainingSet train;
-  train.rows = rows.size();
-  train.cols = a_train.cols;
-  train.values.resize(train.rows * train.cols);
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    for (std::size_t j = 0; j < train.cols; ++j) {
-      train.values[i * train.cols + j] = a_train(rows[i], order[j]);
-    }
-  }
-  std::vector<float> permuted_b;
-  MatrixView b_view;
-  if (b != nullptr) {
-    permuted_b.resize(b->rows * b->cols);
-    for (std::size_t j = 0; j < b->rows; ++j) {
-      for (std::size_t m = 0; m < b->cols; ++m) permuted_b[j * b->cols + m] = (*b)(order[j], m);
-    }
-    b_view = MatrixView::RowMajor(permuted_b.data(), b->rows, b->cols);
-  }
+  const TrainingSet train = PermutedRows(a_train, rows, order);
+  const PermutedB permuted_b(b, order);
   std::int64_t total_rows = static_cast<std::int64_t>(train.rows);
   reducer.AllReduceSum(&total_rows, 1);
   *num_train_rows = static_cast<std::uint64_t>(total_rows);
@@ -75,7 +59,7 @@ Encoder LearnEncoder(const MatrixView& a_train, const MatrixView* b, const Learn
   Encoder encoder;
   const bool for_product = choice.objective == Objective::kProduct && b != nullptr;
   const std::vector<std::uint8_t> codes =
-      LearnTrees(train, options, for_product ? &b_view : nullptr, &encoder, reducer);
+      LearnTrees(train, options, for_product ? permuted_b.view() : nullptr, &encoder, reducer);
   if (options.variant == Variant::kMaddness) {
     if (options.progress) options.progress(Progress{"fitting prototypes", 0, 1});
     FitRidgePrototypes(train, codes, options.ridge_lambda, ResolveThreads(options.threads),
