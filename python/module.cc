@@ -139,7 +139,9 @@ ColumnGrouping ParseGrouping(const std::string& text) {
 TableScale ParseTableScale(const std::string& text) {
   if (text == "global") return TableScale::kGlobal;
   if (text == "per_output") return TableScale::kPerOutput;
-  throw py::value_error("table_scale is '" + text + "'; it must be 'global' or 'per_output'");
+  if (text == "auto") return TableScale::kAuto;
+  throw py::value_error("table_scale is '" + text +
+                        "'; it must be 'global', 'per_output' or 'auto'");
 }
 
 const char* AggregationName(Aggregation aggregation) {
@@ -196,8 +198,30 @@ struct FitOptions {
 struct TableOptions {
   std::string objective = "auto";
   std::string aggregation = "average";
-  std::string table_scale = "per_output";
+  std::string table_scale = "auto";
+  // Classifier-aware tables (LearnOptions::classifier).
+  bool classifier = false;
+  py::object bias = py::none();
+  py::object train_labels = py::none();
+  double mse_weight = 0.3;
+  int classifier_iterations = 50;
 };
+
+// A 1-D array-like of `length` numbers, converted to T; names `name` in errors.
+template <typename T>
+std::vector<T> ReadVectorArgument(const py::handle& object, const char* name, std::size_t length,
+                                  const std::string& rule) {
+  const auto array = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(object);
+  if (!array) {
+    throw py::type_error(std::string(name) + " must be an array-like of numbers, not " +
+                         TypeName(object));
+  }
+  if (array.ndim() != 1 || static_cast<std::size_t>(array.shape(0)) != length) {
+    throw py::value_error(std::string(name) + " has shape " + ShapeString(array) +
+                          "; it must be (" + std::to_string(length) + ",): " + rule);
+  }
+  return std::vector<T>(array.data(), array.data() + length);
+}
 
 Model Learn(const py::handle& a_train_object, const py::handle& b_object, const FitOptions& fit,
             const TableOptions& tables) {
@@ -244,6 +268,30 @@ Model Learn(const py::handle& a_train_object, const py::handle& b_object, const 
     if (PyErr_CheckSignals() != 0) throw py::error_already_set();
     if (!progress.is_none()) progress(step.stage, step.done, step.total);
   };
+  if (tables.classifier) {
+    const std::size_t outputs = b.view.cols;
+    options.classifier.enabled = true;
+    options.classifier.mse_weight = tables.mse_weight;
+    options.classifier.max_iterations = tables.classifier_iterations;
+    if (!tables.bias.is_none()) {
+      options.classifier.bias =
+          ReadVectorArgument<float>(tables.bias, "bias", outputs, "one value per column of B");
+    }
+    if (!tables.train_labels.is_none()) {
+      for (const std::int64_t label :
+           ReadVectorArgument<std::int64_t>(tables.train_labels, "train_labels", a_train.view.rows,
+                                            "one class per row of A_train")) {
+        if (label < 0 || static_cast<std::size_t>(label) >= outputs) {
+          throw py::value_error("train_labels contains " + std::to_string(label) +
+                                "; classes must be in [0, M) = [0, " + std::to_string(outputs) +
+                                ")");
+        }
+        options.classifier.labels.push_back(static_cast<std::int32_t>(label));
+      }
+    }
+  } else if (!tables.bias.is_none() || !tables.train_labels.is_none()) {
+    throw py::value_error("bias and train_labels are used only with classifier=True");
+  }
   py::gil_scoped_release release;
   return Model::Learn(a_train.view, b_object.is_none() ? nullptr : &b.view, options);
 }
@@ -428,7 +476,7 @@ with a message naming the argument, its value and the rule. The GIL is released 
 library runs; results do not depend on the number of threads.)doc";
 
 constexpr const char kFitDoc[] =
-    R"doc(fit(A_train, B, *, codebooks=16, variant='maddness', ridge_lambda=1.0, candidate_dims=4, max_train_rows=0, seed=0, threads=0, aggregation='average', objective='auto', table_scale='per_output', grouping='search', progress=None) -> Model
+    R"doc(fit(A_train, B, *, codebooks=16, variant='maddness', ridge_lambda=1.0, candidate_dims=4, max_train_rows=0, seed=0, threads=0, aggregation='average', objective='auto', table_scale='auto', grouping='search', progress=None, classifier=False, bias=None, train_labels=None, mse_weight=0.3, classifier_iterations=50) -> Model
 
 Learns a model that approximates A @ B for rows A like those of A_train.
 
@@ -451,12 +499,23 @@ Args:
         (the rows of A @ B: splits that matter for this B) or 'auto' (whichever of the two
         approximates A @ B better on held-out training rows).
     table_scale: how the tables are scaled to bytes: 'global' (one scale for all outputs, the
-        paper) or 'per_output' (one per output column: each output uses the whole byte).
+        paper), 'per_output' (one per output column: each output uses the whole byte) or 'auto'
+        ('per_output', or 'global' when A_train is too small for the held-out choices, so that
+        the model is exactly the paper's MADDNESS).
     grouping: which columns each codebook's tree splits on: 'contiguous' (C ranges of adjacent
         columns, the paper) or 'search' (the best of a few column orders on held-out training
         rows; a few small extra learning runs, no cost at inference).
     progress: None, or a callable progress(stage: str, done: int, total: int) called between
         steps, possibly from a worker thread. An exception it raises (and Ctrl-C) stops learning.
+    classifier: B holds a linear classifier's weights (class = argmax of A @ B + bias): fit the
+        tables to its decisions on the training rows (softmax cross-entropy plus mse_weight
+        times the squared error to A @ B) instead of prototypes @ B. Outputs still approximate
+        A @ B; add the bias yourself.
+    bias: the classifier's M biases (classifier=True only; default zeros).
+    train_labels: the class of each row of A_train, integers in [0, M) (classifier=True only;
+        default: the classifier's own softmax(A_train @ B + bias) is the target).
+    mse_weight: weight (>= 0) of the squared error in the classifier fit.
+    classifier_iterations: L-BFGS iterations of the classifier fit (>= 1).
 
 Returns:
     A Model; m(A) approximates A @ B.
@@ -677,29 +736,33 @@ void DefineModule(py::module_& module) {
       .def(py::pickle([](const Model& self) { return ToBytes(self); },
                       [](const py::bytes& state) { return FromBytes(state); }));
 
-  const auto fit = [](const py::handle& a_train, const py::handle& b, int codebooks,
-                      const std::string& variant, double ridge_lambda, int candidate_dims,
-                      const py::int_& max_train_rows, const py::int_& seed, int threads,
-                      const std::string& aggregation, const std::string& objective,
-                      const std::string& table_scale, const std::string& grouping,
-                      const py::object& progress) {
-    if (b.is_none()) {
-      throw py::type_error(
-          "B is None; fit needs B (D x M), or use fit_encoder(A_train) and "
-          "set_b(B) later");
-    }
-    return Learn(a_train, b,
-                 FitOptions{codebooks, variant, ridge_lambda, candidate_dims, max_train_rows, seed,
-                            threads, progress, grouping},
-                 TableOptions{objective, aggregation, table_scale});
-  };
+  const auto fit =
+      [](const py::handle& a_train, const py::handle& b, int codebooks, const std::string& variant,
+         double ridge_lambda, int candidate_dims, const py::int_& max_train_rows,
+         const py::int_& seed, int threads, const std::string& aggregation,
+         const std::string& objective, const std::string& table_scale, const std::string& grouping,
+         const py::object& progress, bool classifier, const py::object& bias,
+         const py::object& train_labels, double mse_weight, int classifier_iterations) {
+        if (b.is_none()) {
+          throw py::type_error(
+              "B is None; fit needs B (D x M), or use fit_encoder(A_train) and "
+              "set_b(B) later");
+        }
+        return Learn(a_train, b,
+                     FitOptions{codebooks, variant, ridge_lambda, candidate_dims, max_train_rows,
+                                seed, threads, progress, grouping},
+                     TableOptions{objective, aggregation, table_scale, classifier, bias,
+                                  train_labels, mse_weight, classifier_iterations});
+      };
   module.def("fit", fit, kFitDoc, py::arg("A_train"), py::arg("B"), py::kw_only(),
              py::arg("codebooks") = 16, py::arg("variant") = "maddness",
              py::arg("ridge_lambda") = 1.0, py::arg("candidate_dims") = 4,
              py::arg("max_train_rows") = 0, py::arg("seed") = 0, py::arg("threads") = 0,
              py::arg("aggregation") = "average", py::arg("objective") = "auto",
-             py::arg("table_scale") = "per_output", py::arg("grouping") = "search",
-             py::arg("progress") = py::none());
+             py::arg("table_scale") = "auto", py::arg("grouping") = "search",
+             py::arg("progress") = py::none(), py::arg("classifier") = false,
+             py::arg("bias") = py::none(), py::arg("train_labels") = py::none(),
+             py::arg("mse_weight") = 0.3, py::arg("classifier_iterations") = 50);
 
   const auto fit_encoder = [](const py::handle& a_train, int codebooks, const std::string& variant,
                               double ridge_lambda, int candidate_dims,

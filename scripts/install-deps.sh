@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build clang-format  # tool chain
   libeigen3-dev libhwy-dev zlib1g-dev              # the library
+  liblbfgspp-dev                                   # L-BFGS for the classifier-aware table fit
   libcli11-dev nlohmann-json3-dev libopenblas-dev  # the command-line program
   libgtest-dev libgmock-dev                        # tests
   libbenchmark-dev libdnnl-dev                     # benchmarks (exact baselines)

@@ -111,6 +111,7 @@ npy vector "$WORK/bias_long.npy" 4 4
 npy labels "$WORK/labels.npy" 100 3 5
 npy labels "$WORK/labels_short.npy" 99 3 5
 npy labels "$WORK/labels_big.npy" 100 7 5
+npy labels "$WORK/labels_train.npy" 600 3 6
 npy matrix "$WORK/a_train_f64.npy" '<f8' 600 $D 1
 npy matrix "$WORK/a_test_i32.npy" '<i4' 100 $D 2
 npy matrix "$WORK/a_u16.npy" '<u2' 100 $D 2
@@ -337,7 +338,7 @@ json_check "eval --json" \
    d['codebooks'] == 4 and d['n_train'] == 600 and d['n_test'] == 100 and d['d'] == $D and \
    d['m'] == 3 and 'accuracy' not in d"
 json_check "eval --json: the default learning options" \
-  "d['objective'] == 'auto' and d['table_scale'] == 'per-output' and d['grouping'] == 'search' \
+  "d['objective'] == 'auto' and d['table_scale'] == 'auto' and d['grouping'] == 'search' \
    and d['candidate_dims'] == 4"
 check "eval: progress on stderr" grep -q "learn" "$WORK/stderr"
 expect_ok "eval --json with labels and bias" eval "${eval_args[@]}" --labels "$WORK/labels.npy" \
@@ -354,6 +355,19 @@ expect_ok "eval --objective product --table-scale global --candidate-dims 8" eva
 json_check "eval --objective product --table-scale global --candidate-dims 8" \
   "d['objective'] == 'product' and d['table_scale'] == 'global' and \
    d['grouping'] == 'contiguous' and d['candidate_dims'] == 8 and 0 <= d['nmse'] < 1"
+expect_ok "eval --classifier with training labels" eval "${eval_args[@]}" \
+  --labels "$WORK/labels.npy" --bias "$WORK/bias.npy" --classifier \
+  --train-labels "$WORK/labels_train.npy" --mse-weight 0.5 --classifier-iterations 20 --json
+json_check "eval --classifier with training labels" \
+  "d['classifier'] is True and d['train_labels'] is True and d['mse_weight'] == 0.5 and \
+   0 <= d['accuracy'] <= 1"
+expect_ok "eval --classifier, distilled" eval "${eval_args[@]}" --labels "$WORK/labels.npy" \
+  --classifier --json
+json_check "eval --classifier, distilled" "d['classifier'] is True and d['train_labels'] is False"
+expect_ok "train --classifier" train --a "$WORK/a_train.npy" --b "$WORK/b.npy" --codebooks 4 \
+  --classifier --bias "$WORK/bias.npy" --train-labels "$WORK/labels_train.npy" \
+  -o "$WORK/classifier_model" -q
+check "train --classifier: a model" test -s "$WORK/classifier_model"
 expect_ok "eval summary" eval "${eval_args[@]}" --labels "$WORK/labels.npy"
 check "eval summary: NMSE" grep -q "NMSE" "$WORK/stdout"
 check "eval summary: accuracy" grep -q "accuracy" "$WORK/stdout"
@@ -463,7 +477,21 @@ expect_error "eval: bias length != M" "--bias" eval "${eval_args[@]}" \
 expect_error "eval: float labels" "--labels" eval "${eval_args[@]}" \
   --labels "$WORK/a_1d.npy" --json
 
+expect_error "eval --classifier: training labels count" "--train-labels" eval "${eval_args[@]}" \
+  --classifier --train-labels "$WORK/labels.npy" --json
+expect_error "eval --classifier: --mse-weight < 0" "--mse-weight" eval "${eval_args[@]}" \
+  --classifier --mse-weight -1 --json
+expect_error "eval --classifier: --classifier-iterations 0" "--classifier-iterations" eval \
+  "${eval_args[@]}" --classifier --classifier-iterations 0 --json
+expect_error "train --classifier without --b" "--classifier" train --a "$WORK/a_train.npy" \
+  --codebooks 4 --classifier -o "$OUT/never"
+check "train --classifier without --b: no file" test ! -e "$OUT/never"
+
 # Command-line syntax errors: status 2 (usage), with a message.
+run eval "${eval_args[@]}" --train-labels "$WORK/labels_train.npy" --json
+check "eval --train-labels without --classifier: status 2" test "$(cat "$WORK/status")" -eq 2
+check "eval --train-labels without --classifier: names --classifier" \
+  grep -qF -- "--classifier" "$WORK/stderr"
 run train --b "$WORK/b.npy" -o "$OUT/model"
 check "train without --a: status 2" test "$(cat "$WORK/status")" -eq 2
 check "train without --a: names --a" grep -qF -- "--a" "$WORK/stderr"

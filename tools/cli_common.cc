@@ -170,11 +170,20 @@ const char* ObjectiveName(Objective objective) {
 TableScale ParseTableScale(const std::string& value, const std::string& name) {
   if (value == "global") return TableScale::kGlobal;
   if (value == "per-output") return TableScale::kPerOutput;
-  Fail(name, " ", value, ": must be 'global' or 'per-output'");
+  if (value == "auto") return TableScale::kAuto;
+  Fail(name, " ", value, ": must be 'global', 'per-output' or 'auto'");
 }
 
 const char* TableScaleName(TableScale table_scale) {
-  return table_scale == TableScale::kPerOutput ? "per-output" : "global";
+  switch (table_scale) {
+    case TableScale::kGlobal:
+      return "global";
+    case TableScale::kPerOutput:
+      return "per-output";
+    case TableScale::kAuto:
+      break;
+  }
+  return "auto";
 }
 
 ColumnGrouping ParseColumnGrouping(const std::string& value, const std::string& name) {
@@ -215,6 +224,47 @@ LearnOptions ToLearnOptions(const LearnArgs& learn) {
   options.table_scale = ParseTableScale(learn.table_scale, "--table-scale");
   options.column_grouping = ParseColumnGrouping(learn.grouping, "--grouping");
   return options;
+}
+
+void SetClassifierOptions(const LearnArgs& learn, const std::string& bias_path,
+                          std::size_t num_outputs, std::size_t num_train_rows,
+                          LearnOptions* options) {
+  if (!learn.classifier) return;
+  if (num_outputs < 2) {
+    throw Error("--classifier: B has " + std::to_string(num_outputs) +
+                " column; a classifier needs at least 2 classes (columns of B)");
+  }
+  if (!(learn.mse_weight >= 0.0) || !std::isfinite(learn.mse_weight)) {
+    Fail("--mse-weight ", learn.mse_weight, ": must be finite and >= 0");
+  }
+  if (learn.classifier_iterations < 1 || learn.classifier_iterations > 100000) {
+    throw Error("--classifier-iterations " + std::to_string(learn.classifier_iterations) +
+                ": must be between 1 and 100000");
+  }
+  ClassifierOptions& classifier = options->classifier;
+  classifier.enabled = true;
+  classifier.mse_weight = learn.mse_weight;
+  classifier.max_iterations = learn.classifier_iterations;
+  if (!bias_path.empty()) classifier.bias = ReadVector(bias_path, "--bias", num_outputs);
+  if (!learn.train_labels_path.empty()) {
+    const std::vector<std::int64_t> labels =
+        io::ReadNpyLabels(learn.train_labels_path, "--train-labels");
+    const std::string what = "--train-labels (" + learn.train_labels_path + ")";
+    if (labels.size() != num_train_rows) {
+      throw Error(what + " has " + std::to_string(labels.size()) + " labels but A_train has " +
+                  std::to_string(num_train_rows) +
+                  " rows; there must be one label per training row");
+    }
+    classifier.labels.resize(labels.size());
+    for (std::size_t n = 0; n < labels.size(); ++n) {
+      if (labels[n] < 0 || static_cast<std::size_t>(labels[n]) >= num_outputs) {
+        throw Error(what + ": label [" + std::to_string(n) + "] is " + std::to_string(labels[n]) +
+                    "; labels must be in [0, M) = [0, " + std::to_string(num_outputs) +
+                    "), M the number of columns of B");
+      }
+      classifier.labels[n] = static_cast<std::int32_t>(labels[n]);
+    }
+  }
 }
 
 ProgressPrinter::ProgressPrinter(bool enabled)

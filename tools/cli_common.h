@@ -78,6 +78,13 @@ void CheckCandidateDims(int value, const std::string& name);
 // the data: C is checked against D later) and converts them to LearnOptions, without progress.
 LearnOptions ToLearnOptions(const LearnArgs& learn);
 
+// Fills options->classifier from --classifier, --bias (`bias_path`, may be empty),
+// --train-labels, --mse-weight and --classifier-iterations, checked against M = `num_outputs`
+// and the `num_train_rows` rows of A_train. Does nothing without --classifier.
+void SetClassifierOptions(const LearnArgs& learn, const std::string& bias_path,
+                          std::size_t num_outputs, std::size_t num_train_rows,
+                          LearnOptions* options);
+
 // Prints LearnOptions::progress reports on stderr: one self-overwriting line on a terminal, and
 // otherwise a line when a step starts, about once a second while it runs, and when it ends.
 class ProgressPrinter {

@@ -18,18 +18,24 @@ struct LearnArgs {
   std::string variant = "maddness";
   std::string aggregation = "average";
   std::string objective = "auto";
-  std::string table_scale = "per-output";
+  std::string table_scale = "auto";
   std::string grouping = "search";
   int candidate_dims = 4;
   int threads = 0;
   std::size_t max_train_rows = 0;
   bool quiet = false;
+  // Classifier-aware tables (train and eval only).
+  bool classifier = false;
+  std::string train_labels_path;  // optional, with classifier
+  double mse_weight = 0.3;
+  int classifier_iterations = 50;
 };
 
 struct TrainArgs {
   std::string a_path;
   std::string b_path;  // empty: learn the encoder only
   std::string output_path;
+  std::string bias_path;  // optional, with learn.classifier
   LearnArgs learn;
 };
 int RunTrain(const TrainArgs& args);

@@ -59,6 +59,8 @@ int RunEval(const EvalArgs& args) {
     }
   }
 
+  SetClassifierOptions(learn, args.bias_path, num_outputs, a_train.rows(), &options);
+
   ProgressPrinter printer(!learn.quiet);
   options.progress = [&printer](const Progress& progress) { printer(progress); };
 
@@ -110,6 +112,11 @@ int RunEval(const EvalArgs& args) {
   result["lambda"] = learn.lambda;
   result["seed"] = learn.seed;
   result["threads"] = learn.threads;
+  result["classifier"] = learn.classifier;
+  if (learn.classifier) {
+    result["train_labels"] = !learn.train_labels_path.empty();
+    result["mse_weight"] = learn.mse_weight;
+  }
 
   if (args.json) {
     std::cout << result.dump() << '\n';
@@ -121,6 +128,11 @@ int RunEval(const EvalArgs& args) {
       VariantName(model.variant()), model.num_codebooks(), AggregationName(model.aggregation()),
       ObjectiveName(options.objective), TableScaleName(options.table_scale),
       options.candidate_dims);
+  if (learn.classifier) {
+    std::printf("  classifier-aware tables: %s targets, MSE weight %g\n",
+                learn.train_labels_path.empty() ? "the classifier's own" : "training-label",
+                learn.mse_weight);
+  }
   std::printf("  A_train %zu x %zu, A_test %zu x %zu, B %zu x %zu\n", a_train.rows(), input_dim,
               num_test, input_dim, input_dim, num_outputs);
   std::printf("  learning   %.3f s\n", train_seconds);

@@ -44,7 +44,8 @@ void AddLearnOptions(CLI::App* command, LearnArgs* learn, bool with_train_rows) 
   command
       ->add_option("--table-scale", learn->table_scale,
                    "how the tables are scaled to bytes: global (one scale for all outputs, the "
-                   "paper) or per-output (each output column uses the whole byte)")
+                   "paper), per-output (each output column uses the whole byte) or auto "
+                   "(per-output, or global when A_train is too small for the held-out choices)")
       ->capture_default_str();
   command
       ->add_option("--objective", learn->objective,
@@ -70,6 +71,26 @@ void AddLearnOptions(CLI::App* command, LearnArgs* learn, bool with_train_rows) 
         ->add_option("--max-train-rows", learn->max_train_rows,
                      "learn from at most this many random rows of A (0 = all)")
         ->capture_default_str();
+    CLI::Option* classifier =
+        command->add_flag("--classifier", learn->classifier,
+                          "B holds a linear classifier's weights: fit the tables to its decisions "
+                          "(softmax cross-entropy plus --mse-weight times the squared error to "
+                          "A*B) instead of prototypes x B; uses --bias and --train-labels");
+    command
+        ->add_option("--train-labels", learn->train_labels_path,
+                     "labels.npy: the class of each training row, in [0, M); without it the "
+                     "targets are the classifier's own softmax(A_train*B + bias)")
+        ->needs(classifier);
+    command
+        ->add_option("--mse-weight", learn->mse_weight,
+                     "weight (>= 0) of the squared error to A*B in the classifier fit")
+        ->capture_default_str()
+        ->needs(classifier);
+    command
+        ->add_option("--classifier-iterations", learn->classifier_iterations,
+                     "L-BFGS iterations of the classifier fit, >= 1")
+        ->capture_default_str()
+        ->needs(classifier);
   }
   command->add_flag("--quiet,-q", learn->quiet, "no progress messages on stderr");
 }
@@ -89,6 +110,10 @@ int Main(int argc, char** argv) {
                             "B.npy: D x M; without it only the encoder is learned (see set-b)");
   train_command->add_option("-o,--output", train.output_path, "model file to write")->required();
   AddLearnOptions(train_command, &train.learn, true);
+  train_command
+      ->add_option("--bias", train.bias_path,
+                   "b.npy: the classifier's M biases, for --classifier (default 0)")
+      ->needs("--classifier");
 
   SetBArgs set_b;
   CLI::App* set_b_command =

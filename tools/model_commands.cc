@@ -56,7 +56,13 @@ int RunTrain(const TrainArgs& args) {
   if (!args.b_path.empty()) {
     b = ReadMatrix(args.b_path, "--b", 1);
     CheckBHeight(b, a.cols(), a.Describe());
+  } else if (learn.classifier) {
+    throw Error(
+        "--classifier: needs --b, the classifier's weights (D x M) that the tables are "
+        "fitted to");
   }
+  SetClassifierOptions(learn, args.bias_path, args.b_path.empty() ? 0 : b.cols(), a.rows(),
+                       &options);
 
   ProgressPrinter printer(!learn.quiet);
   options.progress = [&printer](const Progress& progress) { printer(progress); };

@@ -94,6 +94,10 @@ enum class Objective {
 enum class TableScale {
   kGlobal,  // one scale for all outputs (the paper): simplest, coarse when outputs differ in range
   kPerOutput,  // one scale and offsets per output column: each output uses the whole byte
+  // kPerOutput, except when the training set is too small for the held-out choices of
+  // Objective::kAuto and ColumnGrouping::kSearch: then kGlobal, so that such a model is exactly
+  // the paper's MADDNESS. Only Learn resolves it; SetB treats it as kPerOutput.
+  kAuto,
 };
 
 // Which columns of A each codebook's hash tree may split on.
@@ -112,6 +116,26 @@ struct Progress {
   std::size_t total = 0;
 };
 using ProgressCallback = std::function<void(const Progress&)>;
+
+// Classifier-aware tables, for B the weights of a linear classifier whose class scores are the
+// outputs A*B + bias (class = the largest score). Instead of P*B, the float tables are fitted on
+// the training rows' codes to minimise, per row, the cross-entropy of softmax(scores) against
+// the target classes plus `mse_weight` times the squared error to the exact A*B (relative to its
+// variance, averaged over the M outputs); the tables then go through the usual byte scaling.
+// The model's outputs still approximate A*B: add the bias yourself, as with the exact product.
+// Costs up to `max_iterations` passes over the training codes (L-BFGS); inference unchanged.
+struct ClassifierOptions {
+  bool enabled = false;
+  // M values added to the scores (empty: zeros).
+  std::vector<float> bias;
+  // The class of each row of A_train, in [0, M). Empty: the targets are the classifier's own
+  // class probabilities, softmax(A_train*B + bias) (distillation: no labels needed).
+  std::vector<std::int32_t> labels;
+  // Weight (>= 0) of the squared error to A*B, which keeps the outputs close to the product.
+  double mse_weight = 0.3;
+  // Iterations of L-BFGS (>= 1).
+  int max_iterations = 50;
+};
 
 struct LearnOptions {
   // Number of codebooks C, 1 <= C <= min(D, kMaxCodebooks). More is more accurate and slower.
@@ -133,7 +157,9 @@ struct LearnOptions {
   int threads = 0;
   // How the tables built for B sum their entries, and how they are scaled to bytes.
   Aggregation aggregation = Aggregation::kAveraging;
-  TableScale table_scale = TableScale::kPerOutput;
+  TableScale table_scale = TableScale::kAuto;
+  // Classifier-aware tables (off by default); needs B at learning time.
+  ClassifierOptions classifier;
   // Called during long steps, one call at a time, possibly from a worker thread; may be empty.
   ProgressCallback progress;
 };

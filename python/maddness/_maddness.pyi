@@ -79,9 +79,14 @@ def fit(
     threads: int = 0,
     aggregation: Literal["average", "exact"] = "average",
     objective: Literal["input", "product", "auto"] = "auto",
-    table_scale: Literal["global", "per_output"] = "per_output",
+    table_scale: Literal["global", "per_output", "auto"] = "auto",
     grouping: Literal["contiguous", "search"] = "search",
     progress: Optional[ProgressCallback] = None,
+    classifier: bool = False,
+    bias: Optional[ArrayLike] = None,
+    train_labels: Optional[ArrayLike] = None,
+    mse_weight: float = 0.3,
+    classifier_iterations: int = 50,
 ) -> Model:
     """Learns a model that approximates A @ B for rows A like those of A_train."""
 

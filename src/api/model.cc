@@ -16,6 +16,8 @@
 #include "src/io/model_file.h"
 #include "src/lut/lut.h"
 #include "src/scan/scan.h"
+#include "src/train/classifier.h"
+#include "src/train/grouping.h"
 #include "src/train/train.h"
 
 namespace maddness {
@@ -237,13 +239,37 @@ Model Model::Learn(const MatrixView& a_train, const MatrixView* b, const LearnOp
            " columns; B must be D x M with D = ", a_train.cols);
     }
     detail::CheckFinite(*b, "B");
+    detail::CheckClassifierOptions(options.classifier, b->cols, a_train.rows);
+  } else if (options.classifier.enabled) {
+    Fail("classifier tables are fitted to B, but no B was given to learn with");
   }
   auto data = std::make_shared<detail::ModelData>();
   data->variant = options.variant;
   data->ridge_lambda = options.ridge_lambda;
   data->encoder = detail::LearnEncoder(a_train, b, options, &data->num_train_rows);
   if (b == nullptr) return Model(std::move(data));
-  return Model(WithTables(*data, *b, options.aggregation, options.table_scale));
+  TableScale table_scale = options.table_scale;
+  if (table_scale == TableScale::kAuto) {
+    table_scale = detail::TooFewRowsToChoose(data->num_train_rows, a_train.cols)
+                      ? TableScale::kGlobal
+                      : TableScale::kPerOutput;
+  }
+  if (!options.classifier.enabled) {
+    return Model(WithTables(*data, *b, options.aggregation, table_scale));
+  }
+  // Classifier-aware tables: start from prototypes x B and fit them to the classifier's decisions
+  // on the same training rows the encoder was learned from.
+  if (options.progress) options.progress(Progress{"fitting classifier tables", 0, 1});
+  const std::vector<std::size_t> rows =
+      detail::SampleRows(a_train.rows, options.max_train_rows, options.seed);
+  const std::vector<double> float_tables = detail::FitClassifierTables(
+      data->encoder, a_train, rows, *b, options.classifier, options.ridge_lambda,
+      detail::BuildFloatTables(data->encoder, *b), detail::ResolveThreads(options.threads));
+  if (options.progress) options.progress(Progress{"fitting classifier tables", 1, 1});
+  data->tables = detail::QuantizeTables(float_tables, data->encoder.num_codebooks, b->cols,
+                                        options.aggregation, table_scale);
+  data->has_tables = true;
+  return Model(std::move(data));
 }
 
 void Model::SetB(const MatrixView& b, Aggregation aggregation, TableScale table_scale) {

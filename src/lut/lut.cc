@@ -47,7 +47,7 @@ Tables QuantizeTables(const std::vector<double>& float_tables, int num_codebooks
   tables.out_offset.assign(output_dim, 0.0f);
 
   // Outputs [first, last) share offsets and a scale.
-  const std::size_t group_outputs = table_scale == TableScale::kPerOutput ? 1 : output_dim;
+  const std::size_t group_outputs = table_scale == TableScale::kGlobal ? output_dim : 1;
   std::vector<double> offsets(codebooks);
   std::vector<double> maxima(codebooks);
   for (std::size_t first = 0; first < output_dim; first += group_outputs) {

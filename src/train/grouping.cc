@@ -143,6 +143,18 @@ std::vector<std::vector<std::uint32_t>> CandidateColumnOrders(std::size_t input_
   return orders;
 }
 
+// Rows compared per column order: fewer when D is large.
+std::size_t OrderSearchRows(std::size_t input_dim) {
+  return std::clamp(kSearchValues / std::max<std::size_t>(input_dim, 1), kMinSearchRows,
+                    kSearchRows);
+}
+
+bool TooFewRowsToChoose(std::size_t num_rows, std::size_t input_dim) {
+  const std::size_t used = std::min(num_rows, OrderSearchRows(input_dim));
+  const std::size_t validate = used / 4;  // the rows i % 4 == 3 of SplitSearchRows
+  return used - validate < kMinFitRows || validate < kNumPrototypes;
+}
+
 LearningChoice ChooseOrderAndObjective(const MatrixView& a_train,
                                        const std::vector<std::size_t>& rows, const MatrixView* b,
                                        const LearnOptions& options) {
@@ -161,12 +173,11 @@ LearningChoice ChooseOrderAndObjective(const MatrixView& a_train,
   if (static_cast<std::size_t>(options.num_codebooks) == dim) orders.resize(1);
   // Column orders are compared on fewer rows when D is large; the objective, compared once, on
   // more.
-  const SearchSplit order_split = SplitSearchRows(
-      rows, std::clamp(kSearchValues / std::max<std::size_t>(dim, 1), kMinSearchRows, kSearchRows));
+  const SearchSplit order_split = SplitSearchRows(rows, OrderSearchRows(dim));
   const SearchSplit objective_split = SplitSearchRows(rows, kSearchRows);
   // With too few rows to fit and validate, the held-out error means nothing: keep the identity
   // order and the paper's objective.
-  if (order_split.fit.size() < kMinFitRows || order_split.validate.size() < kNumPrototypes) {
+  if (TooFewRowsToChoose(rows.size(), dim)) {
     if (options.objective == Objective::kAuto) choice.objective = Objective::kInput;
     return choice;
   }
@@ -174,30 +185,93 @@ LearningChoice ChooseOrderAndObjective(const MatrixView& a_train,
 
   LearnOptions quiet = options;
   quiet.progress = nullptr;
-  const std::size_t steps = (orders.size() > 1 ? orders.size() : 0) + (search_objective ? 2 : 0);
+  // The full search below fits this many rows in all. With a small training set it cannot
+  // subsample, and then it would cost several times the final learning run: a reduced search
+  // keeps within the budget instead.
+  const std::size_t order_runs = orders.size() > 1 ? orders.size() : 0;
+  const double full_cost =
+      static_cast<double>(order_runs * order_split.fit.size()) +
+      (search_objective ? 2.0 * static_cast<double>(objective_split.fit.size()) : 0.0);
+  const double budget = kSearchBudget * static_cast<double>(rows.size());
+  const bool reduced = full_cost > budget;
+  if (reduced) quiet.variant = Variant::kPq;
+  const std::size_t steps = reduced ? orders.size() + (search_objective ? 1 : 0)
+                                    : order_runs + (search_objective ? 2 : 0);
   std::size_t step = 0;
-  auto held_out_error = [&](const SearchSplit& split, const std::vector<std::uint32_t>& order,
-                            Objective objective) {
-    if (options.progress) options.progress(Progress{"choosing column groups", step++, steps});
-    const TrainingSet fit = PermutedRows(a_train, split.fit, order);
-    const TrainingSet validate = PermutedRows(a_train, split.validate, order);
-    const PermutedB permuted_b(b, order);
-    quiet.objective = objective;
-    return HeldOutError(fit, validate, permuted_b.view(), quiet);
+  // Held-out runs, several at a time: each learns with an even share of the threads, and a model
+  // does not depend on its thread count, so neither does the choice.
+  struct Run {
+    const SearchSplit* split;
+    std::size_t order;
+    Objective objective;
+    double error = 0.0;
+  };
+  const int threads = ResolveThreads(options.threads);
+  auto run_all = [&](std::vector<Run>* runs) {
+    if (options.progress) options.progress(Progress{"choosing column groups", step, steps});
+    const int parallel =
+        static_cast<int>(std::min<std::size_t>(runs->size(), static_cast<std::size_t>(threads)));
+    ParallelFor(runs->size(), parallel, [&](std::size_t i) {
+      Run& run = (*runs)[i];
+      LearnOptions local = quiet;
+      local.objective = run.objective;
+      local.threads = std::max(1, threads / std::max(parallel, 1));
+      const TrainingSet fit = PermutedRows(a_train, run.split->fit, orders[run.order]);
+      const TrainingSet validate = PermutedRows(a_train, run.split->validate, orders[run.order]);
+      const PermutedB permuted_b(b, orders[run.order]);
+      run.error = HeldOutError(fit, validate, permuted_b.view(), local);
+    });
+    step += runs->size();
+  };
+  // The run with the smallest error; ties keep the earlier one.
+  auto best_of = [](const std::vector<Run>& runs) {
+    std::size_t best = 0;
+    for (std::size_t i = 1; i < runs.size(); ++i) {
+      if (runs[i].error < runs[best].error) best = i;
+    }
+    return runs[best];
   };
 
-  double best_error = 0.0;
-  for (std::size_t k = 0; k < orders.size() && orders.size() > 1; ++k) {
-    const double error = held_out_error(order_split, orders[k], choice.objective);
-    if (k == 0 || error < best_error) {
-      best_error = error;
-      choice.order = orders[k];
+  std::size_t chosen = 0;
+  if (!reduced) {
+    std::vector<Run> runs;
+    for (std::size_t k = 0; k < order_runs; ++k) {
+      runs.push_back(Run{&order_split, k, choice.objective});
     }
+    if (!runs.empty()) {
+      run_all(&runs);
+      chosen = best_of(runs).order;
+    }
+    if (search_objective) {
+      std::vector<Run> objectives = {Run{&objective_split, chosen, Objective::kInput},
+                                     Run{&objective_split, chosen, Objective::kProduct}};
+      run_all(&objectives);
+      if (objectives[0].error < objectives[1].error) choice.objective = Objective::kInput;
+    }
+  } else {
+    // Reduced search: held-out runs with MADDNESS-PQ prototypes (the trees alone, about half the
+    // cost of a run with ridge prototypes), the objective first on the identity order, then the
+    // candidate orders in turn while the budget lasts.
+    const double run_cost = kPqRunCost * static_cast<double>(order_split.fit.size());
+    std::vector<Run> first = {Run{&order_split, 0, choice.objective}};
+    if (search_objective) first.push_back(Run{&order_split, 0, Objective::kInput});
+    double spent = run_cost * static_cast<double>(first.size());
+    run_all(&first);
+    Run best = best_of(first);
+    choice.objective = best.objective;
+    std::vector<Run> others;
+    for (std::size_t k = 1; k < orders.size() && spent + run_cost <= budget; ++k) {
+      spent += run_cost;
+      others.push_back(Run{&order_split, k, choice.objective});
+    }
+    if (!others.empty()) {
+      run_all(&others);
+      const Run best_other = best_of(others);
+      if (best_other.error < best.error) best = best_other;
+    }
+    chosen = best.order;
   }
-  if (search_objective && held_out_error(objective_split, choice.order, Objective::kInput) <
-                              held_out_error(objective_split, choice.order, Objective::kProduct)) {
-    choice.objective = Objective::kInput;
-  }
+  choice.order = orders[chosen];
   if (options.progress) options.progress(Progress{"choosing column groups", steps, steps});
   return choice;
 }

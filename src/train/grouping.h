@@ -33,15 +33,30 @@ struct LearningChoice {
 // otherwise. With ColumnGrouping::kSearch every candidate column order is tried with the
 // objective (kProduct when kAuto and B is given) on at most kSearchRows rows, fewer when D is
 // large (about kSearchValues values, at least kMinSearchRows rows); then, for Objective::kAuto
-// with B, both objectives are compared with the best order on kSearchRows rows. Ties keep the
-// earlier candidate. Without a search, or with too few rows (kMinFitRows), returns the identity
-// order and the resolved objective (kInput for kAuto when nothing could be measured).
+// with B, both objectives are compared with the best order on kSearchRows rows (or the reduced
+// search below). Ties keep the earlier candidate. Without a search, or with too few rows
+// (kMinFitRows), returns the identity order and the resolved objective (kInput for kAuto when
+// nothing could be measured).
 inline constexpr std::size_t kSearchRows = 16384;
 inline constexpr std::size_t kMinSearchRows = 4096;
 inline constexpr std::size_t kSearchValues = std::size_t{1} << 20;
 inline constexpr std::size_t kGroupingCandidates = 6;
+// The held-out runs fit at most kSearchBudget times as many rows as the final learning run.
+// When the full search (every candidate order, then both objectives) would fit more, which
+// happens only for small training sets, a reduced search runs instead: MADDNESS-PQ prototypes
+// in the held-out runs (each costing about kPqRunCost of a run with ridge prototypes), the
+// objective compared on the identity order, then the candidate orders in turn while the budget
+// lasts.
+inline constexpr double kSearchBudget = 1.5;
+inline constexpr double kPqRunCost = 0.5;
 // Fewest fitting rows for a meaningful comparison; with fewer, kAuto means kInput.
 inline constexpr std::size_t kMinFitRows = 4 * kNumPrototypes;
+// Whether `num_rows` sampled training rows with `input_dim` columns are too few for held-out
+// choices (fewer than kMinFitRows fitting or kNumPrototypes validating rows in the split that
+// compares column orders): then ChooseOrderAndObjective keeps the identity order and kInput, and
+// TableScale::kAuto means kGlobal.
+bool TooFewRowsToChoose(std::size_t num_rows, std::size_t input_dim);
+
 LearningChoice ChooseOrderAndObjective(const MatrixView& a_train,
                                        const std::vector<std::size_t>& rows, const MatrixView* b,
                                        const LearnOptions& options);

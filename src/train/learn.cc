@@ -8,10 +8,7 @@
 #include "src/train/train.h"
 
 namespace maddness::detail {
-namespace {
 
-// The rows to learn from: all of them, or `max_rows` drawn without replacement with `seed`
-// (a partial Fisher-Yates shuffle with a fixed generator), kept in their original order.
 std::vector<std::size_t> SampleRows(std::size_t num_rows, std::size_t max_rows,
                                     std::uint64_t seed) {
   std::vector<std::size_t> rows(num_rows);
@@ -27,8 +24,6 @@ std::vector<std::size_t> SampleRows(std::size_t num_rows, std::size_t max_rows,
   std::sort(rows.begin(), rows.end());
   return rows;
 }
-
-}  // namespace
 
 Encoder LearnEncoder(const MatrixView& a_train, const MatrixView* b, const LearnOptions& options,
                      std::uint64_t* num_train_rows, const Reducer& reducer) {

@@ -60,6 +60,10 @@ SplitChoice OptimalSplitContiguous(const std::int8_t* quantized, std::size_t qua
                                    std::size_t width, SplitScratch* scratch,
                                    const Reducer& reducer = LocalReducer());
 
+// The rows to learn from: all of them, or `max_rows` drawn without replacement with `seed`
+// (a partial Fisher-Yates shuffle with a fixed generator), kept in their original order.
+std::vector<std::size_t> SampleRows(std::size_t num_rows, std::size_t max_rows, std::uint64_t seed);
+
 // A contiguous float32 copy of the training rows.
 struct TrainingSet {
   std::size_t rows = 0;

@@ -210,8 +210,9 @@ struct TreeLearner {
 // Objective::kProduct: the SSE of a bucket's rows x_c B_c (x_c: the codebook's columns, B_c: the
 // matching rows of B) equals the SSE of x_c L for any L with L L^T = B_c B_c^T. With the eigen
 // decomposition B_c B_c^T = V diag(e) V^T, L = V diag(sqrt(e)) keeps at most min(width, M)
-// columns, so the loss costs no more than in the input space however large M is. Candidate
-// columns are ranked by their remaining SSE times the squared norm of their row of B.
+// columns (computed from the smaller of B_c B_c^T and B_c^T B_c), so the loss costs no more than in
+// the input space however large M is. Candidate columns are ranked by their remaining SSE times the
+// squared norm of their row of B.
 void ProjectOntoProduct(const MatrixView& b, std::uint32_t first, TreeLearner* learner) {
   const auto width = static_cast<Eigen::Index>(learner->width);
   Eigen::MatrixXd rows_of_b(width, static_cast<Eigen::Index>(b.cols));
@@ -224,7 +225,12 @@ void ProjectOntoProduct(const MatrixView& b, std::uint32_t first, TreeLearner* l
   for (Eigen::Index j = 0; j < width; ++j) {
     learner->candidate_weights[static_cast<std::size_t>(j)] = rows_of_b.row(j).squaredNorm();
   }
-  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eigen(rows_of_b * rows_of_b.transpose());
+  // B_c B_c^T (width x width) and B_c^T B_c (M x M) have the same nonzero eigenvalues e, and
+  // with B_c^T B_c = U diag(e) U^T, L = B_c U has L L^T = B_c B_c^T: decompose the smaller one.
+  const bool via_outputs = rows_of_b.cols() < width;
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eigen(
+      via_outputs ? Eigen::MatrixXd(rows_of_b.transpose() * rows_of_b)
+                  : Eigen::MatrixXd(rows_of_b * rows_of_b.transpose()));
   const Eigen::VectorXd& values = eigen.eigenvalues();  // ascending
   const double largest = values.size() > 0 ? values(values.size() - 1) : 0.0;
   std::vector<Eigen::Index> kept;
@@ -234,8 +240,12 @@ void ProjectOntoProduct(const MatrixView& b, std::uint32_t first, TreeLearner* l
   if (kept.empty()) return;  // B_c = 0: nothing to learn for the product; keep the input loss
   Eigen::MatrixXd basis(width, static_cast<Eigen::Index>(kept.size()));
   for (std::size_t k = 0; k < kept.size(); ++k) {
-    basis.col(static_cast<Eigen::Index>(k)) =
-        eigen.eigenvectors().col(kept[k]) * std::sqrt(values(kept[k]));
+    const auto column = static_cast<Eigen::Index>(k);
+    if (via_outputs) {
+      basis.col(column) = rows_of_b * eigen.eigenvectors().col(kept[k]);
+    } else {
+      basis.col(column) = eigen.eigenvectors().col(kept[k]) * std::sqrt(values(kept[k]));
+    }
   }
   const std::size_t feature_width = kept.size();
   learner->feature_width = feature_width;

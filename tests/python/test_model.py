@@ -250,6 +250,44 @@ def test_objective_grouping_and_table_scale(a_train, a_test, b, model):
         encoder.set_b(b, table_scale="x")
 
 
+def softmax_cross_entropy(scores, labels):
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-log_probs[np.arange(len(labels)), labels].mean())
+
+
+def test_classifier_tables(a_train, b):
+    rng = np.random.default_rng(3)
+    bias = rng.standard_normal(M).astype(np.float32)
+    labels = np.argmax(a_train @ b + bias, axis=1)
+    plain = maddness.fit(a_train, b, codebooks=C)
+    fitted = maddness.fit(a_train, b, codebooks=C, classifier=True, bias=bias, train_labels=labels)
+    distilled = maddness.fit(a_train, b, codebooks=C, classifier=True, bias=bias)
+    plain_ce = softmax_cross_entropy(plain(a_train) + bias, labels)
+    assert softmax_cross_entropy(fitted(a_train) + bias, labels) < 0.9 * plain_ce
+    assert softmax_cross_entropy(distilled(a_train) + bias, labels) < plain_ce
+    # The outputs still approximate A @ B, and the tables are the only difference.
+    assert nmse(fitted(a_train), a_train @ b) < 0.3
+    np.testing.assert_array_equal(fitted.encode(a_train), plain.encode(a_train))
+    again = maddness.fit(
+        a_train, b, codebooks=C, classifier=True, bias=bias, train_labels=labels, threads=1
+    )
+    assert again.to_bytes() == fitted.to_bytes()
+
+    with pytest.raises(ValueError, match=r"bias has shape \(3,\); it must be \(%d,\)" % M):
+        maddness.fit(a_train, b, classifier=True, bias=bias[:3])
+    with pytest.raises(ValueError, match="train_labels has shape"):
+        maddness.fit(a_train, b, classifier=True, train_labels=labels[:-1])
+    with pytest.raises(ValueError, match="train_labels contains %d" % M):
+        maddness.fit(a_train, b, classifier=True, train_labels=np.full(len(a_train), M))
+    with pytest.raises(ValueError, match="only with classifier=True"):
+        maddness.fit(a_train, b, bias=bias)
+    with pytest.raises(maddness.Error, match="classifier.mse_weight is -1"):
+        maddness.fit(a_train, b, classifier=True, mse_weight=-1.0)
+    with pytest.raises(maddness.Error, match="classifier.max_iterations is 0"):
+        maddness.fit(a_train, b, classifier=True, classifier_iterations=0)
+
+
 def test_progress(a_train, b):
     calls = []
     maddness.fit(a_train, b, codebooks=4, progress=lambda *step: calls.append(step))

@@ -48,8 +48,9 @@ void AddLearnOptions(CLI::App* command, cli::LearnArgs* learn) {
       ->capture_default_str();
   command
       ->add_option("--table-scale", learn->table_scale,
-                   "how the tables are scaled to bytes: global (one scale for all outputs) or "
-                   "per-output (each output column uses the whole byte)")
+                   "how the tables are scaled to bytes: global (one scale for all outputs), "
+                   "per-output (each output column uses the whole byte) or auto (per-output; "
+                   "global when the training set is too small for held-out choices)")
       ->capture_default_str();
   command
       ->add_option("--objective", learn->objective,

@@ -70,8 +70,8 @@ int RunTrain(const MpiTrainArgs& args) {
     rows = ReadRows(a, share);
   });
   if (world.root() && args.b_path.empty() &&
-      (options.aggregation != Aggregation::kAveraging ||
-       options.table_scale != TableScale::kGlobal)) {
+      (options.aggregation != LearnOptions().aggregation ||
+       options.table_scale != LearnOptions().table_scale)) {
     std::fprintf(stderr,
                  "maddness-mpi: warning: --aggregation and --table-scale describe the tables, "
                  "which are built only with --b; give them to `maddness set-b` instead\n");
