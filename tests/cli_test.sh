@@ -368,6 +368,9 @@ expect_ok "train --classifier" train --a "$WORK/a_train.npy" --b "$WORK/b.npy" -
   --classifier --bias "$WORK/bias.npy" --train-labels "$WORK/labels_train.npy" \
   -o "$WORK/classifier_model" -q
 check "train --classifier: a model" test -s "$WORK/classifier_model"
+expect_ok "eval --choose-lambda" eval "${eval_args[@]}" --choose-lambda --json
+json_check "eval --choose-lambda" "d['lambda_used'] in (1, 3, 10, 30, 100, 300, 1000)"
+json_check "eval: lambda_used reported" "d['lambda'] == 1"
 expect_ok "eval summary" eval "${eval_args[@]}" --labels "$WORK/labels.npy"
 check "eval summary: NMSE" grep -q "NMSE" "$WORK/stdout"
 check "eval summary: accuracy" grep -q "accuracy" "$WORK/stdout"

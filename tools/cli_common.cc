@@ -215,6 +215,7 @@ LearnOptions ToLearnOptions(const LearnArgs& learn) {
   options.num_codebooks = static_cast<int>(learn.codebooks);
   options.variant = ParseVariant(learn.variant, "--variant");
   options.ridge_lambda = learn.lambda;
+  options.choose_ridge_lambda = learn.choose_lambda;
   options.objective = ParseObjective(learn.objective, "--objective");
   options.candidate_dims = learn.candidate_dims;
   options.max_train_rows = learn.max_train_rows;

@@ -14,6 +14,7 @@ namespace maddness::cli {
 struct LearnArgs {
   long long codebooks = 16;
   double lambda = 1.0;
+  bool choose_lambda = false;
   std::uint64_t seed = 0;
   std::string variant = "maddness";
   std::string aggregation = "average";

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "maddness/maddness.h"
+#include "src/common/model_data.h"
 #include "src/io/npy.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
@@ -110,6 +111,7 @@ int RunEval(const EvalArgs& args) {
   result["candidate_dims"] = options.candidate_dims;
   result["grouping"] = ColumnGroupingName(options.column_grouping);
   result["lambda"] = learn.lambda;
+  result["lambda_used"] = model.data().ridge_lambda;
   result["seed"] = learn.seed;
   result["threads"] = learn.threads;
   result["classifier"] = learn.classifier;

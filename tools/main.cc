@@ -30,6 +30,9 @@ void AddLearnOptions(CLI::App* command, LearnArgs* learn, bool with_train_rows) 
       ->capture_default_str();
   command->add_option("--lambda", learn->lambda, "ridge parameter of the prototypes, >= 0")
       ->capture_default_str();
+  command->add_flag("--choose-lambda", learn->choose_lambda,
+                    "with --b: use the multiple of --lambda among 1, 3, 10, ..., 1000 with the "
+                    "smallest cross-validation error of A*B on the training rows");
   command->add_option("--seed", learn->seed, "seed of the random choices while learning")
       ->capture_default_str();
   command

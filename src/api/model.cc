@@ -246,7 +246,8 @@ Model Model::Learn(const MatrixView& a_train, const MatrixView* b, const LearnOp
   auto data = std::make_shared<detail::ModelData>();
   data->variant = options.variant;
   data->ridge_lambda = options.ridge_lambda;
-  data->encoder = detail::LearnEncoder(a_train, b, options, &data->num_train_rows);
+  data->encoder = detail::LearnEncoder(a_train, b, options, &data->num_train_rows,
+                                       detail::LocalReducer(), &data->ridge_lambda);
   if (b == nullptr) return Model(std::move(data));
   TableScale table_scale = options.table_scale;
   if (table_scale == TableScale::kAuto) {

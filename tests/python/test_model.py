@@ -422,3 +422,12 @@ def test_simd_target_and_the_scalar_reference_agree(model, a_test, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "SCALAR"
     np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), model(a_test))
+
+
+def test_choose_lambda(a_train, a_test, b, model):
+    chosen = maddness.fit(a_train, b, codebooks=C, choose_lambda=True)
+    assert nmse(chosen(a_test), a_test @ b) < 0.1
+    again = maddness.fit(a_train, b, codebooks=C, choose_lambda=True, threads=1)
+    assert again.to_bytes() == chosen.to_bytes()
+    fixed = maddness.fit(a_train, b, codebooks=C, choose_lambda=False)
+    assert fixed.to_bytes() == model.to_bytes()
