@@ -204,7 +204,7 @@ struct TableOptions {
   py::object bias = py::none();
   py::object train_labels = py::none();
   double mse_weight = 0.3;
-  int classifier_iterations = 50;
+  int classifier_iterations = 20;
   bool choose_lambda = false;
 };
 
@@ -478,7 +478,7 @@ with a message naming the argument, its value and the rule. The GIL is released 
 library runs; results do not depend on the number of threads.)doc";
 
 constexpr const char kFitDoc[] =
-    R"doc(fit(A_train, B, *, codebooks=16, variant='maddness', ridge_lambda=1.0, candidate_dims=4, max_train_rows=0, seed=0, threads=0, aggregation='average', objective='auto', table_scale='auto', grouping='search', progress=None, classifier=False, bias=None, train_labels=None, mse_weight=0.3, classifier_iterations=50, choose_lambda=False) -> Model
+    R"doc(fit(A_train, B, *, codebooks=16, variant='maddness', ridge_lambda=1.0, candidate_dims=4, max_train_rows=0, seed=0, threads=0, aggregation='average', objective='auto', table_scale='auto', grouping='search', progress=None, classifier=False, bias=None, train_labels=None, mse_weight=0.3, classifier_iterations=20, choose_lambda=False) -> Model
 
 Learns a model that approximates A @ B for rows A like those of A_train.
 
@@ -768,7 +768,7 @@ void DefineModule(py::module_& module) {
       py::arg("table_scale") = "auto", py::arg("grouping") = "search",
       py::arg("progress") = py::none(), py::arg("classifier") = false, py::arg("bias") = py::none(),
       py::arg("train_labels") = py::none(), py::arg("mse_weight") = 0.3,
-      py::arg("classifier_iterations") = 50, py::arg("choose_lambda") = false);
+      py::arg("classifier_iterations") = 20, py::arg("choose_lambda") = false);
 
   const auto fit_encoder = [](const py::handle& a_train, int codebooks, const std::string& variant,
                               double ridge_lambda, int candidate_dims,

@@ -29,7 +29,7 @@ struct LearnArgs {
   bool classifier = false;
   std::string train_labels_path;  // optional, with classifier
   double mse_weight = 0.3;
-  int classifier_iterations = 50;
+  int classifier_iterations = 20;
 };
 
 struct TrainArgs {

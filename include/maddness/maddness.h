@@ -134,7 +134,7 @@ struct ClassifierOptions {
   // Weight (>= 0) of the squared error to A*B, which keeps the outputs close to the product.
   double mse_weight = 0.3;
   // Iterations of L-BFGS (>= 1).
-  int max_iterations = 50;
+  int max_iterations = 20;
 };
 
 struct LearnOptions {

@@ -86,7 +86,7 @@ def fit(
     bias: Optional[ArrayLike] = None,
     train_labels: Optional[ArrayLike] = None,
     mse_weight: float = 0.3,
-    classifier_iterations: int = 50,
+    classifier_iterations: int = 20,
     choose_lambda: bool = False,
 ) -> Model:
     """Learns a model that approximates A @ B for rows A like those of A_train."""

@@ -84,6 +84,7 @@ class TableObjective {
     std::vector<double> scores(outputs_);
     std::vector<double> residual(outputs_);
     std::vector<double> teacher(outputs_);
+    std::vector<double> probabilities(outputs_);
     double loss = 0.0;
     const std::size_t begin = chunk * kChunkRows;
     const std::size_t end = std::min(rows_, begin + kChunkRows);
@@ -105,8 +106,12 @@ class TableObjective {
         scores[m] += bias_[m];
         max_score = std::max(max_score, scores[m]);
       }
+      // exp(score - max) once per output; the probabilities are these over their sum.
       double normalizer = 0.0;
-      for (std::size_t m = 0; m < outputs_; ++m) normalizer += std::exp(scores[m] - max_score);
+      for (std::size_t m = 0; m < outputs_; ++m) {
+        probabilities[m] = std::exp(scores[m] - max_score);
+        normalizer += probabilities[m];
+      }
       const double log_normalizer = max_score + std::log(normalizer);
       if (!labels_.empty()) {
         const auto label = static_cast<std::size_t>(labels_[r]);
@@ -131,7 +136,7 @@ class TableObjective {
         }
       }
       for (std::size_t m = 0; m < outputs_; ++m) {
-        residual[m] += std::exp(scores[m] - log_normalizer);
+        residual[m] += probabilities[m] / normalizer;
       }
       for (std::size_t c = 0; c < codebooks_; ++c) {
         double* entry = gradient + (c * kNumPrototypes + codes[c]) * outputs_;

@@ -421,9 +421,12 @@ class MaddnessMethod : public Method {
   std::string params() const override { return "C=" + std::to_string(num_codebooks_); }
   void Fit(const float* a_train, std::size_t n_train, const float* b, std::size_t d, std::size_t m,
            int threads) override {
-    LearnOptions options;  // the library's defaults, except what defines the method
+    // The library's defaults, except what defines the method; MADDNESS also chooses its ridge
+    // parameter by cross-validation (an opt-in that costs learning time only, docs/design.md).
+    LearnOptions options;
     options.num_codebooks = num_codebooks_;
     if (pq_) options.variant = Variant::kPq;
+    options.choose_ridge_lambda = !pq_;
     options.threads = threads;
     const MatrixView b_view = MatrixView::RowMajor(b, d, m);
     model_ = Model::Learn(MatrixView::RowMajor(a_train, n_train, d), &b_view, options);
