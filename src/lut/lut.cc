@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "src/common/eigen_matrix.h"
 #include "src/common/layout.h"
 
 namespace maddness::detail {
@@ -13,18 +14,12 @@ namespace maddness::detail {
 std::vector<double> BuildFloatTables(const Encoder& encoder, const MatrixView& b) {
   const auto dim = static_cast<Eigen::Index>(encoder.input_dim);
   const auto rows = static_cast<Eigen::Index>(encoder.num_codebooks) * kNumPrototypes;
-  const auto outputs = static_cast<Eigen::Index>(b.cols);
   using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const RowMatrix prototypes =
       Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
           encoder.prototypes.data(), rows, dim)
           .cast<double>();
-  RowMatrix b_double(dim, outputs);
-  for (Eigen::Index j = 0; j < dim; ++j) {
-    for (Eigen::Index m = 0; m < outputs; ++m) {
-      b_double(j, m) = b(static_cast<std::size_t>(j), static_cast<std::size_t>(m));
-    }
-  }
+  const RowMatrix b_double = ToDoubleMatrix(b);
   // tables(m, c * 16 + k): row-major M x 16C, i.e. [m][c][k].
   RowMatrix tables = (prototypes * b_double).transpose();
   return std::vector<double>(tables.data(), tables.data() + tables.size());

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "src/common/check.h"
+#include "src/common/eigen_matrix.h"
 #include "src/common/layout.h"
 #include "src/common/parallel.h"
 #include "src/encode/encode.h"
@@ -212,12 +213,7 @@ std::vector<double> FitClassifierTables(const Encoder& encoder, const MatrixView
   // Codes and exact products of the training rows, a chunk of rows per task.
   std::vector<std::uint8_t> codes(num_rows * codebooks);
   std::vector<double> exact(num_rows * outputs);
-  Eigen::MatrixXd b_double(static_cast<Eigen::Index>(dim), static_cast<Eigen::Index>(outputs));
-  for (std::size_t j = 0; j < dim; ++j) {
-    for (std::size_t m = 0; m < outputs; ++m) {
-      b_double(static_cast<Eigen::Index>(j), static_cast<Eigen::Index>(m)) = b(j, m);
-    }
-  }
+  const RowMatrixD b_double = ToDoubleMatrix(b);
   const std::size_t num_chunks = (num_rows + kChunkRows - 1) / kChunkRows;
   ParallelFor(num_chunks, threads, [&](std::size_t chunk) {
     const std::size_t begin = chunk * kChunkRows;

@@ -14,6 +14,7 @@
 #include <numeric>
 #include <random>
 
+#include "src/common/eigen_matrix.h"
 #include "src/common/parallel.h"
 #include "src/encode/encode.h"
 #include "src/train/train.h"
@@ -57,15 +58,8 @@ double HeldOutError(const TrainingSet& fit, const TrainingSet& validate, const M
           .cast<double>();
   // The error is measured after multiplying by B when B is known (what the user gets), on A
   // itself otherwise.
-  RowMatrix map = RowMatrix::Identity(dim, dim);
-  if (b != nullptr) {
-    map.resize(dim, static_cast<Eigen::Index>(b->cols));
-    for (Eigen::Index j = 0; j < dim; ++j) {
-      for (Eigen::Index m = 0; m < map.cols(); ++m) {
-        map(j, m) = (*b)(static_cast<std::size_t>(j), static_cast<std::size_t>(m));
-      }
-    }
-  }
+  const RowMatrix map =
+      b != nullptr ? ToDoubleMatrix(*b) : RowMatrix(RowMatrix::Identity(dim, dim));
   const RowMatrix tables = prototypes * map;
   const Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>
       rows(validate.values.data(), static_cast<Eigen::Index>(validate.rows), dim);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "src/common/check.h"
+#include "src/common/eigen_matrix.h"
 #include "src/common/parallel.h"
 #include "src/train/train.h"
 
@@ -101,12 +102,7 @@ double ChooseRidgeLambda(const TrainingSet& train, const std::vector<std::uint8_
 
   // Everything in the product space: Y = X B, T0 = P0 B, R = Y - G T0 (its rows are residuals).
   using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  RowMatrix b_double(static_cast<Eigen::Index>(dim), m);
-  for (std::size_t j = 0; j < dim; ++j) {
-    for (std::size_t o = 0; o < outputs; ++o) {
-      b_double(static_cast<Eigen::Index>(j), static_cast<Eigen::Index>(o)) = b(j, o);
-    }
-  }
+  const RowMatrix b_double = ToDoubleMatrix(b);
   const RowMatrix product =
       Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
           train.values.data(), static_cast<Eigen::Index>(num_rows), static_cast<Eigen::Index>(dim))
