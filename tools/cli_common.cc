@@ -227,6 +227,26 @@ LearnOptions ToLearnOptions(const LearnArgs& learn) {
   return options;
 }
 
+std::vector<std::int64_t> ReadLabels(const std::string& path, const std::string& name,
+                                     std::size_t count, const std::string& rows_owner,
+                                     const std::string& row_kind, std::size_t num_outputs) {
+  std::vector<std::int64_t> labels = io::ReadNpyLabels(path, name);
+  const std::string what = name + " (" + path + ")";
+  if (labels.size() != count) {
+    throw Error(what + " has " + std::to_string(labels.size()) + " labels but " + rows_owner +
+                " has " + std::to_string(count) + " rows; there must be one label per " + row_kind +
+                " row");
+  }
+  for (std::size_t n = 0; n < labels.size(); ++n) {
+    if (labels[n] < 0 || static_cast<std::size_t>(labels[n]) >= num_outputs) {
+      throw Error(what + ": label [" + std::to_string(n) + "] is " + std::to_string(labels[n]) +
+                  "; labels must be in [0, M) = [0, " + std::to_string(num_outputs) +
+                  "), M the number of columns of B");
+    }
+  }
+  return labels;
+}
+
 void SetClassifierOptions(const LearnArgs& learn, const std::string& bias_path,
                           std::size_t num_outputs, std::size_t num_train_rows,
                           LearnOptions* options) {
@@ -249,22 +269,9 @@ void SetClassifierOptions(const LearnArgs& learn, const std::string& bias_path,
   if (!bias_path.empty()) classifier.bias = ReadVector(bias_path, "--bias", num_outputs);
   if (!learn.train_labels_path.empty()) {
     const std::vector<std::int64_t> labels =
-        io::ReadNpyLabels(learn.train_labels_path, "--train-labels");
-    const std::string what = "--train-labels (" + learn.train_labels_path + ")";
-    if (labels.size() != num_train_rows) {
-      throw Error(what + " has " + std::to_string(labels.size()) + " labels but A_train has " +
-                  std::to_string(num_train_rows) +
-                  " rows; there must be one label per training row");
-    }
-    classifier.labels.resize(labels.size());
-    for (std::size_t n = 0; n < labels.size(); ++n) {
-      if (labels[n] < 0 || static_cast<std::size_t>(labels[n]) >= num_outputs) {
-        throw Error(what + ": label [" + std::to_string(n) + "] is " + std::to_string(labels[n]) +
-                    "; labels must be in [0, M) = [0, " + std::to_string(num_outputs) +
-                    "), M the number of columns of B");
-      }
-      classifier.labels[n] = static_cast<std::int32_t>(labels[n]);
-    }
+        ReadLabels(learn.train_labels_path, "--train-labels", num_train_rows, "A_train", "training",
+                   num_outputs);
+    classifier.labels.assign(labels.begin(), labels.end());
   }
 }
 

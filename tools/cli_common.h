@@ -41,6 +41,13 @@ NamedMatrix ReadMatrix(const std::string& path, const std::string& name, std::si
 // Reads a vector of `length` finite values: shape (length,), (1, length) or (length, 1).
 std::vector<float> ReadVector(const std::string& path, const std::string& name, std::size_t length);
 
+// Reads the class labels in `path` (argument `name`): exactly `count` of them, one per row of
+// `rows_owner` (e.g. "A_train", named in the error with `row_kind`, e.g. "training"), each in
+// [0, num_outputs).
+std::vector<std::int64_t> ReadLabels(const std::string& path, const std::string& name,
+                                     std::size_t count, const std::string& rows_owner,
+                                     const std::string& row_kind, std::size_t num_outputs);
+
 // Loads a model file, naming the argument in any error.
 Model LoadModel(const std::string& path, const std::string& name);
 

@@ -44,20 +44,8 @@ int RunEval(const EvalArgs& args) {
   std::vector<std::int64_t> labels;
   if (with_labels) {
     if (!args.bias_path.empty()) bias = ReadVector(args.bias_path, "--bias", num_outputs);
-    labels = io::ReadNpyLabels(args.labels_path, "--labels");
-    const std::string what = "--labels (" + args.labels_path + ")";
-    if (labels.size() != num_test) {
-      throw Error(what + " has " + std::to_string(labels.size()) + " labels but " +
-                  a_test.Describe() + " has " + std::to_string(num_test) +
-                  " rows; there must be one label per test row");
-    }
-    for (std::size_t n = 0; n < labels.size(); ++n) {
-      if (labels[n] < 0 || static_cast<std::size_t>(labels[n]) >= num_outputs) {
-        throw Error(what + ": label [" + std::to_string(n) + "] is " + std::to_string(labels[n]) +
-                    "; labels must be in [0, M) = [0, " + std::to_string(num_outputs) +
-                    "), M the number of columns of B");
-      }
-    }
+    labels =
+        ReadLabels(args.labels_path, "--labels", num_test, a_test.Describe(), "test", num_outputs);
   }
 
   SetClassifierOptions(learn, args.bias_path, num_outputs, a_train.rows(), &options);

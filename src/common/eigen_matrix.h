@@ -7,6 +7,8 @@
 #include <cstddef>
 
 #include "maddness/maddness.h"
+#include "src/common/layout.h"
+#include "src/common/model_data.h"
 
 namespace maddness::detail {
 
@@ -21,6 +23,15 @@ inline RowMatrixD ToDoubleMatrix(const MatrixView& view) {
     }
   }
   return matrix;
+}
+
+// The encoder's prototypes in float64: 16C x D, row c * 16 + k for bucket k of codebook c.
+inline RowMatrixD PrototypesAsDouble(const Encoder& encoder) {
+  return Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+             encoder.prototypes.data(),
+             static_cast<Eigen::Index>(encoder.num_codebooks) * kNumPrototypes,
+             static_cast<Eigen::Index>(encoder.input_dim))
+      .cast<double>();
 }
 
 }  // namespace maddness::detail

@@ -12,16 +12,8 @@
 namespace maddness::detail {
 
 std::vector<double> BuildFloatTables(const Encoder& encoder, const MatrixView& b) {
-  const auto dim = static_cast<Eigen::Index>(encoder.input_dim);
-  const auto rows = static_cast<Eigen::Index>(encoder.num_codebooks) * kNumPrototypes;
-  using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  const RowMatrix prototypes =
-      Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
-          encoder.prototypes.data(), rows, dim)
-          .cast<double>();
-  const RowMatrix b_double = ToDoubleMatrix(b);
   // tables(m, c * 16 + k): row-major M x 16C, i.e. [m][c][k].
-  RowMatrix tables = (prototypes * b_double).transpose();
+  const RowMatrixD tables = (PrototypesAsDouble(encoder) * ToDoubleMatrix(b)).transpose();
   return std::vector<double>(tables.data(), tables.data() + tables.size());
 }
 

@@ -50,17 +50,12 @@ double HeldOutError(const TrainingSet& fit, const TrainingSet& validate, const M
     FitRidgePrototypes(fit, codes, options.ridge_lambda, ResolveThreads(options.threads), &encoder);
   }
   const auto dim = static_cast<Eigen::Index>(fit.cols);
-  const auto unknowns = static_cast<Eigen::Index>(encoder.num_codebooks) * kNumPrototypes;
-  using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  const RowMatrix prototypes =
-      Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
-          encoder.prototypes.data(), unknowns, dim)
-          .cast<double>();
+  using RowMatrix = RowMatrixD;
   // The error is measured after multiplying by B when B is known (what the user gets), on A
   // itself otherwise.
   const RowMatrix map =
       b != nullptr ? ToDoubleMatrix(*b) : RowMatrix(RowMatrix::Identity(dim, dim));
-  const RowMatrix tables = prototypes * map;
+  const RowMatrix tables = PrototypesAsDouble(encoder) * map;
   const Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>
       rows(validate.values.data(), static_cast<Eigen::Index>(validate.rows), dim);
   const RowMatrix exact = rows.cast<double>() * map;

@@ -64,10 +64,7 @@ void FitRidgePrototypes(const TrainingSet& train, const std::vector<std::uint8_t
       system(i, j) = static_cast<double>(counts[static_cast<std::size_t>(i * n + j)]);
     }
   }
-  const Eigen::MatrixXd initial =
-      Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
-          encoder->prototypes.data(), n, static_cast<Eigen::Index>(dim))
-          .cast<double>();
+  const Eigen::MatrixXd initial = PrototypesAsDouble(*encoder);
   // G^T R = G^T X - G^T G P0, with R the residual of the bucket-mean reconstruction.
   const Eigen::MatrixXd gram_residual = gram_x - system * initial;
   system.diagonal().array() += ridge_lambda;
@@ -108,11 +105,7 @@ double ChooseRidgeLambda(const TrainingSet& train, const std::vector<std::uint8_
           train.values.data(), static_cast<Eigen::Index>(num_rows), static_cast<Eigen::Index>(dim))
           .cast<double>() *
       b_double;
-  const RowMatrix initial_tables =
-      Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
-          encoder.prototypes.data(), n, static_cast<Eigen::Index>(dim))
-          .cast<double>() *
-      b_double;
+  const RowMatrix initial_tables = PrototypesAsDouble(encoder) * b_double;
   // G^T G, G^T Y and ||Y||^2 in one pass over the rows (plain arrays: this loop is most of the
   // cost), then G^T R = G^T Y - G^T G T0 and ||R||^2 = ||Y||^2 - 2 <G^T Y, T0> + <T0, G^T G T0>
   // for R = Y - G T0. After these, each candidate costs only 16C x 16C and 16C x M operations.
