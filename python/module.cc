@@ -518,9 +518,10 @@ Args:
         default: the classifier's own softmax(A_train @ B + bias) is the target).
     mse_weight: weight (>= 0) of the squared error in the classifier fit.
     classifier_iterations: L-BFGS iterations of the classifier fit (>= 1).
-    choose_lambda: use the multiple of ridge_lambda among 1, 3, 10, 30, 100, 300 and 1000 with
-        the smallest cross-validation error of A_train @ B (more accurate on small training
-        sets; costs a few small factorizations).
+    choose_lambda: choose the prototypes with the smallest cross-validation error of
+        A_train @ B: ridge with ridge_lambda times 1, 3, 10, 30, 100, 300 or 1000, or the bucket
+        means (the model is then MADDNESS-PQ's, variant 'pq'). More accurate on small training
+        sets; costs a few small factorizations.
 
 Returns:
     A Model; m(A) approximates A @ B.

@@ -340,5 +340,100 @@ TEST(Ridge, ZeroLambdaWithEmptyBucketsIsAnError) {
   }
 }
 
+// ChoosePrototypes against a dense computation: for each candidate, the ridge step
+// W = (G^T G + lambda I)^-1 G^T (Y - G T0) in the product space, RSS = ||Y - G (T0 + W)||^2,
+// df = trace(G (G^T G + lambda I)^-1 G^T) and GCV = RSS / (1 - df / N)^2; the bucket means
+// (W = 0, df = 0) are a candidate too. Shapes with more rows than buckets and with fewer (where
+// the choice solves the N x N system instead).
+TEST(PrototypeChoice, PicksTheSmallestDenseGcv) {
+  struct Shape {
+    std::size_t rows, cols, outputs;
+    int codebooks;
+    std::uint64_t seed;
+  };
+  bool chose_ridge = false;
+  bool chose_bucket_means = false;
+  for (const Shape& shape :
+       {Shape{600, 12, 5, 2, 1}, Shape{400, 16, 7, 4, 2}, Shape{40, 24, 6, 4, 3},
+        Shape{25, 30, 25, 8, 4}, Shape{60, 10, 3, 8, 5}, Shape{30, 16, 4, 2, 6}}) {
+    SCOPED_TRACE(::testing::Message() << "rows " << shape.rows << ", C " << shape.codebooks);
+    const std::vector<float> values = testing::ClusteredMatrix(shape.rows, shape.cols, shape.seed);
+    const std::vector<float> b_values =
+        testing::RandomMatrix(shape.cols, shape.outputs, shape.seed + 100);
+    const TrainingSet train = MakeTrainingSet(values, shape.rows, shape.cols);
+    const MatrixView b = MatrixView::RowMajor(b_values.data(), shape.cols, shape.outputs);
+    LearnOptions options;
+    options.num_codebooks = shape.codebooks;
+    Encoder encoder;
+    const std::vector<std::uint8_t> codes = LearnTrees(train, options, nullptr, &encoder);
+    const double base_lambda = 0.5;
+    const PrototypeChoice choice = ChoosePrototypes(train, codes, b, encoder, base_lambda);
+
+    const auto num_codebooks = static_cast<std::size_t>(shape.codebooks);
+    const auto unknowns = static_cast<Eigen::Index>(num_codebooks * kNumPrototypes);
+    const auto rows = static_cast<Eigen::Index>(shape.rows);
+    Eigen::MatrixXd g = Eigen::MatrixXd::Zero(rows, unknowns);
+    for (std::size_t r = 0; r < shape.rows; ++r) {
+      for (std::size_t c = 0; c < num_codebooks; ++c) {
+        g(static_cast<Eigen::Index>(r),
+          static_cast<Eigen::Index>(c * kNumPrototypes + codes[r * num_codebooks + c])) = 1.0;
+      }
+    }
+    Eigen::MatrixXd x(rows, static_cast<Eigen::Index>(shape.cols));
+    Eigen::MatrixXd p0(unknowns, static_cast<Eigen::Index>(shape.cols));
+    Eigen::MatrixXd b_dense(static_cast<Eigen::Index>(shape.cols),
+                            static_cast<Eigen::Index>(shape.outputs));
+    for (Eigen::Index j = 0; j < x.cols(); ++j) {
+      for (Eigen::Index r = 0; r < rows; ++r) {
+        x(r, j) = values[static_cast<std::size_t>(r) * shape.cols + static_cast<std::size_t>(j)];
+      }
+      for (Eigen::Index i = 0; i < unknowns; ++i) {
+        p0(i, j) =
+            encoder
+                .prototypes[static_cast<std::size_t>(i) * shape.cols + static_cast<std::size_t>(j)];
+      }
+      for (Eigen::Index o = 0; o < b_dense.cols(); ++o)
+        b_dense(j, o) = b(static_cast<std::size_t>(j), static_cast<std::size_t>(o));
+    }
+    const Eigen::MatrixXd y = x * b_dense;
+    const Eigen::MatrixXd t0 = p0 * b_dense;
+    const double bucket_gcv = (y - g * t0).squaredNorm();
+    double best = bucket_gcv;
+    double best_lambda = -1.0;  // the bucket means
+    std::vector<double> errors;
+    for (const double factor : kLambdaFactors) {
+      const double lambda = base_lambda * factor;
+      const Eigen::MatrixXd system =
+          g.transpose() * g + lambda * Eigen::MatrixXd::Identity(unknowns, unknowns);
+      const Eigen::MatrixXd w = system.ldlt().solve(g.transpose() * (y - g * t0));
+      const double rss = (y - g * (t0 + w)).squaredNorm();
+      const double df = (g * system.ldlt().solve(g.transpose())).trace();
+      const double keep = 1.0 - df / static_cast<double>(shape.rows);
+      const double gcv = rss / (keep * keep);
+      errors.push_back(gcv);
+      if (gcv < best) {
+        best = gcv;
+        best_lambda = lambda;
+      }
+    }
+    // The chosen candidate's dense GCV is the smallest, up to rounding (the choice computes the
+    // same quantities in another order).
+    const double chosen_gcv =
+        choice.bucket_means ? bucket_gcv
+                            : errors[static_cast<std::size_t>(
+                                  std::find_if(std::begin(kLambdaFactors), std::end(kLambdaFactors),
+                                               [&](double factor) {
+                                                 return base_lambda * factor == choice.lambda;
+                                               }) -
+                                  std::begin(kLambdaFactors))];
+    EXPECT_LE(chosen_gcv, best * (1.0 + 1e-9)) << "dense choice: lambda " << best_lambda;
+    chose_ridge = chose_ridge || !choice.bucket_means;
+    chose_bucket_means = chose_bucket_means || choice.bucket_means;
+  }
+  // These shapes cover both outcomes.
+  EXPECT_TRUE(chose_ridge);
+  EXPECT_TRUE(chose_bucket_means);
+}
+
 }  // namespace
 }  // namespace maddness::detail

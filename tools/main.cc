@@ -31,8 +31,9 @@ void AddLearnOptions(CLI::App* command, LearnArgs* learn, bool with_train_rows) 
   command->add_option("--lambda", learn->lambda, "ridge parameter of the prototypes, >= 0")
       ->capture_default_str();
   command->add_flag("--choose-lambda", learn->choose_lambda,
-                    "with --b: use the multiple of --lambda among 1, 3, 10, ..., 1000 with the "
-                    "smallest cross-validation error of A*B on the training rows");
+                    "with --b: choose the prototypes with the smallest cross-validation error of "
+                    "A*B on the training rows: ridge with --lambda times 1, 3, 10, ..., 1000, or "
+                    "the bucket means (the model is then MADDNESS-PQ's)");
   command->add_option("--seed", learn->seed, "seed of the random choices while learning")
       ->capture_default_str();
   command

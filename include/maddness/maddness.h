@@ -144,11 +144,11 @@ struct LearnOptions {
   // Ridge parameter lambda (>= 0) of the prototype regression; 0 only when the problem is
   // well posed (no empty buckets).
   double ridge_lambda = 1.0;
-  // With B given (and kMaddness): use instead the multiple of ridge_lambda among
-  // {1, 3, 10, 30, 100, 300, 1000} whose prototypes have the smallest cross-validation error of
-  // A*B on the training rows (closed form, the trees fixed; up to 64 codebooks; not for
-  // training sets too small for held-out choices, see TableScale::kAuto). Model files record the
-  // lambda used.
+  // With B given (and kMaddness): choose the prototypes by generalized cross-validation of A*B
+  // on the training rows (closed form, the trees fixed; up to 64 codebooks): the ridge ones with
+  // lambda among ridge_lambda x {1, 3, 10, 30, 100, 300, 1000}, or the bucket means (the limit of
+  // an infinite lambda), which makes the model exactly MADDNESS-PQ's (variant() is then kPq).
+  // Model files record the lambda and the variant.
   // Off by default: it costs up to 7 small Cholesky factorizations, which on small training sets
   // is more than the rest of learning (docs/design.md).
   bool choose_ridge_lambda = false;

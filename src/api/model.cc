@@ -244,10 +244,12 @@ Model Model::Learn(const MatrixView& a_train, const MatrixView* b, const LearnOp
     Fail("classifier tables are fitted to B, but no B was given to learn with");
   }
   auto data = std::make_shared<detail::ModelData>();
-  data->variant = options.variant;
-  data->ridge_lambda = options.ridge_lambda;
+  detail::PrototypeChoice prototypes;
   data->encoder = detail::LearnEncoder(a_train, b, options, &data->num_train_rows,
-                                       detail::LocalReducer(), &data->ridge_lambda);
+                                       detail::LocalReducer(), &prototypes);
+  // Bucket-mean prototypes are what a MADDNESS-PQ model has, and the file says so.
+  data->variant = prototypes.bucket_means ? Variant::kPq : Variant::kMaddness;
+  data->ridge_lambda = prototypes.lambda;
   if (b == nullptr) return Model(std::move(data));
   TableScale table_scale = options.table_scale;
   if (table_scale == TableScale::kAuto) {

@@ -26,7 +26,8 @@ std::vector<std::size_t> SampleRows(std::size_t num_rows, std::size_t max_rows,
 }
 
 Encoder LearnEncoder(const MatrixView& a_train, const MatrixView* b, const LearnOptions& options,
-                     std::uint64_t* num_train_rows, const Reducer& reducer, double* ridge_lambda) {
+                     std::uint64_t* num_train_rows, const Reducer& reducer,
+                     PrototypeChoice* prototypes) {
   const std::vector<std::size_t> rows =
       SampleRows(a_train.rows, options.max_train_rows, options.seed);
   // The column order: codebook c owns positions [codebook_begin[c], codebook_begin[c + 1]) of it.
@@ -55,20 +56,24 @@ Encoder LearnEncoder(const MatrixView& a_train, const MatrixView* b, const Learn
   const bool for_product = choice.objective == Objective::kProduct && b != nullptr;
   const std::vector<std::uint8_t> codes =
       LearnTrees(train, options, for_product ? permuted_b.view() : nullptr, &encoder, reducer);
-  double lambda = options.ridge_lambda;
+  PrototypeChoice prototype_choice;
+  prototype_choice.lambda = options.ridge_lambda;
+  prototype_choice.bucket_means = options.variant == Variant::kPq;
   if (options.variant == Variant::kMaddness) {
     if (options.progress) options.progress(Progress{"fitting prototypes", 0, 1});
-    // The leave-one-out choice needs every row in one process, and enough rows to mean
-    // something (with fewer, the model stays the paper's, as for the held-out choices).
-    if (options.choose_ridge_lambda && b != nullptr && !reducer.distributed() &&
-        !TooFewRowsToChoose(train.rows, train.cols)) {
-      lambda = ChooseRidgeLambda(train, codes, *permuted_b.view(), encoder, options.ridge_lambda);
+    // The cross-validated choice needs every row in one process.
+    if (options.choose_ridge_lambda && b != nullptr && !reducer.distributed()) {
+      prototype_choice =
+          ChoosePrototypes(train, codes, *permuted_b.view(), encoder, options.ridge_lambda);
     }
-    FitRidgePrototypes(train, codes, lambda, ResolveThreads(options.threads), &encoder, reducer);
+    if (!prototype_choice.bucket_means) {
+      FitRidgePrototypes(train, codes, prototype_choice.lambda, ResolveThreads(options.threads),
+                         &encoder, reducer);
+    }
     if (options.progress) options.progress(Progress{"fitting prototypes", 1, 1});
   }
   UnpermuteEncoder(order, &encoder);
-  if (ridge_lambda != nullptr) *ridge_lambda = lambda;
+  if (prototypes != nullptr) *prototypes = prototype_choice;
   return encoder;
 }
 

@@ -85,72 +85,160 @@ void FitRidgePrototypes(const TrainingSet& train, const std::vector<std::uint8_t
 }  // namespace maddness::detail
 
 namespace maddness::detail {
+namespace {
 
-double ChooseRidgeLambda(const TrainingSet& train, const std::vector<std::uint8_t>& codes,
-                         const MatrixView& b, const Encoder& encoder, double base_lambda) {
+// Sums over the training rows in the product space (Y = X B) for the prototype choice. Bucket
+// i = c * 16 + k is code k of codebook c; n = 16C buckets, M outputs.
+struct ProductSums {
+  Eigen::MatrixXd gram;     // G^T G (n x n): co-occurrence counts; its diagonal counts rows
+  Eigen::MatrixXd gram_y;   // G^T Y (n x M)
+  Eigen::MatrixXd own_sum;  // row i: the sum of x_c B_c (codebook c's own columns) over bucket i
+  double y_norm = 0.0;      // ||Y||^2
+
+  // The bucket means in the product space (the MADDNESS-PQ tables before quantization): row i
+  // is own_sum / count, 0 for an empty bucket (as LearnTrees leaves it).
+  Eigen::MatrixXd BucketMeans() const {
+    Eigen::MatrixXd means = Eigen::MatrixXd::Zero(own_sum.rows(), own_sum.cols());
+    for (Eigen::Index i = 0; i < own_sum.rows(); ++i) {
+      if (gram(i, i) > 0.0) means.row(i) = own_sum.row(i) / gram(i, i);
+    }
+    return means;
+  }
+  // sum over the rows of ||y - g T||^2 for tables T (n x M).
+  double SquaredError(const Eigen::MatrixXd& tables) const {
+    return y_norm - 2.0 * (gram_y.array() * tables.array()).sum() +
+           (tables.array() * (gram * tables).array()).sum();
+  }
+};
+
+// G G^T (N x N): entry (r, s) counts the codebooks where rows r and s have the same code.
+Eigen::MatrixXd RowGram(const std::vector<std::uint8_t>& codes, std::size_t num_rows,
+                        std::size_t num_codebooks) {
+  const auto size = static_cast<Eigen::Index>(num_rows);
+  Eigen::MatrixXd gram(size, size);
+  for (Eigen::Index r = 0; r < size; ++r) {
+    const std::uint8_t* first = codes.data() + static_cast<std::size_t>(r) * num_codebooks;
+    for (Eigen::Index s = 0; s <= r; ++s) {
+      const std::uint8_t* second = codes.data() + static_cast<std::size_t>(s) * num_codebooks;
+      double shared = 0.0;
+      for (std::size_t c = 0; c < num_codebooks; ++c) shared += first[c] == second[c] ? 1.0 : 0.0;
+      gram(r, s) = shared;
+      gram(s, r) = shared;
+    }
+  }
+  return gram;
+}
+
+}  // namespace
+
+PrototypeChoice ChoosePrototypes(const TrainingSet& train, const std::vector<std::uint8_t>& codes,
+                                 const MatrixView& b, const Encoder& encoder, double base_lambda) {
+  PrototypeChoice choice;
+  choice.lambda = base_lambda;
   const std::size_t num_rows = train.rows;
   const std::size_t dim = train.cols;
   const std::size_t num_codebooks = static_cast<std::size_t>(encoder.num_codebooks);
   const std::size_t unknowns = num_codebooks * kNumPrototypes;
-  const std::size_t outputs = b.cols;
-  if (unknowns > kMaxLambdaSearchUnknowns || num_rows == 0) return base_lambda;
+  if (unknowns > kMaxLambdaSearchUnknowns || num_rows == 0) return choice;
   const auto n = static_cast<Eigen::Index>(unknowns);
-  const auto m = static_cast<Eigen::Index>(outputs);
+  const auto m = static_cast<Eigen::Index>(b.cols);
 
-  // Everything in the product space: Y = X B, T0 = P0 B, R = Y - G T0 (its rows are residuals).
-  using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  const RowMatrix b_double = ToDoubleMatrix(b);
-  const RowMatrix product =
+  // One pass over the rows for the sums (plain loops: this is most of the cost). After it, each
+  // candidate costs only 16C x 16C and 16C x M operations (or N x N with fewer rows than buckets).
+  const RowMatrixD b_double = ToDoubleMatrix(b);
+  const RowMatrixD product =
       Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
           train.values.data(), static_cast<Eigen::Index>(num_rows), static_cast<Eigen::Index>(dim))
           .cast<double>() *
       b_double;
-  const RowMatrix initial_tables = PrototypesAsDouble(encoder) * b_double;
-  // G^T G, G^T Y and ||Y||^2 in one pass over the rows (plain arrays: this loop is most of the
-  // cost), then G^T R = G^T Y - G^T G T0 and ||R||^2 = ||Y||^2 - 2 <G^T Y, T0> + <T0, G^T G T0>
-  // for R = Y - G T0. After these, each candidate costs only 16C x 16C and 16C x M operations.
   std::vector<double> counts(unknowns * unknowns, 0.0);
-  std::vector<double> gram_product(unknowns * outputs, 0.0);
+  std::vector<double> gram_product(unknowns * b.cols, 0.0);
+  std::vector<double> own_product(unknowns * b.cols, 0.0);
+  std::vector<double> own(b.cols);
+  double y_norm = 0.0;
   for (std::size_t r = 0; r < num_rows; ++r) {
     const std::uint8_t* row_codes = codes.data() + r * num_codebooks;
-    const double* y = product.data() + r * outputs;
+    const double* y = product.data() + r * b.cols;
+    const float* x = train.row(r);
+    for (std::size_t o = 0; o < b.cols; ++o) y_norm += y[o] * y[o];
     for (std::size_t c = 0; c < num_codebooks; ++c) {
       const std::size_t i = c * kNumPrototypes + row_codes[c];
-      double* target = gram_product.data() + i * outputs;
-      for (std::size_t o = 0; o < outputs; ++o) target[o] += y[o];
+      double* target = gram_product.data() + i * b.cols;
+      for (std::size_t o = 0; o < b.cols; ++o) target[o] += y[o];
       double* count_row = counts.data() + i * unknowns;
       for (std::size_t c2 = 0; c2 < num_codebooks; ++c2) {
         count_row[c2 * kNumPrototypes + row_codes[c2]] += 1.0;
       }
+      std::fill(own.begin(), own.end(), 0.0);
+      for (std::uint32_t j = encoder.codebook_begin[c]; j < encoder.codebook_begin[c + 1]; ++j) {
+        const double value = x[j];
+        const double* b_row = b_double.data() + j * b.cols;
+        for (std::size_t o = 0; o < b.cols; ++o) own[o] += value * b_row[o];
+      }
+      double* own_target = own_product.data() + i * b.cols;
+      for (std::size_t o = 0; o < b.cols; ++o) own_target[o] += own[o];
     }
   }
-  const Eigen::MatrixXd gram = Eigen::Map<const RowMatrix>(counts.data(), n, n);
-  const Eigen::MatrixXd gram_y = Eigen::Map<const RowMatrix>(gram_product.data(), n, m);
-  const Eigen::MatrixXd gram_initial = gram * initial_tables;
-  const Eigen::MatrixXd gram_residual = gram_y - gram_initial;
-  const double residual_norm = product.squaredNorm() -
-                               2.0 * (gram_y.array() * initial_tables.array()).sum() +
-                               (initial_tables.array() * gram_initial.array()).sum();
-  const Eigen::VectorXd eigenvalues =
-      Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(gram, Eigen::EigenvaluesOnly).eigenvalues();
+  ProductSums sums;
+  sums.gram = Eigen::Map<const RowMatrixD>(counts.data(), n, n);
+  sums.gram_y = Eigen::Map<const RowMatrixD>(gram_product.data(), n, m);
+  sums.own_sum = Eigen::Map<const RowMatrixD>(own_product.data(), n, m);
+  sums.y_norm = y_norm;
 
-  // Generalized cross-validation of the ridge step for each candidate: RSS / (1 - df / N)^2,
-  // with RSS = ||R - G W||^2 = ||R||^2 - 2 <G^T R, W> + <W, G^T G W> for W the ridge solution and
-  // df = trace(G (G^T G + lambda I)^-1 G^T) = sum_j e_j / (e_j + lambda), e the eigenvalues of
-  // G^T G: the leave-one-out error with every row's leverage replaced by the mean.
+  // With the bucket means T0 and R = Y - G T0, the ridge step of each candidate is
+  // W = (G^T G + lambda I)^-1 G^T R, or with fewer rows than buckets the same matrix as
+  // G^T (G G^T + lambda I)^-1 R, a smaller system. Its GCV error is RSS / (1 - df / N)^2 with
+  // RSS = ||R - G W||^2 and df = sum_j e_j / (e_j + lambda) over the eigenvalues e of G^T G
+  // (the nonzero ones are those of G G^T).
+  const Eigen::MatrixXd means = sums.BucketMeans();
+  const bool by_rows = num_rows < unknowns;
+  Eigen::MatrixXd row_gram;
+  Eigen::MatrixXd residual;
+  Eigen::MatrixXd gram_residual;
+  if (by_rows) {
+    row_gram = RowGram(codes, num_rows, num_codebooks);
+    residual = product;
+    for (std::size_t r = 0; r < num_rows; ++r) {
+      for (std::size_t c = 0; c < num_codebooks; ++c) {
+        residual.row(static_cast<Eigen::Index>(r)) -=
+            means.row(static_cast<Eigen::Index>(c * kNumPrototypes + codes[r * num_codebooks + c]));
+      }
+    }
+  } else {
+    gram_residual = sums.gram_y - sums.gram * means;
+  }
+  const Eigen::VectorXd eigenvalues = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(
+                                          by_rows ? row_gram : sums.gram, Eigen::EigenvaluesOnly)
+                                          .eigenvalues();
   const double rows = static_cast<double>(num_rows);
-  double best_lambda = base_lambda;
-  double best_error = HUGE_VAL;
+  // The bucket means are the limit lambda -> infinity: W = 0 and df = 0.
+  double best_error = std::max(sums.SquaredError(means), 0.0);
+  choice.bucket_means = true;
   for (const double factor : kLambdaFactors) {
     const double lambda = base_lambda * factor;
     if (!(lambda > 0.0)) continue;
-    Eigen::MatrixXd system = gram;
-    system.diagonal().array() += lambda;
-    const Eigen::LLT<Eigen::MatrixXd> cholesky(system);
-    if (cholesky.info() != Eigen::Success) continue;
-    const Eigen::MatrixXd correction = cholesky.solve(gram_residual);
-    const double rss = residual_norm - 2.0 * (gram_residual.array() * correction.array()).sum() +
-                       (correction.array() * (gram * correction).array()).sum();
+    Eigen::MatrixXd step;
+    if (by_rows) {
+      Eigen::MatrixXd system = row_gram;
+      system.diagonal().array() += lambda;
+      const Eigen::LLT<Eigen::MatrixXd> cholesky(system);
+      if (cholesky.info() != Eigen::Success) continue;
+      const Eigen::MatrixXd dual = cholesky.solve(residual);
+      step = Eigen::MatrixXd::Zero(n, m);
+      for (std::size_t r = 0; r < num_rows; ++r) {
+        for (std::size_t c = 0; c < num_codebooks; ++c) {
+          step.row(static_cast<Eigen::Index>(c * kNumPrototypes + codes[r * num_codebooks + c])) +=
+              dual.row(static_cast<Eigen::Index>(r));
+        }
+      }
+    } else {
+      Eigen::MatrixXd system = sums.gram;
+      system.diagonal().array() += lambda;
+      const Eigen::LLT<Eigen::MatrixXd> cholesky(system);
+      if (cholesky.info() != Eigen::Success) continue;
+      step = cholesky.solve(gram_residual);
+    }
+    const double rss = std::max(sums.SquaredError(means + step), 0.0);
     double freedom = 0.0;
     for (Eigen::Index j = 0; j < eigenvalues.size(); ++j) {
       const double value = std::max(eigenvalues(j), 0.0);
@@ -158,13 +246,14 @@ double ChooseRidgeLambda(const TrainingSet& train, const std::vector<std::uint8_
     }
     if (!(freedom < rows)) continue;
     const double keep = 1.0 - freedom / rows;
-    const double error = std::max(rss, 0.0) / (keep * keep);
+    const double error = rss / (keep * keep);
     if (error < best_error) {
       best_error = error;
-      best_lambda = lambda;
+      choice.lambda = lambda;
+      choice.bucket_means = false;
     }
   }
-  return best_lambda;
+  return choice;
 }
 
 }  // namespace maddness::detail

@@ -99,28 +99,36 @@ void FitRidgePrototypes(const TrainingSet& train, const std::vector<std::uint8_t
                         double ridge_lambda, int threads, Encoder* encoder,
                         const Reducer& reducer = LocalReducer());
 
-// Candidate multiples of LearnOptions::ridge_lambda for ChooseRidgeLambda, and the largest
-// system (16 C unknowns) it handles; beyond that it returns the base lambda.
+// Candidate multiples of LearnOptions::ridge_lambda for ChoosePrototypes, and the largest system
+// (16 C unknowns) it handles; beyond that it keeps the base lambda and the ridge prototypes.
 inline constexpr double kLambdaFactors[] = {1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0};
 inline constexpr std::size_t kMaxLambdaSearchUnknowns = 1024;
 
-// The ridge parameter among base_lambda * kLambdaFactors whose ridge step (prototypes refined
-// from the bucket means of `encoder`, the trees fixed) has the smallest generalized
-// cross-validation error of the product rows x B over the training rows. `b` is D x M in the
-// columns of `train`. Ties keep the smaller lambda.
-double ChooseRidgeLambda(const TrainingSet& train, const std::vector<std::uint8_t>& codes,
-                         const MatrixView& b, const Encoder& encoder, double base_lambda);
+// What LearnOptions::choose_ridge_lambda chooses for the prototypes.
+struct PrototypeChoice {
+  double lambda = 1.0;        // the ridge parameter
+  bool bucket_means = false;  // keep the bucket means (the MADDNESS-PQ prototypes) instead
+};
+
+// With the trees fixed (`codes`, and the bucket means of `encoder`'s codebook columns), the
+// prototypes whose tables have the smallest generalized cross-validation error over the training
+// rows, in the product space rows x B (`b` is D x M in the columns of `train`): the ridge step
+// with lambda among base_lambda * kLambdaFactors, or none at all (the bucket means, the limit of
+// an infinite lambda). Ties keep the bucket means, then the smaller lambda.
+PrototypeChoice ChoosePrototypes(const TrainingSet& train, const std::vector<std::uint8_t>& codes,
+                                 const MatrixView& b, const Encoder& encoder, double base_lambda);
 
 // The whole of learning: samples rows, learns the trees, and (for kMaddness) fits the prototypes.
 // `b` (may be null) is used when options.objective is kProduct. Inputs must already be validated
 // (finite, 1 <= C <= D). With a distributed `reducer`, `a_train` is this process's share of the
 // rows (possibly none), the sample is drawn from it, *num_train_rows counts the rows of all
 // processes and the encoder is the same on every process.
-// When `ridge_lambda` is not null it receives the ridge parameter the prototypes were fitted with
-// (LearnOptions::choose_ridge_lambda may choose another than options.ridge_lambda).
+// When `prototypes` is not null it receives the ridge parameter the prototypes were fitted with
+// and whether they are the bucket means (LearnOptions::choose_ridge_lambda may choose another
+// parameter than options.ridge_lambda, or the bucket means; kPq always has bucket means).
 Encoder LearnEncoder(const MatrixView& a_train, const MatrixView* b, const LearnOptions& options,
                      std::uint64_t* num_train_rows, const Reducer& reducer = LocalReducer(),
-                     double* ridge_lambda = nullptr);
+                     PrototypeChoice* prototypes = nullptr);
 
 }  // namespace maddness::detail
 
