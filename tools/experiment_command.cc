@@ -593,9 +593,28 @@ std::vector<Point> RunTask(const Task& task, const Settings& settings, std::uint
   const double probe = std::max(1e-7, SecondsSince(probe_start));
   const int inner =
       static_cast<int>(std::min(1000.0, std::max(1.0, std::ceil(kMinSampleSeconds / probe))));
+  // A model equal byte for byte to an earlier one (MADDNESS that kept the bucket means is
+  // MADDNESS-PQ's model) is timed once: timing it twice would only measure noise.
+  std::vector<std::size_t> timed_as(fitted.size());
+  std::vector<std::vector<std::uint8_t>> model_bytes(fitted.size());
+  for (std::size_t i = 0; i < fitted.size(); ++i) {
+    timed_as[i] = i;
+    model_bytes[i] = fitted[i].method->ModelBytes();
+    for (std::size_t j = 0; j < i && !model_bytes[i].empty(); ++j) {
+      if (model_bytes[j] == model_bytes[i]) {
+        timed_as[i] = j;
+        Status(settings, "[" + task.name + "] " + fitted[i].point.method + " " +
+                             fitted[i].point.params + ": the same model as " +
+                             fitted[j].point.method + " " + fitted[j].point.params +
+                             ", timed once");
+        break;
+      }
+    }
+  }
   std::vector<std::function<void()>> jobs;
   std::vector<std::pair<std::size_t, bool>> job_method;  // (fitted index, column-major)
   for (std::size_t i = 0; i < fitted.size(); ++i) {
+    if (timed_as[i] != i) continue;
     Method* method = fitted[i].method.get();
     for (const bool col_major : {false, true}) {
       if (col_major && !method->has_column_major()) continue;
@@ -614,6 +633,10 @@ std::vector<Point> RunTask(const Task& task, const Settings& settings, std::uint
   for (std::size_t job = 0; job < jobs.size(); ++job) {
     const auto [index, col_major] = job_method[job];
     (col_major ? col_seconds : row_seconds)[index] = seconds[job] / inner;
+  }
+  for (std::size_t i = 0; i < fitted.size(); ++i) {
+    row_seconds[i] = row_seconds[timed_as[i]];
+    col_seconds[i] = col_seconds[timed_as[i]];
   }
   // fitted[0] and fitted[1] are the exact products.
   const double exact_row = std::min(row_seconds[0], row_seconds[1]);

@@ -442,6 +442,7 @@ class MaddnessMethod : public Method {
     options.threads = threads;
     model_.Apply(MatrixView::ColMajor(a, n, model_.input_dim()), out, 0, options);
   }
+  std::vector<std::uint8_t> ModelBytes() const override { return model_.Serialize(); }
 
  private:
   int num_codebooks_;

@@ -42,6 +42,10 @@ class Method {
   // float rounding. Throws Error when there is no such path.
   virtual bool has_column_major() const { return false; }
   virtual void ApplyColumnMajor(const float* a, std::size_t n, float* out, int threads);
+  // The fitted model as bytes, for the methods that have a model file (MADDNESS, MADDNESS-PQ),
+  // empty otherwise. Equal non-empty bytes compute equal outputs at equal cost: the suite then
+  // times the model once for both points.
+  virtual std::vector<std::uint8_t> ModelBytes() const { return {}; }
 };
 
 // Exact float32 product: `library` is "onednn" (oneDNN matmul, B pre-packed) or "openblas"
