@@ -70,6 +70,14 @@ def check_task(task, rows):
             fail("%s: time %r ms, speedup %r" % (name, time_ms, speedup))
         if abs(speedup - number(row["exact_time_ms"]) / time_ms) > 1e-6 * speedup:
             fail("%s: speedup %r is not exact time / time" % (name, speedup))
+        time_raw, speedup_raw = number(row["time_raw_ms"]), number(row["speedup_raw"])
+        if row["method"] in ("MADDNESS", "MADDNESS-PQ"):
+            if not (time_raw and time_raw > 0 and speedup_raw and speedup_raw > 0):
+                fail("%s: raw-output time %r ms, speedup %r" % (name, time_raw, speedup_raw))
+            if abs(speedup_raw - number(row["exact_time_ms"]) / time_raw) > 1e-6 * speedup_raw:
+                fail("%s: raw speedup %r is not exact time / raw time" % (name, speedup_raw))
+        elif time_raw is not None or speedup_raw is not None:
+            fail("%s: a raw-output time for a method without raw outputs" % name)
         accuracy = number(row["accuracy"])
         if accuracy is not None and not 0 <= accuracy <= 1:
             fail("%s: accuracy %r" % (name, accuracy))

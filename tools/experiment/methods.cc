@@ -442,12 +442,24 @@ class MaddnessMethod : public Method {
     options.threads = threads;
     model_.Apply(MatrixView::ColMajor(a, n, model_.input_dim()), out, 0, options);
   }
+  bool has_raw_output() const override { return true; }
+  void ApplyRaw(const float* a, std::size_t n, bool col_major, int threads) override {
+    ApplyOptions options;
+    options.threads = threads;
+    const std::size_t d = model_.input_dim();
+    const MatrixView view =
+        col_major ? MatrixView::ColMajor(a, n, d) : MatrixView::RowMajor(a, n, d);
+    const std::vector<std::uint8_t> codes = model_.EncodePacked(view, options);
+    raw_.resize(n * model_.output_dim());
+    model_.ScanPackedRaw(codes.data(), codes.size(), n, raw_.data(), 0, options);
+  }
   std::vector<std::uint8_t> ModelBytes() const override { return model_.Serialize(); }
 
  private:
   int num_codebooks_;
   bool pq_;
   Model model_;
+  std::vector<std::uint16_t> raw_;  // ApplyRaw's outputs
 };
 
 // (A S)(S^T B) for a dense D x d sketch S; subclasses choose S in Fit.
@@ -628,6 +640,10 @@ class HashJlMethod : public Method {
 
 void Method::ApplyColumnMajor(const float*, std::size_t, float*, int) {
   throw Error(name() + " has no path for column-major A");
+}
+
+void Method::ApplyRaw(const float*, std::size_t, bool, int) {
+  throw Error(name() + " has no raw output");
 }
 
 std::unique_ptr<Method> MakeExact(const std::string& library) {

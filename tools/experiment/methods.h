@@ -42,6 +42,12 @@ class Method {
   // float rounding. Throws Error when there is no such path.
   virtual bool has_column_major() const { return false; }
   virtual void ApplyColumnMajor(const float* a, std::size_t n, float* out, int threads);
+  // The paper's timed region for its own methods (maddness-spec 1.3): the product up to the raw
+  // integer sums, before de-quantization to float (which the paper did not time). For the methods
+  // that have it (has_raw_output()), ApplyRaw computes them for A (n x d, column-major when
+  // `col_major`) into a buffer the method keeps. Throws Error when there is no such path.
+  virtual bool has_raw_output() const { return false; }
+  virtual void ApplyRaw(const float* a, std::size_t n, bool col_major, int threads);
   // The fitted model as bytes, for the methods that have a model file (MADDNESS, MADDNESS-PQ),
   // empty otherwise. Equal non-empty bytes compute equal outputs at equal cost: the suite then
   // times the model once for both points.
