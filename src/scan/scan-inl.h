@@ -326,25 +326,32 @@ HWY_INLINE void Transpose8x8(D d, hn::Vec<D>* rows) {
 // row's first output `dst`. Row8 takes the row's `count` sums as bytes (kFull: count is 16);
 // Row16 takes outputs [first, first + n), n <= 8, as uint16. Outputs past a multiple of the
 // vector width are written one by one (a masked store is slow on AVX2 and emulated for 16-bit
-// lanes; a full-width store would write past the row).
+// lanes; a full-width store would write past the row), except with `whole`: then the last
+// vector is stored whole, past the row's last output. ScanImpl passes `whole` only for rows that
+// are exactly M values apart (M >= 16, so fewer than M values are written past the row) and
+// that are followed, in the same call, by a row whose first tile is written later: tiles go
+// from the last to the first, so the values written past the row are overwritten.
 class RawTileWriter {
  public:
   using Out = std::uint16_t;
 
-  RawTileWriter(const RawSink& sink, std::size_t m0, std::size_t count)
-      : base_(sink.raw + m0), stride_(sink.row_stride), count_(count) {}
+  RawTileWriter(const RawSink& sink, std::size_t m0, std::size_t count, std::size_t whole_end)
+      : base_(sink.raw + m0), stride_(sink.row_stride), count_(count), whole_end_(whole_end) {}
 
   Out* Row(std::size_t row) const { return base_ + row * stride_; }
   std::size_t stride() const { return stride_; }
+  bool Whole(std::size_t row) const { return row < whole_end_; }
 
   template <bool kFull>
-  HWY_INLINE void Row8(const std::uint8_t* HWY_RESTRICT sums, Out* HWY_RESTRICT dst) const {
+  HWY_INLINE void Row8(const std::uint8_t* HWY_RESTRICT sums, Out* HWY_RESTRICT dst,
+                       bool whole) const {
     const hn::CappedTag<std::uint16_t, kOutputTile> d16;
     const hn::Rebind<std::uint8_t, decltype(d16)> d8;
     const std::size_t lanes = hn::Lanes(d16);
     const std::size_t count = kFull ? kOutputTile : count_;
+    const std::size_t vector_end = whole ? count + lanes - 1 : count;
     std::size_t c = 0;
-    for (; c + lanes <= count; c += lanes) {
+    for (; c + lanes <= vector_end; c += lanes) {
       hn::StoreU(hn::PromoteTo(d16, hn::LoadU(d8, sums + c)), d16, dst + c);
     }
     if (!kFull) {
@@ -353,9 +360,9 @@ class RawTileWriter {
   }
 
   HWY_INLINE void Row16(const std::uint16_t* HWY_RESTRICT sums, Out* HWY_RESTRICT dst,
-                        std::size_t first, std::size_t n) const {
+                        std::size_t first, std::size_t n, bool whole) const {
     const hn::CappedTag<std::uint16_t, 8> d16;
-    if (n == 8 && hn::Lanes(d16) == 8) {
+    if ((n == 8 || whole) && hn::Lanes(d16) == 8) {
       hn::StoreU(hn::LoadU(d16, sums), d16, dst + first);
       return;
     }
@@ -366,14 +373,15 @@ class RawTileWriter {
   Out* base_;
   std::size_t stride_;
   std::size_t count_;
+  std::size_t whole_end_;  // rows below it may be written with whole vectors
 };
 
 class FloatTileWriter {
  public:
   using Out = float;
 
-  FloatTileWriter(const FloatSink& sink, std::size_t m0, std::size_t count)
-      : base_(sink.out + m0), stride_(sink.row_stride), count_(count) {
+  FloatTileWriter(const FloatSink& sink, std::size_t m0, std::size_t count, std::size_t whole_end)
+      : base_(sink.out + m0), stride_(sink.row_stride), count_(count), whole_end_(whole_end) {
     for (std::size_t i = 0; i < kOutputTile; ++i) {
       scale_[i] = i < count ? sink.scale[m0 + i] : 0.0f;
       offset_[i] = i < count ? sink.offset[m0 + i] : 0.0f;
@@ -382,16 +390,19 @@ class FloatTileWriter {
 
   Out* Row(std::size_t row) const { return base_ + row * stride_; }
   std::size_t stride() const { return stride_; }
+  bool Whole(std::size_t row) const { return row < whole_end_; }
 
   template <bool kFull>
-  HWY_INLINE void Row8(const std::uint8_t* HWY_RESTRICT sums, Out* HWY_RESTRICT dst) const {
+  HWY_INLINE void Row8(const std::uint8_t* HWY_RESTRICT sums, Out* HWY_RESTRICT dst,
+                       bool whole) const {
     const hn::CappedTag<float, kOutputTile> df;
     const hn::RebindToSigned<decltype(df)> di;
     const hn::Rebind<std::uint8_t, decltype(df)> d8;
     const std::size_t lanes = hn::Lanes(df);
     const std::size_t count = kFull ? kOutputTile : count_;
+    const std::size_t vector_end = whole ? count + lanes - 1 : count;
     std::size_t c = 0;
-    for (; c + lanes <= count; c += lanes) {
+    for (; c + lanes <= vector_end; c += lanes) {
       auto value = hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(d8, sums + c)));
       value = hn::Mul(value, hn::Load(df, scale_ + c));
       hn::StoreU(hn::Add(value, hn::Load(df, offset_ + c)), df, dst + c);
@@ -402,7 +413,7 @@ class FloatTileWriter {
   }
 
   HWY_INLINE void Row16(const std::uint16_t* HWY_RESTRICT sums, Out* HWY_RESTRICT row_dst,
-                        std::size_t first, std::size_t n) const {
+                        std::size_t first, std::size_t n, bool whole) const {
     const hn::CappedTag<float, 8> df;
     const hn::RebindToSigned<decltype(df)> di;
     const hn::Rebind<std::uint16_t, decltype(df)> d16;
@@ -410,8 +421,9 @@ class FloatTileWriter {
     float* HWY_RESTRICT dst = row_dst + first;
     const float* scale = scale_ + first;
     const float* offset = offset_ + first;
+    const std::size_t vector_end = whole ? n + lanes - 1 : n;
     std::size_t c = 0;
-    for (; c + lanes <= n; c += lanes) {
+    for (; c + lanes <= vector_end; c += lanes) {
       auto value = hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(d16, sums + c)));
       value = hn::Mul(value, hn::Load(df, scale + c));
       hn::StoreU(hn::Add(value, hn::Load(df, offset + c)), df, dst + c);
@@ -425,13 +437,16 @@ class FloatTileWriter {
   Out* base_;
   std::size_t stride_;
   std::size_t count_;
+  std::size_t whole_end_;  // rows below it may be written with whole vectors
 };
 
-inline RawTileWriter TileWriter(const RawSink& sink, std::size_t m0, std::size_t count) {
-  return RawTileWriter(sink, m0, count);
+inline RawTileWriter TileWriter(const RawSink& sink, std::size_t m0, std::size_t count,
+                                std::size_t whole_end) {
+  return RawTileWriter(sink, m0, count, whole_end);
 }
-inline FloatTileWriter TileWriter(const FloatSink& sink, std::size_t m0, std::size_t count) {
-  return FloatTileWriter(sink, m0, count);
+inline FloatTileWriter TileWriter(const FloatSink& sink, std::size_t m0, std::size_t count,
+                                  std::size_t whole_end) {
+  return FloatTileWriter(sink, m0, count, whole_end);
 }
 
 // Writes rows [0, rows) of a block from the transposed 8-bit sums: row v + 16 q + k (v a
@@ -446,7 +461,7 @@ HWY_INLINE void WriteRows8(const std::uint8_t* HWY_RESTRICT out8, std::size_t la
     typename Writer::Out* dst = writer.Row(first_row + r0);
     const std::size_t n = std::min<std::size_t>(16, rows - r0);
     for (std::size_t k = 0; k < n; ++k) {
-      writer.template Row8<kFull>(src + k * lanes, dst);
+      writer.template Row8<kFull>(src + k * lanes, dst, writer.Whole(first_row + r0 + k));
       dst += stride;
     }
   }
@@ -503,8 +518,9 @@ HWY_INLINE void WriteBlock(bool wide, const std::uint16_t* stage, std::size_t ch
     typename Writer::Out* dst = writer.Row(first_row + v);
     for (std::size_t i = 0; i < end; ++i) {
       const std::size_t at = ((i % 2) * 8 + (i % 16) / 2) * half + (i / 16) * 8;
-      writer.Row16(transposed + at, dst, 0, std::min<std::size_t>(count, 8));
-      if (count > 8) writer.Row16(transposed + 16 * half + at, dst, 8, count - 8);
+      const bool whole = writer.Whole(first_row + v + i);
+      writer.Row16(transposed + at, dst, 0, std::min<std::size_t>(count, 8), whole);
+      if (count > 8) writer.Row16(transposed + 16 * half + at, dst, 8, count - 8, whole);
       dst += stride;
     }
   }
@@ -765,6 +781,12 @@ HWY_INLINE void ScanImpl(const ScanArgs& args, std::size_t block_begin, std::siz
   const std::size_t chunk_limit =
       std::max<std::size_t>(1, std::min(kMaxChunkBlocks, kNibbleBytes / block_stride));
   const std::size_t last_block = std::min(block_end, NumBlocks(args.num_rows));
+  // Rows that may be written with whole vectors (see the tile writers): all but the last row
+  // this call writes, when rows are exactly M >= 16 values apart.
+  const bool whole_rows = sink.row_stride == args.output_dim && args.output_dim >= kOutputTile;
+  const std::size_t whole_end = whole_rows && last_block > block_begin
+                                    ? std::min(args.num_rows, last_block * kBlockRows) - 1
+                                    : 0;
 
   ScanScratch scratch;
   using Out = std::remove_pointer_t<decltype(sink.Data())>;
@@ -843,14 +865,15 @@ HWY_INLINE void ScanImpl(const ScanArgs& args, std::size_t block_begin, std::siz
       }
       if (stream) {
         // Rows of the chunk, relative to its first row, into the buffer.
-        const auto writer = TileWriter(sink.Local(stream_buffer, args.output_dim), m0, count);
+        const auto writer = TileWriter(sink.Local(stream_buffer, args.output_dim), m0, count,
+                                       whole_rows ? local_rows - 1 : 0);
         for (std::size_t b = 0; b < num_blocks; ++b) {
           WriteBlock(wide, scratch.stage, chunk_rows, b, count, b * kBlockRows, local_rows,
                      scratch.transposed, writer);
         }
         continue;
       }
-      const auto writer = TileWriter(sink, m0, count);
+      const auto writer = TileWriter(sink, m0, count, whole_end);
       for (std::size_t b = 0; b < num_blocks; ++b) {
         WriteBlock(wide, scratch.stage, chunk_rows, b, count, (chunk + b) * kBlockRows,
                    args.num_rows, scratch.transposed, writer);
