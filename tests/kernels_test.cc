@@ -681,6 +681,40 @@ TEST(ScanKernels, StreamedOutput) {
   ScanTester().rows(5000 + 3).codebooks(1).outputs(210).seed(25).Test();
 }
 
+// Rows of exactly M values with small M go through the compact output (scan-inl.h,
+// UseCompactOutput: float32 for M < 32 not a multiple of 8, raw for M < 16): the sums of a chunk
+// are gathered into rows M apart and converted as one flat array. Sweeps M on both sides of
+// those limits, every stage (8-bit root, 16-bit roots, exact sum), partial blocks and chunks,
+// and (last) outputs large enough for streaming stores.
+TEST(ScanKernels, CompactOutput) {
+  std::uint64_t seed = 3000;
+  for (const std::size_t rows : {1, 31, 63, 65, 511, 513, 1000 + 37}) {
+    for (const int codebooks : {1, 2, 3, 8, 16, 17, 33}) {
+      for (const std::size_t outputs : {1, 3, 5, 8, 10, 15, 17, 24, 31, 33, 67}) {
+        if (rows > 100 && codebooks > 16 && outputs > 10) continue;  // keeps the test quick
+        for (const Aggregation aggregation : {Aggregation::kAveraging, Aggregation::kExactSum}) {
+          ScanTester()
+              .rows(rows)
+              .codebooks(codebooks)
+              .outputs(outputs)
+              .aggregation(aggregation)
+              .seed(++seed)
+              .Test();
+          if (HasFailure()) return;
+        }
+      }
+    }
+  }
+  ScanTester().rows(50000 + 7).codebooks(2).outputs(5).seed(++seed).Test();
+  ScanTester()
+      .rows(40000 + 9)
+      .codebooks(17)
+      .outputs(15)
+      .aggregation(Aggregation::kExactSum)
+      .seed(++seed)
+      .Test();
+}
+
 // ------------------------------------------------------------------------------------------------
 // Targets
 
