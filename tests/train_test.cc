@@ -342,7 +342,8 @@ TEST(Ridge, ZeroLambdaWithEmptyBucketsIsAnError) {
 
 // ChoosePrototypes against a dense computation: for each candidate, the ridge step
 // W = (G^T G + lambda I)^-1 G^T (Y - G T0) in the product space, RSS = ||Y - G (T0 + W)||^2,
-// df = trace(G (G^T G + lambda I)^-1 G^T) and GCV = RSS / (1 - df / N)^2; the bucket means
+// df = trace(G (G^T G + lambda I)^-1 G^T) and GCV = RSS / (1 - a df / N)^2 (a =
+// kGcvFreedomWeight); the bucket means
 // (W = 0, df = 0) are a candidate too. Shapes with more rows than buckets and with fewer (where
 // the choice solves the N x N system instead).
 TEST(PrototypeChoice, PicksTheSmallestDenseGcv) {
@@ -408,7 +409,7 @@ TEST(PrototypeChoice, PicksTheSmallestDenseGcv) {
       const Eigen::MatrixXd w = system.ldlt().solve(g.transpose() * (y - g * t0));
       const double rss = (y - g * (t0 + w)).squaredNorm();
       const double df = (g * system.ldlt().solve(g.transpose())).trace();
-      const double keep = 1.0 - df / static_cast<double>(shape.rows);
+      const double keep = 1.0 - kGcvFreedomWeight * df / static_cast<double>(shape.rows);
       const double gcv = rss / (keep * keep);
       errors.push_back(gcv);
       if (gcv < best) {

@@ -187,7 +187,8 @@ PrototypeChoice ChoosePrototypes(const TrainingSet& train, const std::vector<std
 
   // With the bucket means T0 and R = Y - G T0, the ridge step of each candidate is
   // W = (G^T G + lambda I)^-1 G^T R, or with fewer rows than buckets the same matrix as
-  // G^T (G G^T + lambda I)^-1 R, a smaller system. Its GCV error is RSS / (1 - df / N)^2 with
+  // G^T (G G^T + lambda I)^-1 R, a smaller system. Its GCV error is RSS / (1 - a df / N)^2 with
+  // a = kGcvFreedomWeight,
   // RSS = ||R - G W||^2 and df = sum_j e_j / (e_j + lambda) over the eigenvalues e of G^T G
   // (the nonzero ones are those of G G^T).
   const Eigen::MatrixXd means = sums.BucketMeans();
@@ -244,8 +245,8 @@ PrototypeChoice ChoosePrototypes(const TrainingSet& train, const std::vector<std
       const double value = std::max(eigenvalues(j), 0.0);
       freedom += value / (value + lambda);
     }
-    if (!(freedom < rows)) continue;
-    const double keep = 1.0 - freedom / rows;
+    if (!(kGcvFreedomWeight * freedom < rows)) continue;
+    const double keep = 1.0 - kGcvFreedomWeight * freedom / rows;
     const double error = rss / (keep * keep);
     if (error < best_error) {
       best_error = error;
