@@ -26,8 +26,8 @@
 // address order, a stream the hardware prefetchers follow; a column that several pairs read is
 // read again from L2 (runs are shorter when their columns would not fit). Block by block, C * 4
 // streams of 256 bytes were more than the prefetchers followed, and software prefetches of the
-// blocks ahead did not make up for it: at N = 100000, D = 27, C = 16 runs encode in about half the
-// time, without any software prefetch (docs/kernels.md). Any other layout, and the last partial
+// blocks ahead did not make up for it: at N = 100000, D = 27, C = 16 runs encode 1.6-1.9x faster,
+// without any software prefetch (docs/kernels.md). Any other layout, and the last partial
 // block, is first gathered into a tile [4C][64 + 16] of floats (one pass over each row in address
 // order, prefetching the lines of the rows ahead; the padding keeps the tile's columns off the same
 // L1 sets), then encoded from the tile. Codes are produced for codebook pairs and stored already
