@@ -16,6 +16,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "maddness/maddness.h"
@@ -208,8 +209,21 @@ class EncodeTester {
         return x;
       }
       case Values::kSaturating: {
-        static const float kHuge[] = {1e30f, -1e30f, 3e38f, -3e38f, 1e5f, -1e5f, 0.0f, -0.0f};
-        return kHuge[generator() % 8];
+        // With the largest finite magnitude and the smallest subnormal: finite values whose
+        // exponent fields are the largest and the smallest (the finiteness check must pass).
+        static const float kHuge[] = {1e30f,
+                                      -1e30f,
+                                      3e38f,
+                                      -3e38f,
+                                      1e5f,
+                                      -1e5f,
+                                      0.0f,
+                                      -0.0f,
+                                      std::numeric_limits<float>::max(),
+                                      -std::numeric_limits<float>::max(),
+                                      std::numeric_limits<float>::denorm_min(),
+                                      -std::numeric_limits<float>::denorm_min()};
+        return kHuge[generator() % (sizeof(kHuge) / sizeof(kHuge[0]))];
       }
       default:
         return normal(generator) * 2.0f;
@@ -329,6 +343,51 @@ TEST(EncodeKernels, LargeShapes) {
       .Test();
 }
 
+// Column-major A is encoded in runs of up to 16 blocks (fewer when the encoder reads many
+// columns): every block range, whether it starts, ends or splits inside a run, must give the
+// reference's bytes.
+TEST(EncodeKernels, ColumnMajorRuns) {
+  std::mt19937_64 generator(55);
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  // (D, C): few columns (runs of 16 blocks), and 512 columns (runs of 2 blocks).
+  const std::pair<std::size_t, int> kShapes[] = {{9, 1}, {27, 3}, {27, 16}, {600, 256}};
+  const std::size_t kRows[] = {15 * 64, 16 * 64 + 5, 17 * 64, 33 * 64 + 1};
+  ForEachTarget([&](const std::string& target) {
+    for (const auto& [dim, codebooks] : kShapes) {
+      Encoder encoder;
+      encoder.input_dim = dim;
+      encoder.num_codebooks = codebooks;
+      encoder.splits.resize(static_cast<std::size_t>(codebooks) * kTreeDepth);
+      for (std::size_t s = 0; s < encoder.splits.size(); ++s) {
+        SplitLevel& split = encoder.splits[s];
+        split.dim = static_cast<std::uint32_t>(dim > 512 ? s % 512 : generator() % dim);
+        split.scale = 8.0f;
+        for (std::int8_t& threshold : split.thresholds) {
+          threshold = static_cast<std::int8_t>(static_cast<int>(generator() % 40) - 20);
+        }
+      }
+      for (const std::size_t rows : kRows) {
+        std::vector<float> data(rows * dim);
+        for (float& value : data) value = normal(generator);
+        const MatrixView view = MatrixView::ColMajor(data.data(), rows, dim);
+        const std::size_t num_blocks = NumBlocks(rows);
+        const std::size_t block_bytes = static_cast<std::size_t>(CodePairs(codebooks)) * kBlockRows;
+        const std::pair<std::size_t, std::size_t> kRanges[] = {
+            {0, num_blocks}, {1, num_blocks}, {3, 14}, {15, 17}, {14, num_blocks}, {2, 3}};
+        for (const auto& [first, last] : kRanges) {
+          if (last > num_blocks || first >= last) continue;
+          std::vector<std::uint8_t> expected((last - first) * block_bytes);
+          std::vector<std::uint8_t> actual((last - first) * block_bytes, 0xAB);
+          EncodeRef(encoder, view, first, last, expected.data());
+          EXPECT_TRUE(EncodeBlocks(encoder, view, first, last, actual.data()));
+          EXPECT_EQ(expected, actual) << "target " << target << ", D=" << dim << " C=" << codebooks
+                                      << " N=" << rows << ", blocks " << first << " to " << last;
+        }
+      }
+    }
+  });
+}
+
 // The encoder keeps per-thread constants for the last encoder and column stride it saw: the same
 // encoder on two layouts, and an encoder changed in place, must still match the reference.
 TEST(EncodeKernels, ReusedAndChangedEncoder) {
@@ -390,13 +449,16 @@ TEST(EncodeKernels, ReportNonFiniteInputs) {
       threshold = static_cast<std::int8_t>(static_cast<int>(generator() % 40) - 20);
     }
   }
-  const float kBad[] = {std::numeric_limits<float>::quiet_NaN(),
-                        std::numeric_limits<float>::infinity(),
-                        -std::numeric_limits<float>::infinity()};
+  // Both infinities, and NaNs of either sign (the bits of a negative one are a negative int32:
+  // a check of the signed bits alone would miss it), one of them signalling.
+  const float kBad[] = {
+      std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+      -std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::quiet_NaN(),
+      std::numeric_limits<float>::signaling_NaN()};
   std::normal_distribution<float> normal(0.0f, 2.0f);
   ForEachTarget([&](const std::string& target) {
     for (const std::size_t rows :
-         {std::size_t{1}, std::size_t{64}, std::size_t{65}, std::size_t{300}}) {
+         {std::size_t{1}, std::size_t{64}, std::size_t{65}, std::size_t{300}, std::size_t{2100}}) {
       std::vector<float> values(rows * dim);
       for (float& value : values) value = normal(generator);
       for (const bool col_major : {false, true}) {
@@ -413,10 +475,13 @@ TEST(EncodeKernels, ReportNonFiniteInputs) {
         const std::string where = "target " + target + ", N=" + std::to_string(rows) +
                                   (col_major ? " col-major" : " row-major");
         EXPECT_TRUE(EncodeBlocks(encoder, view, 0, num_blocks, codes.data())) << where;
-        for (int trial = 0; trial < 6; ++trial) {
-          const std::size_t row = trial == 0 ? rows - 1 : generator() % rows;
+        for (int trial = 0; trial < 10; ++trial) {
+          // The last row, and (N = 2100) the last row of a column-major run and the next one.
+          const std::size_t row = trial == 0                  ? rows - 1
+                                  : trial <= 2 && rows > 1024 ? 1022 + trial
+                                                              : generator() % rows;
           const SplitLevel& split = encoder.splits[generator() % encoder.splits.size()];
-          const float bad = kBad[trial % 3];
+          const float bad = kBad[trial % 5];
           float& slot = data[col_major ? split.dim * rows + row : row * dim + split.dim];
           const float saved = slot;
           slot = bad;

@@ -20,18 +20,23 @@
 // clamp, a conversion and three packs per 4 vectors, plus a final permutation: more operations
 // per row on every target, by count.)
 //
-// Data movement. Each (codebook, level) reads one column of A for the 64 rows of a block.
-// Column-major A (row_stride 1) is read in place, with software prefetches a few blocks ahead
-// (C * 4 column streams are more than the hardware prefetchers follow). Any other layout, and the
-// last partial block, is first gathered into a tile [4C][64 + 16] of floats (one pass over each
-// row in address order, prefetching the lines of the rows ahead; the padding keeps the tile's
-// columns off the same L1 sets), then encoded from the tile. Codes are produced for codebook
-// pairs and stored already packed (low nibble codebook 2j, high nibble 2j+1): no separate
-// packing pass.
+// Data movement. Each (codebook, level) reads one column of A. Column-major A (row_stride 1) is
+// read in place, in runs of up to 16 full blocks (kRunBlocks): each codebook pair goes over all
+// 1024 rows of a run before the next pair, so every split column is read 4 KiB at a time in
+// address order, a stream the hardware prefetchers follow; a column that several pairs read is
+// read again from L2 (runs are shorter when their columns would not fit). Block by block, C * 4
+// streams of 256 bytes were more than the prefetchers followed, and software prefetches of the
+// blocks ahead did not make up for it: at N = 100000, D = 27, C = 16 runs encode 1.6-1.9x faster,
+// without any software prefetch (docs/kernels.md). Any other layout, and the last partial
+// block, is first gathered into a tile [4C][64 + 16] of floats (one pass over each row in address
+// order, prefetching the lines of the rows ahead; the padding keeps the tile's columns off the same
+// L1 sets), then encoded from the tile. Codes are produced for codebook pairs and stored already
+// packed (low nibble codebook 2j, high nibble 2j+1): no separate packing pass.
 //
-// Finiteness. Every value the encoder reads also goes into a fused multiply-add by zero
-// (FiniteProbes), so the API's check that A is finite costs one instruction per vector instead
-// of a second, scalar pass over the split columns (which took longer than encoding itself).
+// Finiteness. The exponent field of every value the encoder reads also goes into a running
+// integer maximum (MaxExponent), so the API's check that A is finite costs two one-cycle integer
+// operations per vector, in registers, instead of a second, scalar pass over the split columns
+// (which took longer than encoding itself).
 #if defined(MADDNESS_SRC_ENCODE_ENCODE_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef MADDNESS_SRC_ENCODE_ENCODE_INL_H_
 #undef MADDNESS_SRC_ENCODE_ENCODE_INL_H_
@@ -48,6 +53,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "src/common/aligned.h"
@@ -83,10 +89,14 @@ struct alignas(64) EncodeLevel {
   std::ptrdiff_t column_offset;  // dim * col_stride, in elements
 };
 
-// Rows ahead of the gather that the encoder prefetches (row-major and strided A), and blocks
-// ahead for column-major A.
+// Rows ahead of the gather that the encoder prefetches (row-major and strided A).
 inline constexpr std::size_t kPrefetchRows = 4;
-inline constexpr std::size_t kPrefetchBlocks = 2;
+// Column-major A is encoded in runs of up to kRunBlocks blocks (1024 rows: each pass of a codebook
+// pair reads 4 KiB of each of its columns in address order), fewer when the run's split columns
+// would take more than kRunBytes (half of Zen 3's 512 KiB L2), so that columns read by several
+// pairs are still in L2 the second time.
+inline constexpr std::size_t kRunBlocks = 16;
+inline constexpr std::size_t kRunBytes = 256 * 1024;
 // Floats between the splits' columns in the gather tile: 64 rows plus one cache line, so that
 // the columns of many splits do not all map to the same few L1 sets.
 inline constexpr std::size_t kTileStride = kBlockRows + 16;
@@ -155,16 +165,17 @@ inline float InputBound(float bound, float scale, float offset) {
   return FromOrderedKey(low);
 }
 
-// The node (0..15) of L rows of one codebook; load(t) returns the rows' values of level t's column.
-template <bool kInputDomain, class DF, class LoadFn>
+// The node (0..15) of L rows of one codebook, from the rows' values x[t] in the column of each
+// level t.
+template <bool kInputDomain, class DF>
 HWY_INLINE hn::Vec<hn::RebindToSigned<DF> > EncodeLanes(DF df, const EncodeLevel* levels,
-                                                        LoadFn load) {
+                                                        const hn::Vec<DF> (&x)[kTreeDepth]) {
   const hn::RebindToSigned<DF> di;
   const auto value = [&](int t) {
     if constexpr (kInputDomain) {
-      return load(t);
+      return x[t];
     } else {
-      const auto product = hn::Mul(load(t), hn::Set(df, levels[t].scale));
+      const auto product = hn::Mul(x[t], hn::Set(df, levels[t].scale));
       return hn::Add(product, hn::Set(df, levels[t].offset));
     }
   };
@@ -191,45 +202,57 @@ HWY_INLINE hn::Vec<hn::RebindToSigned<DF> > EncodeLanes(DF df, const EncodeLevel
   return node;
 }
 
-// Finiteness probes: probe = x * 0 + probe (one fused multiply-add per value read) stays +0 while
-// every x is finite and becomes NaN for good at the first infinity or NaN. One probe per tree
-// level keeps four independent dependency chains.
+// Finiteness: the bits of a float AND 0x7F800000 are its exponent field, 0x7F800000 exactly for
+// infinities and NaNs and smaller (as an int32) for every finite value. So the running maximum of
+// the exponent fields of all values read equals 0x7F800000 exactly when one of them was not
+// finite. Two one-cycle integer operations per vector; the four values of a tree are combined
+// first, so the loop-carried chain is one maximum per tree.
 template <class DF>
-struct FiniteProbes {
-  hn::Vec<DF> level[kTreeDepth];
-};
+HWY_INLINE hn::Vec<hn::RebindToSigned<DF> > MaxExponent(DF df, const hn::Vec<DF> (&x)[kTreeDepth]) {
+  const hn::RebindToSigned<DF> di;
+  const auto exponent = [&](int t) {
+    return hn::And(hn::BitCast(di, x[t]), hn::Set(di, 0x7F800000));
+  };
+  return hn::Max(hn::Max(exponent(0), exponent(1)), hn::Max(exponent(2), exponent(3)));
+}
 
-// Writes the packed codes of one 64-row block. load(df, split, row) returns the values of rows
-// [row, row + L) of the block in the column of split `split` (= codebook * 4 + level). Every
-// value read also goes into `probes`.
+// Writes the packed codes of `num_blocks` consecutive 64-row blocks, one codebook pair at a time
+// over all their rows. load(df, split, row) returns the values of rows [row, row + L) of the run
+// in the column of split `split` (= codebook * 4 + level). Folds the exponent fields of every
+// value read into `max_exponent` (MaxExponent).
 template <bool kInputDomain, class DF, class LoadFn>
-HWY_INLINE void EncodeBlock(DF df, const EncodeLevel* levels, int num_codebooks, LoadFn load,
-                            std::uint8_t* block_codes, FiniteProbes<DF>& probes) {
+HWY_INLINE void EncodeBlockRun(DF df, const EncodeLevel* levels, int num_codebooks,
+                               std::size_t num_blocks, LoadFn load, std::uint8_t* block_codes,
+                               hn::Vec<hn::RebindToSigned<DF> >& max_exponent) {
   const hn::RebindToUnsigned<decltype(df)> du32;
   const hn::Rebind<std::uint8_t, decltype(df)> du8;
   const std::size_t lanes = hn::Lanes(df);
-  const auto zero = hn::Zero(df);
-  const int pairs = CodePairs(num_codebooks);
-  for (int pair = 0; pair < pairs; ++pair) {
+  // Pair `pair` of codebooks: both when has_high is true, else only the low one (the last pair
+  // of an odd C). A compile-time flag keeps the row loop free of branches, and the maximum of
+  // the pair is a local that the compiler keeps in a register (GCC 12 spilled a shared one).
+  const auto encode_pair = [&](int pair, auto has_high) {
     const std::size_t split0 = static_cast<std::size_t>(2 * pair) * kTreeDepth;
-    const bool has_high = 2 * pair + 1 < num_codebooks;
     std::uint8_t* out = block_codes + static_cast<std::size_t>(pair) * kBlockRows;
-    for (std::size_t row = 0; row < kBlockRows; row += lanes) {
-      const auto probed = [&](std::size_t split, int t) {
-        const auto x = load(df, split + t, row);
-        probes.level[t] = hn::MulAdd(x, zero, probes.level[t]);
-        return x;
+    auto exponents = hn::Zero(hn::RebindToSigned<DF>());
+    const std::size_t block_bytes = static_cast<std::size_t>(CodePairs(num_codebooks)) * kBlockRows;
+    for (std::size_t row = 0; row < num_blocks * kBlockRows; row += lanes) {
+      const auto tree = [&](std::size_t split) {
+        const hn::Vec<DF> x[kTreeDepth] = {load(df, split, row), load(df, split + 1, row),
+                                           load(df, split + 2, row), load(df, split + 3, row)};
+        exponents = hn::Max(exponents, MaxExponent(df, x));
+        return EncodeLanes<kInputDomain>(df, levels + split, x);
       };
-      auto code =
-          EncodeLanes<kInputDomain>(df, levels + split0, [&](int t) { return probed(split0, t); });
-      if (has_high) {
-        const std::size_t split1 = split0 + kTreeDepth;
-        code = hn::Or(code, hn::ShiftLeft<4>(EncodeLanes<kInputDomain>(
-                                df, levels + split1, [&](int t) { return probed(split1, t); })));
+      auto code = tree(split0);
+      if constexpr (decltype(has_high)::value) {
+        code = hn::Or(code, hn::ShiftLeft<4>(tree(split0 + kTreeDepth)));
       }
-      hn::StoreU(hn::U8FromU32(hn::BitCast(du32, code)), du8, out + row);
+      hn::StoreU(hn::U8FromU32(hn::BitCast(du32, code)), du8,
+                 out + row / kBlockRows * block_bytes + row % kBlockRows);
     }
-  }
+    max_exponent = hn::Max(max_exponent, exponents);
+  };
+  for (int pair = 0; pair < num_codebooks / 2; ++pair) encode_pair(pair, std::true_type());
+  if (num_codebooks % 2 != 0) encode_pair(num_codebooks / 2, std::false_type());
 }
 
 // The per-split constants of an encoder for one column stride of A. Built once per thread and
@@ -246,7 +269,7 @@ struct PreparedEncoder {
   std::vector<std::ptrdiff_t> gather_from;  // column offsets, in address order
   std::vector<std::uint32_t> gather_to;     // their places in the tile: split * kTileStride
   std::vector<std::ptrdiff_t> prefetch_offsets;
-  std::vector<std::ptrdiff_t> columns;  // distinct column offsets (column-major prefetch)
+  std::size_t run_blocks = 1;  // blocks per run of column-major A (kRunBlocks)
 };
 
 inline const PreparedEncoder& Prepare(const Encoder& encoder, std::ptrdiff_t col_stride) {
@@ -291,14 +314,13 @@ inline const PreparedEncoder& Prepare(const Encoder& encoder, std::ptrdiff_t col
     prepared.gather_from.push_back(prepared.levels[s].column_offset);
     prepared.gather_to.push_back(static_cast<std::uint32_t>(s * kTileStride));
   }
-  prepared.prefetch_offsets.clear();
-  prepared.columns.clear();
-  for (const std::uint32_t s : order) {
-    const std::ptrdiff_t column = prepared.levels[s].column_offset;
-    if (prepared.columns.empty() || prepared.columns.back() != column) {
-      prepared.columns.push_back(column);
-    }
+  std::size_t num_columns = 0;
+  for (std::size_t i = 0; i < num_splits; ++i) {
+    if (i == 0 || prepared.gather_from[i] != prepared.gather_from[i - 1]) ++num_columns;
   }
+  const std::size_t column_run_bytes = std::max<std::size_t>(1, num_columns) * kBlockRows * 4;
+  prepared.run_blocks = std::clamp<std::size_t>(kRunBytes / column_run_bytes, 1, kRunBlocks);
+  prepared.prefetch_offsets.clear();
   for (const std::uint32_t s : order) {
     const std::ptrdiff_t line = prepared.levels[s].column_offset / kLineFloats * kLineFloats;
     if (prepared.prefetch_offsets.empty() || prepared.prefetch_offsets.back() != line) {
@@ -319,30 +341,24 @@ HWY_INLINE bool EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebo
   AlignedVector<float> tile;  // [split][kTileStride], only for gathered blocks
   using DF = hn::ScalableTag<float>;
   const DF df;
-  FiniteProbes<DF> probes;
-  for (auto& probe : probes.level) probe = hn::Zero(df);
+  const hn::RebindToSigned<DF> di;
+  auto max_exponent = hn::Zero(di);
   for (std::size_t block = block_begin; block < block_end; ++block) {
     std::uint8_t* block_codes = packed + (block - block_begin) * block_bytes;
     const std::size_t row0 = block * kBlockRows;
     const std::size_t valid = a.rows > row0 ? std::min(kBlockRows, a.rows - row0) : 0;
     if (a.row_stride == 1 && valid == kBlockRows) {
+      // A run of up to prepared.run_blocks full blocks, read in place.
+      const std::size_t full_end = std::min(block_end, a.rows / kBlockRows);
+      const std::size_t run = std::min(prepared.run_blocks, full_end - block);
       const float* base = a.data + row0;
-      // Many columns are read 64 rows at a time: more streams than hardware prefetchers follow.
-      if (row0 + (kPrefetchBlocks + 1) * kBlockRows <= a.rows) {
-        const float* ahead = base + kPrefetchBlocks * kBlockRows;
-        for (const std::ptrdiff_t column : prepared.columns) {
-          for (std::size_t line = 0; line < kBlockRows; line += 16) {
-            hwy::Prefetch(ahead + column + line);
-          }
-          hwy::Prefetch(ahead + column + kBlockRows - 1);
-        }
-      }
-      EncodeBlock<kInputDomain>(
-          df, levels, num_codebooks,
+      EncodeBlockRun<kInputDomain>(
+          df, levels, num_codebooks, run,
           [&](auto d, std::size_t split, std::size_t row) {
             return hn::LoadU(d, base + levels[split].column_offset + row);
           },
-          block_codes, probes);
+          block_codes, max_exponent);
+      block += run - 1;
       continue;
     }
     if (tile.empty()) tile.resize(num_splits * kTileStride);
@@ -365,12 +381,12 @@ HWY_INLINE bool EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebo
                   0.0f);
       }
     }
-    EncodeBlock<kInputDomain>(
-        df, levels, num_codebooks,
+    EncodeBlockRun<kInputDomain>(
+        df, levels, num_codebooks, 1,
         [&](auto d, std::size_t split, std::size_t row) {
           return hn::Load(d, tile.data() + split * kTileStride + row);
         },
-        block_codes, probes);
+        block_codes, max_exponent);
     if (valid < kBlockRows) {
       for (int pair = 0; pair < CodePairs(num_codebooks); ++pair) {
         std::memset(block_codes + static_cast<std::size_t>(pair) * kBlockRows + valid, 0,
@@ -378,9 +394,7 @@ HWY_INLINE bool EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebo
       }
     }
   }
-  const auto sum =
-      hn::Add(hn::Add(probes.level[0], probes.level[1]), hn::Add(probes.level[2], probes.level[3]));
-  return hn::AllTrue(df, hn::Eq(sum, hn::Zero(df)));
+  return hn::AllTrue(di, hn::Lt(max_exponent, hn::Set(di, 0x7F800000)));
 }
 
 inline bool EncodeBlocksImpl(const Encoder& encoder, const MatrixView& a, std::size_t block_begin,
