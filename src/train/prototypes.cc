@@ -90,20 +90,10 @@ namespace {
 // Sums over the training rows in the product space (Y = X B) for the prototype choice. Bucket
 // i = c * 16 + k is code k of codebook c; n = 16C buckets, M outputs.
 struct ProductSums {
-  Eigen::MatrixXd gram;     // G^T G (n x n): co-occurrence counts; its diagonal counts rows
-  Eigen::MatrixXd gram_y;   // G^T Y (n x M)
-  Eigen::MatrixXd own_sum;  // row i: the sum of x_c B_c (codebook c's own columns) over bucket i
-  double y_norm = 0.0;      // ||Y||^2
+  Eigen::MatrixXd gram;    // G^T G (n x n): co-occurrence counts; its diagonal counts rows
+  Eigen::MatrixXd gram_y;  // G^T Y (n x M)
+  double y_norm = 0.0;     // ||Y||^2
 
-  // The bucket means in the product space (the MADDNESS-PQ tables before quantization): row i
-  // is own_sum / count, 0 for an empty bucket (as LearnTrees leaves it).
-  Eigen::MatrixXd BucketMeans() const {
-    Eigen::MatrixXd means = Eigen::MatrixXd::Zero(own_sum.rows(), own_sum.cols());
-    for (Eigen::Index i = 0; i < own_sum.rows(); ++i) {
-      if (gram(i, i) > 0.0) means.row(i) = own_sum.row(i) / gram(i, i);
-    }
-    return means;
-  }
   // sum over the rows of ||y - g T||^2 for tables T (n x M).
   double SquaredError(const Eigen::MatrixXd& tables) const {
     return y_norm - 2.0 * (gram_y.array() * tables.array()).sum() +
@@ -153,13 +143,10 @@ PrototypeChoice ChoosePrototypes(const TrainingSet& train, const std::vector<std
       b_double;
   std::vector<double> counts(unknowns * unknowns, 0.0);
   std::vector<double> gram_product(unknowns * b.cols, 0.0);
-  std::vector<double> own_product(unknowns * b.cols, 0.0);
-  std::vector<double> own(b.cols);
   double y_norm = 0.0;
   for (std::size_t r = 0; r < num_rows; ++r) {
     const std::uint8_t* row_codes = codes.data() + r * num_codebooks;
     const double* y = product.data() + r * b.cols;
-    const float* x = train.row(r);
     for (std::size_t o = 0; o < b.cols; ++o) y_norm += y[o] * y[o];
     for (std::size_t c = 0; c < num_codebooks; ++c) {
       const std::size_t i = c * kNumPrototypes + row_codes[c];
@@ -169,20 +156,11 @@ PrototypeChoice ChoosePrototypes(const TrainingSet& train, const std::vector<std
       for (std::size_t c2 = 0; c2 < num_codebooks; ++c2) {
         count_row[c2 * kNumPrototypes + row_codes[c2]] += 1.0;
       }
-      std::fill(own.begin(), own.end(), 0.0);
-      for (std::uint32_t j = encoder.codebook_begin[c]; j < encoder.codebook_begin[c + 1]; ++j) {
-        const double value = x[j];
-        const double* b_row = b_double.data() + j * b.cols;
-        for (std::size_t o = 0; o < b.cols; ++o) own[o] += value * b_row[o];
-      }
-      double* own_target = own_product.data() + i * b.cols;
-      for (std::size_t o = 0; o < b.cols; ++o) own_target[o] += own[o];
     }
   }
   ProductSums sums;
   sums.gram = Eigen::Map<const RowMatrixD>(counts.data(), n, n);
   sums.gram_y = Eigen::Map<const RowMatrixD>(gram_product.data(), n, m);
-  sums.own_sum = Eigen::Map<const RowMatrixD>(own_product.data(), n, m);
   sums.y_norm = y_norm;
 
   // With the bucket means T0 and R = Y - G T0, the ridge step of each candidate is
@@ -191,7 +169,8 @@ PrototypeChoice ChoosePrototypes(const TrainingSet& train, const std::vector<std
   // a = kGcvFreedomWeight,
   // RSS = ||R - G W||^2 and df = sum_j e_j / (e_j + lambda) over the eigenvalues e of G^T G
   // (the nonzero ones are those of G G^T).
-  const Eigen::MatrixXd means = sums.BucketMeans();
+  // T0: the encoder's prototypes are the bucket means (LearnTrees), so T0 = P0 B.
+  const Eigen::MatrixXd means = PrototypesAsDouble(encoder) * b_double;
   const bool by_rows = num_rows < unknowns;
   Eigen::MatrixXd row_gram;
   Eigen::MatrixXd residual;
