@@ -46,6 +46,9 @@ def check_task(task, rows):
             if value is None or not 0 <= value <= 2:
                 fail("task %s: %s %s relative accuracy %r" % (task, row["method"], row["params"],
                                                               value))
+            if not number(row["speedup_ceiling"]) > 0:
+                fail("task %s: %s %s speedup ceiling %r" % (task, row["method"], row["params"],
+                                                           row["speedup_ceiling"]))
             if not number(row["speedup"]) > 0:
                 fail("task %s: %s %s speedup %r" % (task, row["method"], row["params"],
                                                    row["speedup"]))
@@ -78,6 +81,11 @@ def check_task(task, rows):
                 fail("%s: raw speedup %r is not exact time / raw time" % (name, speedup_raw))
         elif time_raw is not None or speedup_raw is not None:
             fail("%s: a raw-output time for a method without raw outputs" % name)
+        write_ms, ceiling = number(row["output_write_ms"]), number(row["speedup_ceiling"])
+        if not (write_ms and write_ms > 0 and ceiling and ceiling > 0):
+            fail("%s: output write time %r ms, ceiling %r" % (name, write_ms, ceiling))
+        if abs(ceiling - number(row["exact_time_ms"]) / write_ms) > 1e-6 * ceiling:
+            fail("%s: ceiling %r is not exact time / output write time" % (name, ceiling))
         accuracy = number(row["accuracy"])
         if accuracy is not None and not 0 <= accuracy <= 1:
             fail("%s: accuracy %r" % (name, accuracy))
