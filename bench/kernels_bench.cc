@@ -308,6 +308,16 @@ void EncodeShapes(benchmark::internal::Benchmark* b) {
   b->Unit(benchmark::kMillisecond);
 }
 
+// The experiment suite's small inputs (docs/results.md), column-major: digits (10000 x 64) and
+// the image filters (100000 x 27).
+void EncodeSuiteShapes(benchmark::internal::Benchmark* b) {
+  for (const std::int64_t c : {2, 8, 16}) {
+    b->Args({10000, 64, 10, c, 1});
+    b->Args({100000, 27, 5, c, 1});
+  }
+  b->Unit(benchmark::kMillisecond);
+}
+
 // The exact products do not depend on C.
 void ExactShapes(benchmark::internal::Benchmark* b) {
   for (const std::int64_t n : {10000, 1000000}) {
@@ -330,6 +340,7 @@ void ThreadShapes(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_LookupPeak)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Encode)->Apply(EncodeShapes);
+BENCHMARK(BM_Encode)->Apply(EncodeSuiteShapes);
 BENCHMARK(BM_ScanRaw)->Apply(Shapes);
 BENCHMARK(BM_ScanF32)->Apply(Shapes);
 BENCHMARK(BM_DequantizeAlone)->Apply(ExactShapes);

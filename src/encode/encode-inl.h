@@ -18,7 +18,9 @@
 // select on 4-lane targets. (A byte-domain kernel that packs quantized values to int8 and looks
 // thresholds up with TableLookupBytes, as the paper's code does, needs a multiply, an add, a
 // clamp, a conversion and three packs per 4 vectors, plus a final permutation: more operations
-// per row on every target, by count.)
+// per row on every target, by count.) A tree's four levels are a chain of dependent lookups and
+// compares, so each tree is evaluated for kInterleave = 4 vectors of rows side by side, level by
+// level: one vector at a time, the chains did not overlap and encoding was 1.4x slower.
 //
 // Data movement. Each (codebook, level) reads one column of A. Column-major A (row_stride 1) is
 // read in place, in runs of up to 16 full blocks (kRunBlocks): each codebook pair goes over all
@@ -34,7 +36,7 @@
 // packed (low nibble codebook 2j, high nibble 2j+1): no separate packing pass.
 //
 // Finiteness. The exponent field of every value the encoder reads also goes into a running
-// integer maximum (MaxExponent), so the API's check that A is finite costs two one-cycle integer
+// integer maximum (EncodeTree), so the API's check that A is finite costs two one-cycle integer
 // operations per vector, in registers, instead of a second, scalar pass over the split columns
 // (which took longer than encoding itself).
 #if defined(MADDNESS_SRC_ENCODE_ENCODE_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -165,89 +167,113 @@ inline float InputBound(float bound, float scale, float offset) {
   return FromOrderedKey(low);
 }
 
-// The node (0..15) of L rows of one codebook, from the rows' values x[t] in the column of each
-// level t.
+// Vectors of rows a codebook's tree handles side by side (interleaved level by level). One
+// vector's four levels form a chain of dependent lookups and compares (about 28 cycles on Zen 3)
+// that, a vector at a time, the out-of-order window could not overlap with the next vectors'.
+inline constexpr std::size_t kInterleave = 4;
+
+// The nodes (0..15) of kInterleave vectors of rows [row, row + kInterleave * L) of one codebook,
+// whose four levels read columns[0..3]. Level t has 2^t <= 8 nodes: the bound of a row's node is
+// one TableLookupLanes on targets with >= 8 float lanes (AVX2, AVX-512), two and a select on
+// 4-lane targets, and the row goes right (node bit 1) when its value is greater.
+//
+// Finiteness: the bits of a float AND 0x7F800000 are its exponent field, 0x7F800000 exactly for
+// infinities and NaNs and smaller (as an int32) for every finite value. So the running maximum of
+// the exponent fields of all values read, folded into `exponents`, equals 0x7F800000 exactly when
+// one of them was not finite. Two one-cycle integer operations per vector; the vectors of a level
+// are combined first, so the loop-carried chain is one maximum per level.
 template <bool kInputDomain, class DF>
-HWY_INLINE hn::Vec<hn::RebindToSigned<DF> > EncodeLanes(DF df, const EncodeLevel* levels,
-                                                        const hn::Vec<DF> (&x)[kTreeDepth]) {
+HWY_INLINE void EncodeTree(DF df, const EncodeLevel* levels,
+                           const float* HWY_RESTRICT const* columns, std::size_t row,
+                           hn::Vec<hn::RebindToSigned<DF> > (&node)[kInterleave],
+                           hn::Vec<hn::RebindToSigned<DF> >& exponents) {
   const hn::RebindToSigned<DF> di;
-  const auto value = [&](int t) {
+  const std::size_t lanes = hn::Lanes(df);
+  const auto exponent_mask = hn::Set(di, 0x7F800000);
+  const auto value = [&](int t, hn::Vec<DF> x) {
     if constexpr (kInputDomain) {
-      return x[t];
+      return x;
     } else {
-      const auto product = hn::Mul(x[t], hn::Set(df, levels[t].scale));
-      return hn::Add(product, hn::Set(df, levels[t].offset));
+      return hn::Add(hn::Mul(x, hn::Set(df, levels[t].scale)), hn::Set(df, levels[t].offset));
     }
   };
   const auto table = [&](int t) { return kInputDomain ? levels[t].input_bound : levels[t].bound; };
-  // Level 0: one node, a broadcast bound.
-  auto node =
-      hn::And(hn::VecFromMask(di, hn::RebindMask(di, hn::Gt(value(0), hn::Set(df, table(0)[0])))),
-              hn::Set(di, 1));
-  for (int t = 1; t < kTreeDepth; ++t) {
-    const float* bounds = table(t);
-    hn::Vec<DF> bound;
-    if constexpr (hn::MaxLanes(DF()) >= 8) {
-      bound = hn::TableLookupLanes(hn::Load(df, bounds), hn::IndicesFromVec(df, node));
-    } else {
-      // 4 float lanes: nodes 0..3 and 4..7 of level 3 come from two tables.
-      const auto low = hn::IndicesFromVec(df, hn::And(node, hn::Set(di, 3)));
-      const auto lower = hn::TableLookupLanes(hn::Load(df, bounds), low);
-      const auto upper = hn::TableLookupLanes(hn::Load(df, bounds + 4), low);
-      bound = hn::IfThenElse(hn::RebindMask(df, hn::Gt(node, hn::Set(di, 3))), upper, lower);
+  for (int t = 0; t < kTreeDepth; ++t) {
+    const float* HWY_RESTRICT column = columns[t] + row;
+    hn::Vec<DF> x[kInterleave];
+    for (std::size_t k = 0; k < kInterleave; ++k) x[k] = hn::LoadU(df, column + k * lanes);
+    auto level_max = hn::And(hn::BitCast(di, x[0]), exponent_mask);
+    for (std::size_t k = 1; k < kInterleave; ++k) {
+      level_max = hn::Max(level_max, hn::And(hn::BitCast(di, x[k]), exponent_mask));
     }
-    const auto bit = hn::VecFromMask(di, hn::RebindMask(di, hn::Gt(value(t), bound)));
-    node = hn::Sub(hn::Add(node, node), bit);  // 2 * node + (bit ? 1 : 0)
+    exponents = hn::Max(exponents, level_max);
+    if (t == 0) {
+      const auto bound = hn::Set(df, table(0)[0]);
+      for (std::size_t k = 0; k < kInterleave; ++k) {
+        node[k] = hn::And(hn::VecFromMask(di, hn::RebindMask(di, hn::Gt(value(0, x[k]), bound))),
+                          hn::Set(di, 1));
+      }
+      continue;
+    }
+    const float* bounds = table(t);
+    for (std::size_t k = 0; k < kInterleave; ++k) {
+      hn::Vec<DF> bound;
+      if constexpr (hn::MaxLanes(DF()) >= 8) {
+        bound = hn::TableLookupLanes(hn::Load(df, bounds), hn::IndicesFromVec(df, node[k]));
+      } else {
+        // 4 float lanes: nodes 0..3 and 4..7 of level 3 come from two tables.
+        const auto low = hn::IndicesFromVec(df, hn::And(node[k], hn::Set(di, 3)));
+        const auto lower = hn::TableLookupLanes(hn::Load(df, bounds), low);
+        const auto upper = hn::TableLookupLanes(hn::Load(df, bounds + 4), low);
+        bound = hn::IfThenElse(hn::RebindMask(df, hn::Gt(node[k], hn::Set(di, 3))), upper, lower);
+      }
+      const auto bit = hn::VecFromMask(di, hn::RebindMask(di, hn::Gt(value(t, x[k]), bound)));
+      node[k] = hn::Sub(hn::Add(node[k], node[k]), bit);  // 2 * node + (bit ? 1 : 0)
+    }
   }
-  return node;
-}
-
-// Finiteness: the bits of a float AND 0x7F800000 are its exponent field, 0x7F800000 exactly for
-// infinities and NaNs and smaller (as an int32) for every finite value. So the running maximum of
-// the exponent fields of all values read equals 0x7F800000 exactly when one of them was not
-// finite. Two one-cycle integer operations per vector; the four values of a tree are combined
-// first, so the loop-carried chain is one maximum per tree.
-template <class DF>
-HWY_INLINE hn::Vec<hn::RebindToSigned<DF> > MaxExponent(DF df, const hn::Vec<DF> (&x)[kTreeDepth]) {
-  const hn::RebindToSigned<DF> di;
-  const auto exponent = [&](int t) {
-    return hn::And(hn::BitCast(di, x[t]), hn::Set(di, 0x7F800000));
-  };
-  return hn::Max(hn::Max(exponent(0), exponent(1)), hn::Max(exponent(2), exponent(3)));
 }
 
 // Writes the packed codes of `num_blocks` consecutive 64-row blocks, one codebook pair at a time
-// over all their rows. load(df, split, row) returns the values of rows [row, row + L) of the run
-// in the column of split `split` (= codebook * 4 + level). Folds the exponent fields of every
-// value read into `max_exponent` (MaxExponent).
-template <bool kInputDomain, class DF, class LoadFn>
+// over all their rows. column(split) points at row 0 of the run in the column of split `split`
+// (= codebook * 4 + level); the rows of a column are contiguous. Folds the exponent fields of
+// every value read into `max_exponent` (EncodeTree).
+template <bool kInputDomain, class DF, class ColumnFn>
 HWY_INLINE void EncodeBlockRun(DF df, const EncodeLevel* levels, int num_codebooks,
-                               std::size_t num_blocks, LoadFn load, std::uint8_t* block_codes,
+                               std::size_t num_blocks, ColumnFn column, std::uint8_t* block_codes,
                                hn::Vec<hn::RebindToSigned<DF> >& max_exponent) {
   const hn::RebindToUnsigned<decltype(df)> du32;
   const hn::Rebind<std::uint8_t, decltype(df)> du8;
   const std::size_t lanes = hn::Lanes(df);
+  const std::size_t step = kInterleave * lanes;  // divides kBlockRows on every SIMD target
+  static_assert(kBlockRows % (kInterleave * hn::MaxLanes(DF())) == 0, "steps split blocks");
+  const std::size_t block_bytes = static_cast<std::size_t>(CodePairs(num_codebooks)) * kBlockRows;
   // Pair `pair` of codebooks: both when has_high is true, else only the low one (the last pair
   // of an odd C). A compile-time flag keeps the row loop free of branches, and the maximum of
-  // the pair is a local that the compiler keeps in a register (GCC 12 spilled a shared one).
+  // the pair is a local that the compiler keeps in a register (GCC 12 spilled a shared one). The
+  // column pointers are locals too: read through `levels` in the loop, GCC reloaded them for
+  // every vector, since the code stores might alias them.
   const auto encode_pair = [&](int pair, auto has_high) {
+    constexpr int kSplits = decltype(has_high)::value ? 2 * kTreeDepth : kTreeDepth;
     const std::size_t split0 = static_cast<std::size_t>(2 * pair) * kTreeDepth;
-    std::uint8_t* out = block_codes + static_cast<std::size_t>(pair) * kBlockRows;
+    const float* HWY_RESTRICT columns[kSplits];
+    for (int t = 0; t < kSplits; ++t) columns[t] = column(split0 + static_cast<std::size_t>(t));
+    std::uint8_t* HWY_RESTRICT out = block_codes + static_cast<std::size_t>(pair) * kBlockRows;
     auto exponents = hn::Zero(hn::RebindToSigned<DF>());
-    const std::size_t block_bytes = static_cast<std::size_t>(CodePairs(num_codebooks)) * kBlockRows;
-    for (std::size_t row = 0; row < num_blocks * kBlockRows; row += lanes) {
-      const auto tree = [&](std::size_t split) {
-        const hn::Vec<DF> x[kTreeDepth] = {load(df, split, row), load(df, split + 1, row),
-                                           load(df, split + 2, row), load(df, split + 3, row)};
-        exponents = hn::Max(exponents, MaxExponent(df, x));
-        return EncodeLanes<kInputDomain>(df, levels + split, x);
-      };
-      auto code = tree(split0);
+    for (std::size_t row = 0; row < num_blocks * kBlockRows; row += step) {
+      hn::Vec<hn::RebindToSigned<DF> > code[kInterleave];
+      EncodeTree<kInputDomain>(df, levels + split0, columns, row, code, exponents);
       if constexpr (decltype(has_high)::value) {
-        code = hn::Or(code, hn::ShiftLeft<4>(tree(split0 + kTreeDepth)));
+        hn::Vec<hn::RebindToSigned<DF> > high[kInterleave];
+        EncodeTree<kInputDomain>(df, levels + split0 + kTreeDepth, columns + kTreeDepth, row, high,
+                                 exponents);
+        for (std::size_t k = 0; k < kInterleave; ++k) {
+          code[k] = hn::Or(code[k], hn::ShiftLeft<4>(high[k]));
+        }
       }
-      hn::StoreU(hn::U8FromU32(hn::BitCast(du32, code)), du8,
-                 out + row / kBlockRows * block_bytes + row % kBlockRows);
+      std::uint8_t* dst = out + row / kBlockRows * block_bytes + row % kBlockRows;
+      for (std::size_t k = 0; k < kInterleave; ++k) {
+        hn::StoreU(hn::U8FromU32(hn::BitCast(du32, code[k])), du8, dst + k * lanes);
+      }
     }
     max_exponent = hn::Max(max_exponent, exponents);
   };
@@ -354,10 +380,8 @@ HWY_INLINE bool EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebo
       const float* base = a.data + row0;
       EncodeBlockRun<kInputDomain>(
           df, levels, num_codebooks, run,
-          [&](auto d, std::size_t split, std::size_t row) {
-            return hn::LoadU(d, base + levels[split].column_offset + row);
-          },
-          block_codes, max_exponent);
+          [&](std::size_t split) { return base + levels[split].column_offset; }, block_codes,
+          max_exponent);
       block += run - 1;
       continue;
     }
@@ -383,10 +407,8 @@ HWY_INLINE bool EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebo
     }
     EncodeBlockRun<kInputDomain>(
         df, levels, num_codebooks, 1,
-        [&](auto d, std::size_t split, std::size_t row) {
-          return hn::Load(d, tile.data() + split * kTileStride + row);
-        },
-        block_codes, max_exponent);
+        [&](std::size_t split) { return tile.data() + split * kTileStride; }, block_codes,
+        max_exponent);
     if (valid < kBlockRows) {
       for (int pair = 0; pair < CodePairs(num_codebooks); ++pair) {
         std::memset(block_codes + static_cast<std::size_t>(pair) * kBlockRows + valid, 0,
