@@ -658,18 +658,57 @@ HWY_INLINE void CompactBlock(const std::uint16_t* stage, std::size_t chunk_rows,
   }
 }
 
+// One compact vector: the sums at `sums` de-quantized with the given scale and offset vectors.
+template <class DF, typename T>
+HWY_INLINE void ConvertVector(DF df, const T* HWY_RESTRICT sums, hn::Vec<DF> scale,
+                              hn::Vec<DF> offset, bool stream, float* HWY_RESTRICT dst) {
+  const hn::RebindToSigned<DF> di;
+  const hn::Rebind<T, DF> dt;
+  auto value = hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(dt, sums)));
+  value = hn::Add(hn::Mul(value, scale), offset);
+  if (stream) {
+    hn::Stream(value, df, dst);
+  } else {
+    hn::StoreU(value, df, dst);
+  }
+}
+
+// ConvertCompact's vectors [i, end) when the scales and offsets repeat every kVectors vectors:
+// those vectors stay in registers (loaded at the phase of i) instead of being memory operands.
+// Returns where it stopped (a multiple of kVectors vectors past i).
+template <std::size_t kVectors, typename T>
+HWY_INLINE std::size_t ConvertCycles(const T* HWY_RESTRICT sums, std::size_t i, std::size_t end,
+                                     std::size_t phase, const float* HWY_RESTRICT scale,
+                                     const float* HWY_RESTRICT offset, bool stream,
+                                     float* HWY_RESTRICT dst) {
+  const hn::ScalableTag<float> df;
+  const std::size_t lanes = hn::Lanes(df);
+  hn::Vec<decltype(df)> scales[kVectors];
+  hn::Vec<decltype(df)> offsets[kVectors];
+  for (std::size_t k = 0; k < kVectors; ++k) {
+    scales[k] = hn::LoadU(df, scale + phase + k * lanes);
+    offsets[k] = hn::LoadU(df, offset + phase + k * lanes);
+  }
+  for (; i + kVectors * lanes <= end; i += kVectors * lanes) {
+    for (std::size_t k = 0; k < kVectors; ++k) {
+      ConvertVector(df, sums + i + k * lanes, scales[k], offsets[k], stream, dst + i + k * lanes);
+    }
+  }
+  return i;
+}
+
 // Converts `total` compact sums (a whole number of rows, the first at output 0) to the output at
 // dst; with `stream`, whole vectors at aligned addresses are written with streaming stores. The
-// scales and offsets repeat with the period `period` (a multiple of M and of the vector width):
-// element e uses scale[e mod period], so that the vectors of a period need no index arithmetic
-// carried from one to the next.
+// scales and offsets repeat with the period `period` (a multiple of `cycle` = lcm(M, vector
+// width)): element e uses scale[e mod period], so that the vectors of a period need no index
+// arithmetic carried from one to the next. When a cycle is 1, 3, 5 or 7 vectors (M = 1, 2, 3, 4,
+// 5, 6, 7, 10, 12, 14, 20, 28 on AVX2), its scales and offsets are kept in registers.
 template <typename T>
 HWY_INLINE void ConvertCompact(const T* HWY_RESTRICT sums, std::size_t total, std::size_t period,
-                               const float* HWY_RESTRICT scale, const float* HWY_RESTRICT offset,
-                               bool stream, float* HWY_RESTRICT dst) {
+                               std::size_t cycle, const float* HWY_RESTRICT scale,
+                               const float* HWY_RESTRICT offset, bool stream,
+                               float* HWY_RESTRICT dst) {
   const hn::ScalableTag<float> df;
-  const hn::RebindToSigned<decltype(df)> di;
-  const hn::Rebind<T, decltype(df)> dt;
   const std::size_t lanes = hn::Lanes(df);
   std::size_t head = 0;  // elements before the first aligned vector, streaming only
   if (stream) {
@@ -683,17 +722,30 @@ HWY_INLINE void ConvertCompact(const T* HWY_RESTRICT sums, std::size_t total, st
   // values, so that a vector starting at phase < period reads inside them.
   std::size_t phase = head;
   std::size_t i = head;
+  const std::size_t end = total - (total - head) % lanes;  // end of the whole vectors
+  switch (cycle / lanes) {
+    case 1:
+      i = ConvertCycles<1>(sums, i, end, phase, scale, offset, stream, dst);
+      break;
+    case 3:
+      i = ConvertCycles<3>(sums, i, end, phase, scale, offset, stream, dst);
+      break;
+    case 5:
+      i = ConvertCycles<5>(sums, i, end, phase, scale, offset, stream, dst);
+      break;
+    case 7:
+      i = ConvertCycles<7>(sums, i, end, phase, scale, offset, stream, dst);
+      break;
+    default:
+      break;
+  }
+  phase = (phase + (i - head)) % period;
   while (i + lanes <= total) {
     const std::size_t vectors = std::min((period - phase + lanes - 1) / lanes, (total - i) / lanes);
     for (std::size_t v = 0; v < vectors; ++v) {
       const std::size_t at = phase + v * lanes;
-      auto value = hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(dt, sums + i + v * lanes)));
-      value = hn::Add(hn::Mul(value, hn::LoadU(df, scale + at)), hn::LoadU(df, offset + at));
-      if (stream) {
-        hn::Stream(value, df, dst + i + v * lanes);
-      } else {
-        hn::StoreU(value, df, dst + i + v * lanes);
-      }
+      ConvertVector(df, sums + i + v * lanes, hn::LoadU(df, scale + at), hn::LoadU(df, offset + at),
+                    stream, dst + i + v * lanes);
     }
     i += vectors * lanes;
     phase += vectors * lanes;
@@ -707,7 +759,7 @@ HWY_INLINE void ConvertCompact(const T* HWY_RESTRICT sums, std::size_t total, st
 
 template <typename T>
 HWY_INLINE void ConvertCompact(const T* HWY_RESTRICT sums, std::size_t total, std::size_t,
-                               const float*, const float*, bool stream,
+                               std::size_t, const float*, const float*, bool stream,
                                std::uint16_t* HWY_RESTRICT dst) {
   const hn::ScalableTag<std::uint16_t> d16;
   const hn::Rebind<T, decltype(d16)> dt;
@@ -739,6 +791,7 @@ HWY_INLINE void ConvertCompact(const T* HWY_RESTRICT sums, std::size_t total, st
 inline constexpr std::size_t kCompactPeriodMax = 16 * kCompactMaxOutputs + 32 * 16;
 struct CompactParams {
   std::size_t period = 0;
+  std::size_t cycle = 0;  // lcm(M, float lanes)
   alignas(64) float scale[kCompactPeriodMax + 16];
   alignas(64) float offset[kCompactPeriodMax + 16];
 };
@@ -747,6 +800,7 @@ inline void FillCompactParams(const FloatSink& sink, std::size_t outputs, Compac
   const std::size_t lanes = hn::Lanes(hn::ScalableTag<float>());
   std::size_t period = outputs;  // lcm(M, lanes), then at least 32 vectors: few loop restarts
   while (period % lanes != 0) period += outputs;
+  params->cycle = period;
   period *= (32 * lanes + period - 1) / period;
   params->period = period;
   for (std::size_t i = 0, m = 0; i < period + lanes; ++i) {
@@ -883,11 +937,11 @@ HWY_INLINE void ScanImpl(const ScanArgs& args, std::size_t block_begin, std::siz
     if (compact) {
       const std::size_t total = local_rows * args.output_dim;
       if (wide) {
-        ConvertCompact(compact_sums, total, params.period, params.scale, params.offset, stream,
-                       chunk_out);
+        ConvertCompact(compact_sums, total, params.period, params.cycle, params.scale,
+                       params.offset, stream, chunk_out);
       } else {
         ConvertCompact(reinterpret_cast<const std::uint8_t*>(compact_sums), total, params.period,
-                       params.scale, params.offset, stream, chunk_out);
+                       params.cycle, params.scale, params.offset, stream, chunk_out);
       }
     } else if (stream) {
       StreamCopy(stream_buffer, chunk_out, local_rows * args.output_dim);
