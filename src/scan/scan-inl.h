@@ -602,9 +602,33 @@ HWY_INLINE void StoreBlock(D d, hn::Vec<D> v, std::size_t q, hn::TFromD<D>* HWY_
   }
 }
 
+// Stores the two 8-byte halves of 128-bit block q of `v` at dst_low and dst_high.
+template <class D>
+HWY_INLINE void StoreBlockHalves(D d, hn::Vec<D> v, std::size_t q,
+                                 std::uint8_t* HWY_RESTRICT dst_low,
+                                 std::uint8_t* HWY_RESTRICT dst_high) {
+  const hn::Full128<std::uint8_t> d128;
+  const hn::Half<decltype(d128)> d64;
+  constexpr std::size_t kBlocks = hn::MaxLanes(D()) / 16;
+  hn::Vec<decltype(d128)> block;
+  if constexpr (kBlocks == 1) {
+    block = v;
+  } else if constexpr (kBlocks == 2) {
+    const hn::Half<D> dh;
+    block = q == 0 ? hn::LowerHalf(dh, v) : hn::UpperHalf(dh, v);
+  } else {
+    alignas(64) std::uint8_t lanes[hn::MaxLanes(D())];
+    hn::Store(v, d, lanes);
+    block = hn::Load(d128, lanes + q * 16);
+  }
+  hn::StoreU(hn::LowerHalf(d64, block), d64, dst_low);
+  hn::StoreU(hn::UpperHalf(d64, block), d64, dst_high);
+}
+
 // Step 3 for one block of the chunk and one tile of outputs, compact output: transposes like
 // WriteBlock and stores row i's sums of the tile at compact + (first_row + i) * M + m0 (16 of
-// them, whatever count is), straight from the registers. Rows >= rows are not stored.
+// them, whatever count is; 8 for 8-bit sums when count <= 8), straight from the registers. Rows
+// >= rows are not stored.
 template <typename T>
 HWY_INLINE void CompactBlock(const std::uint16_t* stage, std::size_t chunk_rows,
                              std::size_t block_in_chunk, std::size_t count, std::size_t first_row,
@@ -616,6 +640,38 @@ HWY_INLINE void CompactBlock(const std::uint16_t* stage, std::size_t chunk_rows,
     const std::size_t lanes = hn::Lanes(d8);
     const std::uint8_t* stage8 =
         reinterpret_cast<const std::uint8_t*>(stage) + block_in_chunk * kBlockRows;
+    if (count <= 8) {
+      // Only the first 8 stage rows: 8 outputs x 16 rows per 128-bit block, 3 rounds of byte
+      // interleaves on 8 vectors (the 16 x 16 transpose takes 4 rounds on 16 vectors, which on
+      // targets with 16 registers spill), then one 8-byte store per row, rows in increasing
+      // order (the bytes stored past M are overwritten by the next row).
+      for (std::size_t v = 0; v < rows; v += lanes) {
+        hn::Vec<decltype(d8)> tile[8];
+        for (std::size_t i = 0; i < 8; ++i) tile[i] = hn::Load(d8, stage8 + i * chunk_rows + v);
+        Transpose8x8(d8, tile);
+        // Block q of tile[k]: the tile's sums of row v + 16 q + 2 k (low 8 bytes) and of the
+        // row after it (high 8 bytes). With an odd number of rows, the last pair's second row
+        // (row == rows) is stored too: the block is then the chunk's last, and that row goes to
+        // the slack past it.
+        std::uint8_t* dst = block_out + v * outputs;
+        if (v + lanes <= rows) {
+          for (std::size_t q = 0; q < lanes / 16; ++q) {
+            for (std::size_t k = 0; k < 8; ++k) {
+              StoreBlockHalves(d8, tile[k], q, dst, dst + outputs);
+              dst += 2 * outputs;
+            }
+          }
+        } else {
+          for (std::size_t q = 0; q < lanes / 16; ++q) {
+            for (std::size_t k = 0; k < 8 && v + 16 * q + 2 * k < rows; ++k) {
+              StoreBlockHalves(d8, tile[k], q, dst, dst + outputs);
+              dst += 2 * outputs;
+            }
+          }
+        }
+      }
+      return;
+    }
     for (std::size_t v = 0; v < rows; v += lanes) {
       hn::Vec<decltype(d8)> tile[16];
       for (std::size_t i = 0; i < 16; ++i) tile[i] = hn::Load(d8, stage8 + i * chunk_rows + v);
@@ -898,11 +954,13 @@ HWY_INLINE void ScanImpl(const ScanArgs& args, std::size_t block_begin, std::siz
           }
         }
       }
-      // Outputs past M in a partial tile: defined (zero) stage rows, never written out.
+      // Outputs past M in a partial tile: defined (zero) stage rows, never written out. The
+      // compact output of 8-bit sums reads only 8 stage rows when count <= 8.
       const std::size_t element = wide ? 2 : 1;
-      if (count < kOutputTile) {
+      const std::size_t read_rows = compact && !wide && count <= 8 ? 8 : kOutputTile;
+      if (count < read_rows) {
         std::memset(reinterpret_cast<std::uint8_t*>(scratch.stage) + count * chunk_rows * element,
-                    0, (kOutputTile - count) * chunk_rows * element);
+                    0, (read_rows - count) * chunk_rows * element);
       }
       if (compact) {
         for (std::size_t b = 0; b < num_blocks; ++b) {
