@@ -558,6 +558,46 @@ inline void StreamCopy(const T* HWY_RESTRICT src, T* HWY_RESTRICT dst, std::size
   for (; i < count; ++i) dst[i] = src[i];
 }
 
+// A chunk's rows assembled in a stream buffer, copied out with streaming stores a slice at a
+// time while the next chunk is being computed (ScanImpl calls Step between outputs and between
+// blocks), so that the memory writes overlap the lookups instead of following them.
+template <typename T>
+class PendingStream {
+ public:
+  // Starts the copy of `count` values from src to dst, in about `steps` slices.
+  void Start(const T* src, T* dst, std::size_t count, std::size_t steps) {
+    src_ = src;
+    dst_ = dst;
+    count_ = count;
+    done_ = 0;
+    slice_ = (count + steps - 1) / std::max<std::size_t>(steps, 1);
+  }
+  // Copies the next slice. Slices end at 64-byte boundaries of dst (but the last), so that each
+  // cache line of the output is written whole by one StreamCopy.
+  void Step() {
+    if (done_ == count_) return;
+    std::size_t end = std::min(count_, done_ + slice_);
+    if (end < count_) {
+      const std::size_t line = 64 / sizeof(T);
+      const std::size_t misalign = (reinterpret_cast<std::uintptr_t>(dst_ + end) % 64) / sizeof(T);
+      end = std::min(count_, end + (line - misalign) % line);
+    }
+    StreamCopy(src_ + done_, dst_ + done_, end - done_);
+    done_ = end;
+  }
+  void Finish() {
+    if (done_ < count_) StreamCopy(src_ + done_, dst_ + done_, count_ - done_);
+    done_ = count_;
+  }
+
+ private:
+  const T* src_ = nullptr;
+  T* dst_ = nullptr;
+  std::size_t count_ = 0;
+  std::size_t done_ = 0;
+  std::size_t slice_ = 0;
+};
+
 // Compact output (small M, rows exactly M values apart; UseCompactOutput): instead of converting
 // each row's outputs from the transposed tile (for M not a multiple of the vector width, a
 // partial vector and scalar conversions per row, which took most of the scan's time at M = 5 or
@@ -910,14 +950,22 @@ HWY_INLINE void ScanImpl(const ScanArgs& args, std::size_t block_begin, std::siz
     compact_sums = buffer.data();
     FillCompactParams(sink, args.output_dim, &params);
   }
-  Out* stream_buffer = nullptr;
+  // Streamed output (not compact): two chunk buffers, one being written while the other is
+  // streamed out (PendingStream), a step after each output's lookups and each block's writes.
+  Out* stream_buffers[2] = {nullptr, nullptr};
+  PendingStream<Out> pending;
+  const std::size_t num_tiles = (args.output_dim + kOutputTile - 1) / kOutputTile;
   if (stream && !compact) {
     thread_local AlignedVector<Out> buffer;  // reused: a fresh one would cost page faults
-    buffer.resize(chunk_limit * kBlockRows * args.output_dim);
-    stream_buffer = buffer.data();
+    const std::size_t buffer_values = chunk_limit * kBlockRows * args.output_dim;
+    buffer.resize(2 * buffer_values);
+    stream_buffers[0] = buffer.data();
+    stream_buffers[1] = buffer.data() + buffer_values;
   }
-  for (std::size_t chunk = block_begin; chunk < last_block; chunk += chunk_limit) {
+  std::size_t chunk_index = 0;
+  for (std::size_t chunk = block_begin; chunk < last_block; chunk += chunk_limit, ++chunk_index) {
     const std::size_t num_blocks = std::min(chunk_limit, last_block - chunk);
+    Out* stream_buffer = stream_buffers[chunk_index % 2];
     const std::size_t chunk_rows = num_blocks * kBlockRows;
     UnpackCodes(args.packed_codes + (chunk - block_begin) * pairs * kBlockRows, pairs, num_blocks,
                 scratch.nibbles);
@@ -953,6 +1001,7 @@ HWY_INLINE void ScanImpl(const ScanArgs& args, std::size_t block_begin, std::siz
                                                  nibbles, block_stride, num_blocks, g == 0, stage);
           }
         }
+        pending.Step();
       }
       // Outputs past M in a partial tile: defined (zero) stage rows, never written out. The
       // compact output of 8-bit sums reads only 8 stage rows when count <= 8.
@@ -982,6 +1031,7 @@ HWY_INLINE void ScanImpl(const ScanArgs& args, std::size_t block_begin, std::siz
         for (std::size_t b = 0; b < num_blocks; ++b) {
           WriteBlock(wide, scratch.stage, chunk_rows, b, count, b * kBlockRows, local_rows,
                      scratch.transposed, writer);
+          pending.Step();
         }
         continue;
       }
@@ -1002,9 +1052,14 @@ HWY_INLINE void ScanImpl(const ScanArgs& args, std::size_t block_begin, std::siz
                        params.cycle, params.scale, params.offset, stream, chunk_out);
       }
     } else if (stream) {
-      StreamCopy(stream_buffer, chunk_out, local_rows * args.output_dim);
+      // The previous chunk's rest, then this chunk's rows, during the next chunk (steps: one
+      // per output and one per tile and block).
+      pending.Finish();
+      pending.Start(stream_buffer, chunk_out, local_rows * args.output_dim,
+                    args.output_dim + num_tiles * chunk_limit);
     }
   }
+  pending.Finish();
   if (stream) hwy::FlushStream();
 }
 
