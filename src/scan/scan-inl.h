@@ -480,6 +480,25 @@ HWY_INLINE void WriteBlock(bool wide, const std::uint16_t* stage, std::size_t ch
     const std::uint8_t* stage8 =
         reinterpret_cast<const std::uint8_t*>(stage) + block_in_chunk * kBlockRows;
     std::uint8_t* out8 = reinterpret_cast<std::uint8_t*>(transposed);
+    if (count <= 8) {
+      // Only the first 8 stage rows (as CompactBlock): row v + 16 q + 2 k + j (j = 0, 1) is at
+      // out8 + 8 v + k * lanes + 16 q + 8 j.
+      for (std::size_t v = 0; v < rows; v += lanes) {
+        hn::Vec<decltype(d8)> tile[8];
+        for (std::size_t i = 0; i < 8; ++i) tile[i] = hn::Load(d8, stage8 + i * chunk_rows + v);
+        Transpose8x8(d8, tile);
+        for (std::size_t k = 0; k < 8; ++k) hn::Store(tile[k], d8, out8 + 8 * v + k * lanes);
+      }
+      typename Writer::Out* dst = writer.Row(first_row);
+      for (std::size_t r = 0; r < rows; ++r) {
+        const std::size_t in_vector = r % lanes;
+        const std::size_t at = 8 * (r - in_vector) + (in_vector % 16 / 2) * lanes +
+                               16 * (in_vector / 16) + 8 * (in_vector % 2);
+        writer.template Row8<false>(out8 + at, dst, writer.Whole(first_row + r));
+        dst += writer.stride();
+      }
+      return;
+    }
     for (std::size_t v = 0; v < rows; v += lanes) {
       hn::Vec<decltype(d8)> tile[16];
       for (std::size_t i = 0; i < 16; ++i) tile[i] = hn::Load(d8, stage8 + i * chunk_rows + v);
@@ -1003,10 +1022,10 @@ HWY_INLINE void ScanImpl(const ScanArgs& args, std::size_t block_begin, std::siz
         }
         pending.Step();
       }
-      // Outputs past M in a partial tile: defined (zero) stage rows, never written out. The
-      // compact output of 8-bit sums reads only 8 stage rows when count <= 8.
+      // Outputs past M in a partial tile: defined (zero) stage rows, never written out. Step 3
+      // reads only 8 stage rows of 8-bit sums when count <= 8.
       const std::size_t element = wide ? 2 : 1;
-      const std::size_t read_rows = compact && !wide && count <= 8 ? 8 : kOutputTile;
+      const std::size_t read_rows = !wide && count <= 8 ? 8 : kOutputTile;
       if (count < read_rows) {
         std::memset(reinterpret_cast<std::uint8_t*>(scratch.stage) + count * chunk_rows * element,
                     0, (read_rows - count) * chunk_rows * element);
