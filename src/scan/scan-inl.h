@@ -12,12 +12,15 @@
 //          the averaging tree with AverageRound, or the exact 16-bit sum. Results go to a stage
 //          buffer [output][row]: uint8 when the output is one group root, otherwise uint16.
 //     3. transpose the stage, 16 outputs x 16 rows per 128-bit block (byte interleaves; 8 x 8 for
-//        uint16), then convert each row's outputs (raw uint16, or float with a separate multiply
-//        and add) and store them in the row-major output. Rows >= num_rows are not written.
-//        Large outputs go through a per-chunk buffer and streaming stores instead
-//        (UseStreamingStores). Small M with rows exactly M values apart (UseCompactOutput): the
-//        transposed sums go to a per-chunk buffer of rows M sums apart instead, which is then
-//        converted as one flat array with whole vectors only.
+//        uint16; 8 outputs x 16 rows for uint8 when the tile has at most 8 outputs), then convert
+//        each row's outputs (raw uint16, or float with a separate multiply and add) and store
+//        them in the row-major output. Rows >= num_rows are not written.
+//        Large outputs go through two per-chunk buffers and streaming stores instead
+//        (UseStreamingStores): a chunk's rows are streamed out in slices while the next chunk is
+//        computed (PendingStream). Small M with rows exactly M values apart (UseCompactOutput):
+//        the transposed sums go to a per-chunk buffer of rows M sums apart instead, which is then
+//        converted as one flat array with whole vectors only (the scales and offsets of
+//        lcm(M, vector width) values in registers when that is 1, 3, 5 or 7 vectors).
 //
 // Padding codebooks of the averaging tree (index >= C) are zero vectors, without lookups.
 // The 16-bit stage keeps the rows of each N-row vector as [even rows | odd rows], which is what
@@ -549,8 +552,10 @@ HWY_INLINE void WriteBlock(bool wide, const std::uint16_t* stage, std::size_t ch
 // streaming stores: twice the L2 cache of the development machine, so the lines written are
 // usually not in the core's caches, and a streaming store does not first read the line it
 // writes (an ordinary store does: for a cold output that doubles the memory traffic). Each
-// chunk's rows are assembled in a buffer (at most kMaxStreamBufferBytes) and copied out in address
-// order, so that every cache line of the output is written whole, at once.
+// chunk's rows are assembled in a buffer (at most kMaxStreamBufferBytes; two of them, used in
+// turns) and copied out in address order, in slices while the next chunk is computed
+// (PendingStream), so that every cache line of the output is written whole, at once, and the
+// memory writes overlap the lookups.
 inline constexpr std::size_t kStreamMinBytes = std::size_t{1} << 20;
 inline constexpr std::size_t kMaxStreamBufferBytes = std::size_t{256} << 10;
 
