@@ -755,7 +755,7 @@ TEST(ScanKernels, CompactOutput) {
   std::uint64_t seed = 3000;
   for (const std::size_t rows : {1, 31, 63, 65, 511, 513, 1000 + 37}) {
     for (const int codebooks : {1, 2, 3, 8, 16, 17, 33}) {
-      for (const std::size_t outputs : {1, 3, 5, 8, 10, 15, 17, 24, 31, 33, 67}) {
+      for (const std::size_t outputs : {1, 3, 5, 7, 8, 10, 14, 15, 17, 20, 24, 28, 31, 33, 67}) {
         if (rows > 100 && codebooks > 16 && outputs > 10) continue;  // keeps the test quick
         for (const Aggregation aggregation : {Aggregation::kAveraging, Aggregation::kExactSum}) {
           ScanTester()
@@ -771,6 +771,9 @@ TEST(ScanKernels, CompactOutput) {
     }
   }
   ScanTester().rows(50000 + 7).codebooks(2).outputs(5).seed(++seed).Test();
+  // Streamed, with the scales and offsets of a cycle in registers (cycles of 5 and 7 vectors).
+  ScanTester().rows(30000 + 13).codebooks(2).outputs(10).seed(++seed).Test();
+  ScanTester().rows(40000 + 3).codebooks(16).outputs(7).seed(++seed).Test();
   ScanTester()
       .rows(40000 + 9)
       .codebooks(17)

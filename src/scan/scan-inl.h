@@ -12,12 +12,15 @@
 //          the averaging tree with AverageRound, or the exact 16-bit sum. Results go to a stage
 //          buffer [output][row]: uint8 when the output is one group root, otherwise uint16.
 //     3. transpose the stage, 16 outputs x 16 rows per 128-bit block (byte interleaves; 8 x 8 for
-//        uint16), then convert each row's outputs (raw uint16, or float with a separate multiply
-//        and add) and store them in the row-major output. Rows >= num_rows are not written.
-//        Large outputs go through a per-chunk buffer and streaming stores instead
-//        (UseStreamingStores). Small M with rows exactly M values apart (UseCompactOutput): the
-//        transposed sums go to a per-chunk buffer of rows M sums apart instead, which is then
-//        converted as one flat array with whole vectors only.
+//        uint16; 8 outputs x 16 rows for uint8 when the tile has at most 8 outputs), then convert
+//        each row's outputs (raw uint16, or float with a separate multiply and add) and store
+//        them in the row-major output. Rows >= num_rows are not written.
+//        Large outputs go through two per-chunk buffers and streaming stores instead
+//        (UseStreamingStores): a chunk's rows are streamed out in slices while the next chunk is
+//        computed (PendingStream). Small M with rows exactly M values apart (UseCompactOutput):
+//        the transposed sums go to a per-chunk buffer of rows M sums apart instead, which is then
+//        converted as one flat array with whole vectors only (the scales and offsets of
+//        lcm(M, vector width) values in registers when that is 1, 3, 5 or 7 vectors).
 //
 // Padding codebooks of the averaging tree (index >= C) are zero vectors, without lookups.
 // The 16-bit stage keeps the rows of each N-row vector as [even rows | odd rows], which is what
@@ -480,6 +483,25 @@ HWY_INLINE void WriteBlock(bool wide, const std::uint16_t* stage, std::size_t ch
     const std::uint8_t* stage8 =
         reinterpret_cast<const std::uint8_t*>(stage) + block_in_chunk * kBlockRows;
     std::uint8_t* out8 = reinterpret_cast<std::uint8_t*>(transposed);
+    if (count <= 8) {
+      // Only the first 8 stage rows (as CompactBlock): row v + 16 q + 2 k + j (j = 0, 1) is at
+      // out8 + 8 v + k * lanes + 16 q + 8 j.
+      for (std::size_t v = 0; v < rows; v += lanes) {
+        hn::Vec<decltype(d8)> tile[8];
+        for (std::size_t i = 0; i < 8; ++i) tile[i] = hn::Load(d8, stage8 + i * chunk_rows + v);
+        Transpose8x8(d8, tile);
+        for (std::size_t k = 0; k < 8; ++k) hn::Store(tile[k], d8, out8 + 8 * v + k * lanes);
+      }
+      typename Writer::Out* dst = writer.Row(first_row);
+      for (std::size_t r = 0; r < rows; ++r) {
+        const std::size_t in_vector = r % lanes;
+        const std::size_t at = 8 * (r - in_vector) + (in_vector % 16 / 2) * lanes +
+                               16 * (in_vector / 16) + 8 * (in_vector % 2);
+        writer.template Row8<false>(out8 + at, dst, writer.Whole(first_row + r));
+        dst += writer.stride();
+      }
+      return;
+    }
     for (std::size_t v = 0; v < rows; v += lanes) {
       hn::Vec<decltype(d8)> tile[16];
       for (std::size_t i = 0; i < 16; ++i) tile[i] = hn::Load(d8, stage8 + i * chunk_rows + v);
@@ -530,8 +552,10 @@ HWY_INLINE void WriteBlock(bool wide, const std::uint16_t* stage, std::size_t ch
 // streaming stores: twice the L2 cache of the development machine, so the lines written are
 // usually not in the core's caches, and a streaming store does not first read the line it
 // writes (an ordinary store does: for a cold output that doubles the memory traffic). Each
-// chunk's rows are assembled in a buffer (at most kMaxStreamBufferBytes) and copied out in address
-// order, so that every cache line of the output is written whole, at once.
+// chunk's rows are assembled in a buffer (at most kMaxStreamBufferBytes; two of them, used in
+// turns) and copied out in address order, in slices while the next chunk is computed
+// (PendingStream), so that every cache line of the output is written whole, at once, and the
+// memory writes overlap the lookups.
 inline constexpr std::size_t kStreamMinBytes = std::size_t{1} << 20;
 inline constexpr std::size_t kMaxStreamBufferBytes = std::size_t{256} << 10;
 
@@ -557,6 +581,46 @@ inline void StreamCopy(const T* HWY_RESTRICT src, T* HWY_RESTRICT dst, std::size
   for (; i + lanes <= count; i += lanes) hn::Stream(hn::LoadU(d, src + i), d, dst + i);
   for (; i < count; ++i) dst[i] = src[i];
 }
+
+// A chunk's rows assembled in a stream buffer, copied out with streaming stores a slice at a
+// time while the next chunk is being computed (ScanImpl calls Step between outputs and between
+// blocks), so that the memory writes overlap the lookups instead of following them.
+template <typename T>
+class PendingStream {
+ public:
+  // Starts the copy of `count` values from src to dst, in about `steps` slices.
+  void Start(const T* src, T* dst, std::size_t count, std::size_t steps) {
+    src_ = src;
+    dst_ = dst;
+    count_ = count;
+    done_ = 0;
+    slice_ = (count + steps - 1) / std::max<std::size_t>(steps, 1);
+  }
+  // Copies the next slice. Slices end at 64-byte boundaries of dst (but the last), so that each
+  // cache line of the output is written whole by one StreamCopy.
+  void Step() {
+    if (done_ == count_) return;
+    std::size_t end = std::min(count_, done_ + slice_);
+    if (end < count_) {
+      const std::size_t line = 64 / sizeof(T);
+      const std::size_t misalign = (reinterpret_cast<std::uintptr_t>(dst_ + end) % 64) / sizeof(T);
+      end = std::min(count_, end + (line - misalign) % line);
+    }
+    StreamCopy(src_ + done_, dst_ + done_, end - done_);
+    done_ = end;
+  }
+  void Finish() {
+    if (done_ < count_) StreamCopy(src_ + done_, dst_ + done_, count_ - done_);
+    done_ = count_;
+  }
+
+ private:
+  const T* src_ = nullptr;
+  T* dst_ = nullptr;
+  std::size_t count_ = 0;
+  std::size_t done_ = 0;
+  std::size_t slice_ = 0;
+};
 
 // Compact output (small M, rows exactly M values apart; UseCompactOutput): instead of converting
 // each row's outputs from the transposed tile (for M not a multiple of the vector width, a
@@ -602,9 +666,33 @@ HWY_INLINE void StoreBlock(D d, hn::Vec<D> v, std::size_t q, hn::TFromD<D>* HWY_
   }
 }
 
+// Stores the two 8-byte halves of 128-bit block q of `v` at dst_low and dst_high.
+template <class D>
+HWY_INLINE void StoreBlockHalves(D d, hn::Vec<D> v, std::size_t q,
+                                 std::uint8_t* HWY_RESTRICT dst_low,
+                                 std::uint8_t* HWY_RESTRICT dst_high) {
+  const hn::Full128<std::uint8_t> d128;
+  const hn::Half<decltype(d128)> d64;
+  constexpr std::size_t kBlocks = hn::MaxLanes(D()) / 16;
+  hn::Vec<decltype(d128)> block;
+  if constexpr (kBlocks == 1) {
+    block = v;
+  } else if constexpr (kBlocks == 2) {
+    const hn::Half<D> dh;
+    block = q == 0 ? hn::LowerHalf(dh, v) : hn::UpperHalf(dh, v);
+  } else {
+    alignas(64) std::uint8_t lanes[hn::MaxLanes(D())];
+    hn::Store(v, d, lanes);
+    block = hn::Load(d128, lanes + q * 16);
+  }
+  hn::StoreU(hn::LowerHalf(d64, block), d64, dst_low);
+  hn::StoreU(hn::UpperHalf(d64, block), d64, dst_high);
+}
+
 // Step 3 for one block of the chunk and one tile of outputs, compact output: transposes like
 // WriteBlock and stores row i's sums of the tile at compact + (first_row + i) * M + m0 (16 of
-// them, whatever count is), straight from the registers. Rows >= rows are not stored.
+// them, whatever count is; 8 for 8-bit sums when count <= 8), straight from the registers. Rows
+// >= rows are not stored.
 template <typename T>
 HWY_INLINE void CompactBlock(const std::uint16_t* stage, std::size_t chunk_rows,
                              std::size_t block_in_chunk, std::size_t count, std::size_t first_row,
@@ -616,6 +704,38 @@ HWY_INLINE void CompactBlock(const std::uint16_t* stage, std::size_t chunk_rows,
     const std::size_t lanes = hn::Lanes(d8);
     const std::uint8_t* stage8 =
         reinterpret_cast<const std::uint8_t*>(stage) + block_in_chunk * kBlockRows;
+    if (count <= 8) {
+      // Only the first 8 stage rows: 8 outputs x 16 rows per 128-bit block, 3 rounds of byte
+      // interleaves on 8 vectors (the 16 x 16 transpose takes 4 rounds on 16 vectors, which on
+      // targets with 16 registers spill), then one 8-byte store per row, rows in increasing
+      // order (the bytes stored past M are overwritten by the next row).
+      for (std::size_t v = 0; v < rows; v += lanes) {
+        hn::Vec<decltype(d8)> tile[8];
+        for (std::size_t i = 0; i < 8; ++i) tile[i] = hn::Load(d8, stage8 + i * chunk_rows + v);
+        Transpose8x8(d8, tile);
+        // Block q of tile[k]: the tile's sums of row v + 16 q + 2 k (low 8 bytes) and of the
+        // row after it (high 8 bytes). With an odd number of rows, the last pair's second row
+        // (row == rows) is stored too: the block is then the chunk's last, and that row goes to
+        // the slack past it.
+        std::uint8_t* dst = block_out + v * outputs;
+        if (v + lanes <= rows) {
+          for (std::size_t q = 0; q < lanes / 16; ++q) {
+            for (std::size_t k = 0; k < 8; ++k) {
+              StoreBlockHalves(d8, tile[k], q, dst, dst + outputs);
+              dst += 2 * outputs;
+            }
+          }
+        } else {
+          for (std::size_t q = 0; q < lanes / 16; ++q) {
+            for (std::size_t k = 0; k < 8 && v + 16 * q + 2 * k < rows; ++k) {
+              StoreBlockHalves(d8, tile[k], q, dst, dst + outputs);
+              dst += 2 * outputs;
+            }
+          }
+        }
+      }
+      return;
+    }
     for (std::size_t v = 0; v < rows; v += lanes) {
       hn::Vec<decltype(d8)> tile[16];
       for (std::size_t i = 0; i < 16; ++i) tile[i] = hn::Load(d8, stage8 + i * chunk_rows + v);
@@ -658,18 +778,57 @@ HWY_INLINE void CompactBlock(const std::uint16_t* stage, std::size_t chunk_rows,
   }
 }
 
+// One compact vector: the sums at `sums` de-quantized with the given scale and offset vectors.
+template <class DF, typename T>
+HWY_INLINE void ConvertVector(DF df, const T* HWY_RESTRICT sums, hn::Vec<DF> scale,
+                              hn::Vec<DF> offset, bool stream, float* HWY_RESTRICT dst) {
+  const hn::RebindToSigned<DF> di;
+  const hn::Rebind<T, DF> dt;
+  auto value = hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(dt, sums)));
+  value = hn::Add(hn::Mul(value, scale), offset);
+  if (stream) {
+    hn::Stream(value, df, dst);
+  } else {
+    hn::StoreU(value, df, dst);
+  }
+}
+
+// ConvertCompact's vectors [i, end) when the scales and offsets repeat every kVectors vectors:
+// those vectors stay in registers (loaded at the phase of i) instead of being memory operands.
+// Returns where it stopped (a multiple of kVectors vectors past i).
+template <std::size_t kVectors, typename T>
+HWY_INLINE std::size_t ConvertCycles(const T* HWY_RESTRICT sums, std::size_t i, std::size_t end,
+                                     std::size_t phase, const float* HWY_RESTRICT scale,
+                                     const float* HWY_RESTRICT offset, bool stream,
+                                     float* HWY_RESTRICT dst) {
+  const hn::ScalableTag<float> df;
+  const std::size_t lanes = hn::Lanes(df);
+  hn::Vec<decltype(df)> scales[kVectors];
+  hn::Vec<decltype(df)> offsets[kVectors];
+  for (std::size_t k = 0; k < kVectors; ++k) {
+    scales[k] = hn::LoadU(df, scale + phase + k * lanes);
+    offsets[k] = hn::LoadU(df, offset + phase + k * lanes);
+  }
+  for (; i + kVectors * lanes <= end; i += kVectors * lanes) {
+    for (std::size_t k = 0; k < kVectors; ++k) {
+      ConvertVector(df, sums + i + k * lanes, scales[k], offsets[k], stream, dst + i + k * lanes);
+    }
+  }
+  return i;
+}
+
 // Converts `total` compact sums (a whole number of rows, the first at output 0) to the output at
 // dst; with `stream`, whole vectors at aligned addresses are written with streaming stores. The
-// scales and offsets repeat with the period `period` (a multiple of M and of the vector width):
-// element e uses scale[e mod period], so that the vectors of a period need no index arithmetic
-// carried from one to the next.
+// scales and offsets repeat with the period `period` (a multiple of `cycle` = lcm(M, vector
+// width)): element e uses scale[e mod period], so that the vectors of a period need no index
+// arithmetic carried from one to the next. When a cycle is 1, 3, 5 or 7 vectors (M = 1, 2, 3, 4,
+// 5, 6, 7, 10, 12, 14, 20, 28 on AVX2), its scales and offsets are kept in registers.
 template <typename T>
 HWY_INLINE void ConvertCompact(const T* HWY_RESTRICT sums, std::size_t total, std::size_t period,
-                               const float* HWY_RESTRICT scale, const float* HWY_RESTRICT offset,
-                               bool stream, float* HWY_RESTRICT dst) {
+                               std::size_t cycle, const float* HWY_RESTRICT scale,
+                               const float* HWY_RESTRICT offset, bool stream,
+                               float* HWY_RESTRICT dst) {
   const hn::ScalableTag<float> df;
-  const hn::RebindToSigned<decltype(df)> di;
-  const hn::Rebind<T, decltype(df)> dt;
   const std::size_t lanes = hn::Lanes(df);
   std::size_t head = 0;  // elements before the first aligned vector, streaming only
   if (stream) {
@@ -683,17 +842,30 @@ HWY_INLINE void ConvertCompact(const T* HWY_RESTRICT sums, std::size_t total, st
   // values, so that a vector starting at phase < period reads inside them.
   std::size_t phase = head;
   std::size_t i = head;
+  const std::size_t end = total - (total - head) % lanes;  // end of the whole vectors
+  switch (cycle / lanes) {
+    case 1:
+      i = ConvertCycles<1>(sums, i, end, phase, scale, offset, stream, dst);
+      break;
+    case 3:
+      i = ConvertCycles<3>(sums, i, end, phase, scale, offset, stream, dst);
+      break;
+    case 5:
+      i = ConvertCycles<5>(sums, i, end, phase, scale, offset, stream, dst);
+      break;
+    case 7:
+      i = ConvertCycles<7>(sums, i, end, phase, scale, offset, stream, dst);
+      break;
+    default:
+      break;
+  }
+  phase = (phase + (i - head)) % period;
   while (i + lanes <= total) {
     const std::size_t vectors = std::min((period - phase + lanes - 1) / lanes, (total - i) / lanes);
     for (std::size_t v = 0; v < vectors; ++v) {
       const std::size_t at = phase + v * lanes;
-      auto value = hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(dt, sums + i + v * lanes)));
-      value = hn::Add(hn::Mul(value, hn::LoadU(df, scale + at)), hn::LoadU(df, offset + at));
-      if (stream) {
-        hn::Stream(value, df, dst + i + v * lanes);
-      } else {
-        hn::StoreU(value, df, dst + i + v * lanes);
-      }
+      ConvertVector(df, sums + i + v * lanes, hn::LoadU(df, scale + at), hn::LoadU(df, offset + at),
+                    stream, dst + i + v * lanes);
     }
     i += vectors * lanes;
     phase += vectors * lanes;
@@ -707,7 +879,7 @@ HWY_INLINE void ConvertCompact(const T* HWY_RESTRICT sums, std::size_t total, st
 
 template <typename T>
 HWY_INLINE void ConvertCompact(const T* HWY_RESTRICT sums, std::size_t total, std::size_t,
-                               const float*, const float*, bool stream,
+                               std::size_t, const float*, const float*, bool stream,
                                std::uint16_t* HWY_RESTRICT dst) {
   const hn::ScalableTag<std::uint16_t> d16;
   const hn::Rebind<T, decltype(d16)> dt;
@@ -739,6 +911,7 @@ HWY_INLINE void ConvertCompact(const T* HWY_RESTRICT sums, std::size_t total, st
 inline constexpr std::size_t kCompactPeriodMax = 16 * kCompactMaxOutputs + 32 * 16;
 struct CompactParams {
   std::size_t period = 0;
+  std::size_t cycle = 0;  // lcm(M, float lanes)
   alignas(64) float scale[kCompactPeriodMax + 16];
   alignas(64) float offset[kCompactPeriodMax + 16];
 };
@@ -747,6 +920,7 @@ inline void FillCompactParams(const FloatSink& sink, std::size_t outputs, Compac
   const std::size_t lanes = hn::Lanes(hn::ScalableTag<float>());
   std::size_t period = outputs;  // lcm(M, lanes), then at least 32 vectors: few loop restarts
   while (period % lanes != 0) period += outputs;
+  params->cycle = period;
   period *= (32 * lanes + period - 1) / period;
   params->period = period;
   for (std::size_t i = 0, m = 0; i < period + lanes; ++i) {
@@ -800,14 +974,22 @@ HWY_INLINE void ScanImpl(const ScanArgs& args, std::size_t block_begin, std::siz
     compact_sums = buffer.data();
     FillCompactParams(sink, args.output_dim, &params);
   }
-  Out* stream_buffer = nullptr;
+  // Streamed output (not compact): two chunk buffers, one being written while the other is
+  // streamed out (PendingStream), a step after each output's lookups and each block's writes.
+  Out* stream_buffers[2] = {nullptr, nullptr};
+  PendingStream<Out> pending;
+  const std::size_t num_tiles = (args.output_dim + kOutputTile - 1) / kOutputTile;
   if (stream && !compact) {
     thread_local AlignedVector<Out> buffer;  // reused: a fresh one would cost page faults
-    buffer.resize(chunk_limit * kBlockRows * args.output_dim);
-    stream_buffer = buffer.data();
+    const std::size_t buffer_values = chunk_limit * kBlockRows * args.output_dim;
+    buffer.resize(2 * buffer_values);
+    stream_buffers[0] = buffer.data();
+    stream_buffers[1] = buffer.data() + buffer_values;
   }
-  for (std::size_t chunk = block_begin; chunk < last_block; chunk += chunk_limit) {
+  std::size_t chunk_index = 0;
+  for (std::size_t chunk = block_begin; chunk < last_block; chunk += chunk_limit, ++chunk_index) {
     const std::size_t num_blocks = std::min(chunk_limit, last_block - chunk);
+    Out* stream_buffer = stream_buffers[chunk_index % 2];
     const std::size_t chunk_rows = num_blocks * kBlockRows;
     UnpackCodes(args.packed_codes + (chunk - block_begin) * pairs * kBlockRows, pairs, num_blocks,
                 scratch.nibbles);
@@ -843,12 +1025,15 @@ HWY_INLINE void ScanImpl(const ScanArgs& args, std::size_t block_begin, std::siz
                                                  nibbles, block_stride, num_blocks, g == 0, stage);
           }
         }
+        pending.Step();
       }
-      // Outputs past M in a partial tile: defined (zero) stage rows, never written out.
+      // Outputs past M in a partial tile: defined (zero) stage rows, never written out. Step 3
+      // reads only 8 stage rows of 8-bit sums when count <= 8.
       const std::size_t element = wide ? 2 : 1;
-      if (count < kOutputTile) {
+      const std::size_t read_rows = !wide && count <= 8 ? 8 : kOutputTile;
+      if (count < read_rows) {
         std::memset(reinterpret_cast<std::uint8_t*>(scratch.stage) + count * chunk_rows * element,
-                    0, (kOutputTile - count) * chunk_rows * element);
+                    0, (read_rows - count) * chunk_rows * element);
       }
       if (compact) {
         for (std::size_t b = 0; b < num_blocks; ++b) {
@@ -870,6 +1055,7 @@ HWY_INLINE void ScanImpl(const ScanArgs& args, std::size_t block_begin, std::siz
         for (std::size_t b = 0; b < num_blocks; ++b) {
           WriteBlock(wide, scratch.stage, chunk_rows, b, count, b * kBlockRows, local_rows,
                      scratch.transposed, writer);
+          pending.Step();
         }
         continue;
       }
@@ -883,16 +1069,21 @@ HWY_INLINE void ScanImpl(const ScanArgs& args, std::size_t block_begin, std::siz
     if (compact) {
       const std::size_t total = local_rows * args.output_dim;
       if (wide) {
-        ConvertCompact(compact_sums, total, params.period, params.scale, params.offset, stream,
-                       chunk_out);
+        ConvertCompact(compact_sums, total, params.period, params.cycle, params.scale,
+                       params.offset, stream, chunk_out);
       } else {
         ConvertCompact(reinterpret_cast<const std::uint8_t*>(compact_sums), total, params.period,
-                       params.scale, params.offset, stream, chunk_out);
+                       params.cycle, params.scale, params.offset, stream, chunk_out);
       }
     } else if (stream) {
-      StreamCopy(stream_buffer, chunk_out, local_rows * args.output_dim);
+      // The previous chunk's rest, then this chunk's rows, during the next chunk (steps: one
+      // per output and one per tile and block).
+      pending.Finish();
+      pending.Start(stream_buffer, chunk_out, local_rows * args.output_dim,
+                    args.output_dim + num_tiles * chunk_limit);
     }
   }
+  pending.Finish();
   if (stream) hwy::FlushStream();
 }
 
