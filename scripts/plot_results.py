@@ -226,10 +226,20 @@ def plot(tasks, out_dir):
             axis.plot([p["speedup"] for p in series], [quality(p) for p in series],
                       color=color, marker=marker, markersize=5 if method != "Exact" else 9,
                       linestyle="-" if len(series) > 1 and method != "Exact" else "none",
-                      linewidth=1, label=method)
+                      linewidth=1, label=method,
+                      # MADDNESS on top: where it keeps the bucket means, its points are
+                      # MADDNESS-PQ's and would otherwise be hidden under them.
+                      zorder=3 if method == "MADDNESS" else 2)
         axis.set_xscale("log")
         axis.axvline(1.0, color="gray", linestyle="--", linewidth=0.8)
         axis.axvline(SPEEDUP_MARK, color="gray", linestyle=":", linewidth=0.8)
+        # The task's ceiling (exact time / time to write the float32 output), where it falls
+        # within a few times the fastest point: no method writing that output can pass it.
+        ceilings = [p["speedup_ceiling"] for p in points if p.get("speedup_ceiling")]
+        fastest = max((p["speedup"] for p in points if p["speedup"] is not None), default=None)
+        if ceilings and fastest and min(ceilings) <= 5 * fastest:
+            axis.axvline(min(ceilings), color="firebrick", linestyle="-.", linewidth=0.9,
+                         label="ceiling: writing the float32 output")
         values = [quality(p) for p in points if quality(p) is not None]
         top = max(values)
         # Sketches can be far worse than everything else (1 - NMSE < 0): keep the informative
