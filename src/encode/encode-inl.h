@@ -30,9 +30,10 @@
 // streams of 256 bytes were more than the prefetchers followed, and software prefetches of the
 // blocks ahead did not make up for it: at N = 100000, D = 27, C = 16 runs encode 1.6-1.9x faster,
 // without any software prefetch (docs/kernels.md). Any other layout, and the last partial
-// block, is first gathered into a tile [4C][64 + 16] of floats (one pass over each row in address
-// order, prefetching the lines of the rows ahead; the padding keeps the tile's columns off the same
-// L1 sets), then encoded from the tile. Codes are produced for codebook pairs and stored already
+// block, is first gathered into a tile [columns][64 + 16] of floats, one tile row per distinct
+// split column however many splits read it (one pass over each row in address order, prefetching
+// the lines of the rows ahead; the padding keeps the tile's columns off the same L1 sets), then
+// encoded from the tile. Codes are produced for codebook pairs and stored already
 // packed (low nibble codebook 2j, high nibble 2j+1): no separate packing pass.
 //
 // Finiteness. The exponent field of every value the encoder reads also goes into a running
@@ -99,8 +100,8 @@ inline constexpr std::size_t kPrefetchRows = 4;
 // pairs are still in L2 the second time.
 inline constexpr std::size_t kRunBlocks = 16;
 inline constexpr std::size_t kRunBytes = 256 * 1024;
-// Floats between the splits' columns in the gather tile: 64 rows plus one cache line, so that
-// the columns of many splits do not all map to the same few L1 sets.
+// Floats between the columns in the gather tile: 64 rows plus one cache line, so that the
+// columns do not all map to the same few L1 sets.
 inline constexpr std::size_t kTileStride = kBlockRows + 16;
 
 // Exclusive lower bound on v = x*scale + offset for QuantizeInput(x) > threshold.
@@ -292,8 +293,9 @@ struct PreparedEncoder {
   // Gathering reads each row's split columns in address order and prefetches the cache lines
   // they fall in, kPrefetchRows rows ahead (A is usually larger than the caches, and the hardware
   // prefetchers do not follow these sparse reads well).
-  std::vector<std::ptrdiff_t> gather_from;  // column offsets, in address order
-  std::vector<std::uint32_t> gather_to;     // their places in the tile: split * kTileStride
+  std::vector<std::ptrdiff_t> gather_from;  // distinct column offsets, in address order
+  std::vector<std::uint32_t> gather_to;     // their places in the tile: column * kTileStride
+  std::vector<std::uint32_t> split_tile;    // each split's column in the tile: column * kTileStride
   std::vector<std::ptrdiff_t> prefetch_offsets;
   std::size_t run_blocks = 1;  // blocks per run of column-major A (kRunBlocks)
 };
@@ -336,14 +338,17 @@ inline const PreparedEncoder& Prepare(const Encoder& encoder, std::ptrdiff_t col
   constexpr std::ptrdiff_t kLineFloats = 64 / sizeof(float);
   prepared.gather_from.clear();
   prepared.gather_to.clear();
+  prepared.split_tile.assign(num_splits, 0);
   for (const std::uint32_t s : order) {
-    prepared.gather_from.push_back(prepared.levels[s].column_offset);
-    prepared.gather_to.push_back(static_cast<std::uint32_t>(s * kTileStride));
+    const std::ptrdiff_t offset = prepared.levels[s].column_offset;
+    if (prepared.gather_from.empty() || prepared.gather_from.back() != offset) {
+      prepared.gather_from.push_back(offset);
+      prepared.gather_to.push_back(
+          static_cast<std::uint32_t>((prepared.gather_from.size() - 1) * kTileStride));
+    }
+    prepared.split_tile[s] = prepared.gather_to.back();
   }
-  std::size_t num_columns = 0;
-  for (std::size_t i = 0; i < num_splits; ++i) {
-    if (i == 0 || prepared.gather_from[i] != prepared.gather_from[i - 1]) ++num_columns;
-  }
+  const std::size_t num_columns = prepared.gather_from.size();
   const std::size_t column_run_bytes = std::max<std::size_t>(1, num_columns) * kBlockRows * 4;
   prepared.run_blocks = std::clamp<std::size_t>(kRunBytes / column_run_bytes, 1, kRunBlocks);
   prepared.prefetch_offsets.clear();
@@ -364,7 +369,8 @@ HWY_INLINE bool EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebo
   const EncodeLevel* levels = prepared.levels.data();
   const std::size_t num_splits = prepared.levels.size();
   const std::size_t block_bytes = static_cast<std::size_t>(CodePairs(num_codebooks)) * kBlockRows;
-  AlignedVector<float> tile;  // [split][kTileStride], only for gathered blocks
+  AlignedVector<float> tile;  // [column][kTileStride], only for gathered blocks
+  const std::size_t num_columns = prepared.gather_from.size();
   using DF = hn::ScalableTag<float>;
   const DF df;
   const hn::RebindToSigned<DF> di;
@@ -385,7 +391,7 @@ HWY_INLINE bool EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebo
       block += run - 1;
       continue;
     }
-    if (tile.empty()) tile.resize(num_splits * kTileStride);
+    if (tile.empty()) tile.resize(num_columns * kTileStride);
     for (std::size_t r = 0; r < valid; ++r) {
       const float* row = a.data + static_cast<std::ptrdiff_t>(row0 + r) * a.row_stride;
       if (row0 + r + kPrefetchRows < a.rows) {
@@ -397,17 +403,17 @@ HWY_INLINE bool EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebo
       float* HWY_RESTRICT dst = tile.data() + r;
       const std::ptrdiff_t* HWY_RESTRICT from = prepared.gather_from.data();
       const std::uint32_t* HWY_RESTRICT to = prepared.gather_to.data();
-      for (std::size_t i = 0; i < num_splits; ++i) dst[to[i]] = row[from[i]];
+      for (std::size_t i = 0; i < num_columns; ++i) dst[to[i]] = row[from[i]];
     }
     if (valid < kBlockRows) {
-      for (std::size_t s = 0; s < num_splits; ++s) {
-        std::fill(tile.data() + s * kTileStride + valid, tile.data() + s * kTileStride + kBlockRows,
+      for (std::size_t i = 0; i < num_columns; ++i) {
+        std::fill(tile.data() + i * kTileStride + valid, tile.data() + i * kTileStride + kBlockRows,
                   0.0f);
       }
     }
     EncodeBlockRun<kInputDomain>(
         df, levels, num_codebooks, 1,
-        [&](std::size_t split) { return tile.data() + split * kTileStride; }, block_codes,
+        [&](std::size_t split) { return tile.data() + prepared.split_tile[split]; }, block_codes,
         max_exponent);
     if (valid < kBlockRows) {
       for (int pair = 0; pair < CodePairs(num_codebooks); ++pair) {
