@@ -293,9 +293,9 @@ struct PreparedEncoder {
   // Gathering reads each row's split columns in address order and prefetches the cache lines
   // they fall in, kPrefetchRows rows ahead (A is usually larger than the caches, and the hardware
   // prefetchers do not follow these sparse reads well).
-  std::vector<std::ptrdiff_t> gather_from;  // distinct column offsets, in address order
-  std::vector<std::uint32_t> gather_to;     // their places in the tile: column * kTileStride
-  std::vector<std::uint32_t> split_tile;    // each split's column in the tile: column * kTileStride
+  // Distinct column offsets, in address order; the i-th is row i of the tile.
+  std::vector<std::ptrdiff_t> gather_from;
+  std::vector<std::uint32_t> split_tile;  // each split's row of the tile, times kTileStride
   std::vector<std::ptrdiff_t> prefetch_offsets;
   std::size_t run_blocks = 1;  // blocks per run of column-major A (kRunBlocks)
 };
@@ -337,16 +337,14 @@ inline const PreparedEncoder& Prepare(const Encoder& encoder, std::ptrdiff_t col
   });
   constexpr std::ptrdiff_t kLineFloats = 64 / sizeof(float);
   prepared.gather_from.clear();
-  prepared.gather_to.clear();
   prepared.split_tile.assign(num_splits, 0);
   for (const std::uint32_t s : order) {
     const std::ptrdiff_t offset = prepared.levels[s].column_offset;
     if (prepared.gather_from.empty() || prepared.gather_from.back() != offset) {
       prepared.gather_from.push_back(offset);
-      prepared.gather_to.push_back(
-          static_cast<std::uint32_t>((prepared.gather_from.size() - 1) * kTileStride));
     }
-    prepared.split_tile[s] = prepared.gather_to.back();
+    prepared.split_tile[s] =
+        static_cast<std::uint32_t>((prepared.gather_from.size() - 1) * kTileStride);
   }
   const std::size_t num_columns = prepared.gather_from.size();
   const std::size_t column_run_bytes = std::max<std::size_t>(1, num_columns) * kBlockRows * 4;
@@ -402,8 +400,7 @@ HWY_INLINE bool EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebo
       }
       float* HWY_RESTRICT dst = tile.data() + r;
       const std::ptrdiff_t* HWY_RESTRICT from = prepared.gather_from.data();
-      const std::uint32_t* HWY_RESTRICT to = prepared.gather_to.data();
-      for (std::size_t i = 0; i < num_columns; ++i) dst[to[i]] = row[from[i]];
+      for (std::size_t i = 0; i < num_columns; ++i) dst[i * kTileStride] = row[from[i]];
     }
     if (valid < kBlockRows) {
       for (std::size_t i = 0; i < num_columns; ++i) {
