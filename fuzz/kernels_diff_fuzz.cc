@@ -1,8 +1,9 @@
 // Fuzz target, differential: the input describes an encoder (hash trees), a matrix A, packed codes
 // and quantized tables. Every SIMD target compiled into the library that this CPU can run must
 // give the same bytes as the scalar references for EncodeBlocks, ScanBlocks and
-// ScanDequantizeBlocks, on all blocks and on a sub-range of them; with NaN or infinities in A,
-// EncodeBlocks must report them on every target. Any difference aborts.
+// ScanDequantizeBlocks, on all blocks and on a sub-range of them (with C <= 2, with or without the
+// pair tables, as the input says); with NaN or infinities in A, EncodeBlocks must report them on
+// every target. Any difference aborts.
 #include <hwy/targets.h>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include "src/common/model_data.h"
 #include "src/common/targets.h"
 #include "src/encode/encode.h"
+#include "src/lut/lut.h"
 #include "src/scan/scan.h"
 
 namespace maddness::detail {
@@ -152,7 +154,9 @@ void Run(fuzz::FuzzInput& input) {
   const std::size_t table_bytes = TableBytesPerOutput(num_codebooks);
   AlignedVector<std::uint8_t> luts_storage(outputs * table_bytes + 1);
   std::uint8_t* luts = luts_storage.data() + 1;
-  const int table_pattern = input.Byte() % 4;  // random, all 0, all 255, random
+  const std::uint8_t pattern_byte = input.Byte();
+  const int table_pattern = pattern_byte % 4;  // random, all 0, all 255, random
+  const bool pair_tables = (pattern_byte & 4) != 0 && num_codebooks <= 2;
   for (std::size_t m = 0; m < outputs; ++m) {
     for (std::size_t i = 0; i < table_bytes; ++i) {
       std::uint8_t value = table_pattern == 1 ? 0 : table_pattern == 2 ? 255 : input.Byte();
@@ -173,6 +177,17 @@ void Run(fuzz::FuzzInput& input) {
   args.luts = luts;
   args.output_dim = outputs;
   args.aggregation = aggregation;
+  Tables pair;  // the pair tables of C <= 2 (lut.h), when the input asks for them
+  if (pair_tables) {
+    pair.output_dim = outputs;
+    pair.aggregation = aggregation;
+    pair.luts.assign(luts, luts + outputs * table_bytes);
+    pair.out_scale = scale;
+    pair.out_offset = offset;
+    BuildPairTables(num_codebooks, &pair);
+    args.pair_raw = PairRaw(pair);
+    args.pair_outputs = PairOutputs(pair);
+  }
   ScanArgs sub_args = args;
   sub_args.packed_codes = codes + first * block_bytes;
 

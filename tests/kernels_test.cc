@@ -25,6 +25,7 @@
 #include "src/common/model_data.h"
 #include "src/common/targets.h"
 #include "src/encode/encode.h"
+#include "src/lut/lut.h"
 #include "src/scan/scan.h"
 
 namespace maddness::detail {
@@ -551,6 +552,11 @@ class ScanTester {
     seed_ = seed;
     return *this;
   }
+  // Gives the kernels the pair tables (BuildPairTables) of the case's tables and scales.
+  ScanTester& pair_tables(bool pair_tables) {
+    pair_tables_ = pair_tables;
+    return *this;
+  }
 
   void Test() const {
     std::mt19937_64 generator(seed_);
@@ -596,6 +602,21 @@ class ScanTester {
     args.luts = luts;
     args.output_dim = outputs_;
     args.aggregation = aggregation_;
+    maddness::detail::Tables pair;
+    if (pair_tables_) {
+      pair.output_dim = outputs_;
+      pair.aggregation = aggregation_;
+      pair.luts.assign(luts, luts + outputs_ * table_bytes);
+      pair.out_scale = scale;
+      pair.out_offset = offset;
+      BuildPairTables(codebooks_, &pair);
+      if (pair.pair_raw.empty()) {
+        ADD_FAILURE() << Case("-", "pair tables") << ": BuildPairTables built none";
+        return;
+      }
+      args.pair_raw = PairRaw(pair);
+      args.pair_outputs = PairOutputs(pair);
+    }
 
     const std::size_t stride = outputs_ + padding_;
     const std::size_t size = rows_ * stride + padding_ + 7;  // a tail the scan must not touch
@@ -634,7 +655,8 @@ class ScanTester {
     text << "target " << target << ", scan " << what << ": N=" << rows_ << " C=" << codebooks_
          << " M=" << outputs_ << " "
          << (aggregation_ == Aggregation::kExactSum ? "exact-sum" : "averaging") << " tables "
-         << Name(tables_) << " stride padding " << padding_ << " seed " << seed_;
+         << Name(tables_) << " stride padding " << padding_ << " seed " << seed_
+         << (pair_tables_ ? " with pair tables" : "");
     return text.str();
   }
 
@@ -668,6 +690,7 @@ class ScanTester {
   std::size_t outputs_ = 1;
   Aggregation aggregation_ = Aggregation::kAveraging;
   Tables tables_ = Tables::kRandom;
+  bool pair_tables_ = false;
   std::size_t padding_ = 0;
   std::uint64_t seed_ = 1;
 };
@@ -781,6 +804,41 @@ TEST(ScanKernels, CompactOutput) {
       .aggregation(Aggregation::kExactSum)
       .seed(++seed)
       .Test();
+}
+
+// With C <= 2 the model gives the scan pair tables (lut.h, BuildPairTables), and the SIMD scans
+// copy each row's outputs from them: M on both sides of the vector widths (fewer values than a
+// 128-bit vector: one vector per row past which the next rows write, or value by value with a
+// row stride above M or in the last rows of a call), every aggregation, extreme tables, and
+// sub-ranges of blocks (the split [0, 1) + [1, end) puts a call's last rows mid-output).
+TEST(ScanKernels, PairTables) {
+  std::uint64_t seed = 5000;
+  for (const std::size_t rows : {1, 2, 63, 65, 200, 1000 + 3}) {
+    for (const int codebooks : {1, 2}) {
+      for (const std::size_t outputs :
+           {1, 2, 3, 4, 5, 7, 8, 9, 10, 15, 16, 17, 24, 31, 32, 33, 67, 256}) {
+        for (const std::size_t padding : {0, 3}) {
+          for (const Aggregation aggregation : {Aggregation::kAveraging, Aggregation::kExactSum}) {
+            ScanTester()
+                .rows(rows)
+                .codebooks(codebooks)
+                .outputs(outputs)
+                .aggregation(aggregation)
+                .stride_padding(padding)
+                .pair_tables(true)
+                .seed(++seed)
+                .Test();
+            if (HasFailure()) return;
+          }
+        }
+      }
+    }
+  }
+  for (const Tables tables : {Tables::kZero, Tables::kFull}) {
+    ScanTester().rows(300).codebooks(2).outputs(10).tables(tables).pair_tables(true).Test();
+  }
+  // An output large enough that the scan without pair tables would stream it.
+  ScanTester().rows(30000 + 13).codebooks(2).outputs(10).pair_tables(true).seed(++seed).Test();
 }
 
 // ------------------------------------------------------------------------------------------------

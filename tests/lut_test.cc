@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
+#include <cstdint>
 #include <random>
 #include <vector>
 
@@ -117,6 +119,56 @@ TEST(Lut, ConstantTablesGiveTheOffsetSum) {
     EXPECT_EQ(quantized.out_scale[m], 0.0f);
     EXPECT_EQ(quantized.out_offset[m], -4.5f);
   }
+}
+
+// With C <= 2, row b of the pair tables is the output of a row whose code byte is b (codebook 0
+// in the low nibble): computed here from the layout's rules, not by the scan.
+TEST(Lut, PairTablesHoldTheOutputsOfEveryCodeByte) {
+  std::mt19937_64 generator(11);
+  std::uniform_real_distribution<double> uniform(-2.0, 5.0);
+  const std::size_t outputs = 5;
+  for (const int codebooks : {1, 2}) {
+    for (const Aggregation aggregation : {Aggregation::kAveraging, Aggregation::kExactSum}) {
+      std::vector<double> float_tables(outputs * static_cast<std::size_t>(codebooks) * 16);
+      for (double& value : float_tables) value = uniform(generator);
+      const Tables tables = QuantizeTables(float_tables, codebooks, outputs, aggregation);
+      ASSERT_EQ(tables.pair_raw.size(), 256 * outputs + kPairTablePadding);
+      ASSERT_EQ(tables.pair_outputs.size(), 256 * outputs + kPairTablePadding);
+      const std::uint16_t* pair_raw = PairRaw(tables);
+      const float* pair_outputs = PairOutputs(tables);
+      for (std::size_t byte = 0; byte < 256; ++byte) {
+        for (std::size_t m = 0; m < outputs; ++m) {
+          const std::uint8_t* lut = tables.luts.data() + m * TableBytesPerOutput(codebooks);
+          const int low = lut[byte & 15];
+          const int high = lut[16 + (byte >> 4)];  // all zero for C = 1
+          const int raw =
+              aggregation == Aggregation::kAveraging ? (low + high + 1) >> 1 : low + high;
+          EXPECT_EQ(pair_raw[byte * outputs + m], raw) << "byte " << byte << " m " << m;
+          float expected = static_cast<float>(raw) * tables.out_scale[m];
+          expected = expected + tables.out_offset[m];
+          EXPECT_EQ(pair_outputs[byte * outputs + m], expected) << "byte " << byte << " m " << m;
+        }
+      }
+    }
+  }
+}
+
+TEST(Lut, PairTablesOnlyForTwoCodebooksAndAtMost256Outputs) {
+  const auto pair_values = [](int codebooks, std::size_t outputs) {
+    const std::vector<double> float_tables(outputs * static_cast<std::size_t>(codebooks) * 16, 1.0);
+    return QuantizeTables(float_tables, codebooks, outputs, Aggregation::kAveraging)
+        .pair_outputs.size();
+  };
+  EXPECT_EQ(pair_values(3, 4), 0u);
+  EXPECT_EQ(pair_values(2, kMaxPairTableOutputs + 1), 0u);
+  EXPECT_EQ(pair_values(2, kMaxPairTableOutputs), 256 * kMaxPairTableOutputs + kPairTablePadding);
+  // Rebuilding after a change of C clears them.
+  Tables tables =
+      QuantizeTables(std::vector<double>(4 * 2 * 16, 1.0), 2, 4, Aggregation::kAveraging);
+  ASSERT_FALSE(tables.pair_raw.empty());
+  BuildPairTables(4, &tables);
+  EXPECT_TRUE(tables.pair_raw.empty());
+  EXPECT_TRUE(tables.pair_outputs.empty());
 }
 
 }  // namespace

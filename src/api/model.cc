@@ -151,6 +151,8 @@ detail::ScanArgs MakeScanArgs(const detail::ModelData& data, std::size_t rows) {
   args.luts = data.tables.luts.data();
   args.output_dim = data.tables.output_dim;
   args.aggregation = data.tables.aggregation;
+  args.pair_raw = detail::PairRaw(data.tables);
+  args.pair_outputs = detail::PairOutputs(data.tables);
   return args;
 }
 

@@ -61,6 +61,12 @@ struct Tables {
   // Output m = Dequantize(raw, out_scale[m], out_offset[m]) (averaging bias already folded in).
   std::vector<float> out_scale;
   std::vector<float> out_offset;
+  // Derived from the above, never stored in a file (BuildPairTables, lut.h): with C <= 2 and
+  // M <= kMaxPairTableOutputs, the raw and de-quantized outputs of each of the 256 code bytes,
+  // [byte][m], then kPairTablePadding zeros (a vector load from the last row stays inside);
+  // empty otherwise.
+  AlignedVector<std::uint16_t> pair_raw;
+  AlignedVector<float> pair_outputs;
 };
 
 struct ModelData {

@@ -12,6 +12,7 @@
 #include "src/common/check.h"
 #include "src/common/layout.h"
 #include "src/io/little_endian.h"
+#include "src/lut/lut.h"
 
 namespace maddness::io {
 namespace {
@@ -449,6 +450,7 @@ detail::ModelData DeserializeModel(const std::uint8_t* bytes, std::size_t size) 
   }
 
   CheckModel(model, "model file");
+  if (model.has_tables) detail::BuildPairTables(model.encoder.num_codebooks, &model.tables);
   return model;
 }
 

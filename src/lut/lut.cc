@@ -8,6 +8,7 @@
 
 #include "src/common/eigen_matrix.h"
 #include "src/common/layout.h"
+#include "src/scan/scan.h"
 
 namespace maddness::detail {
 
@@ -66,7 +67,32 @@ Tables QuantizeTables(const std::vector<double>& float_tables, int num_codebooks
           static_cast<float>(scale > 0.0 ? offset_sum - bias / scale : offset_sum);
     }
   }
+  BuildPairTables(num_codebooks, &tables);
   return tables;
+}
+
+void BuildPairTables(int num_codebooks, Tables* tables) {
+  tables->pair_raw.clear();
+  tables->pair_outputs.clear();
+  const std::size_t outputs = tables->output_dim;
+  if (num_codebooks > 2 || outputs == 0 || outputs > kMaxPairTableOutputs) return;
+  // Row b of the tables is the output of a row whose code byte is b: scan 256 such rows.
+  constexpr std::size_t kBytes = 256;
+  AlignedVector<std::uint8_t> codes(kBytes);
+  for (std::size_t b = 0; b < kBytes; ++b) codes[b] = static_cast<std::uint8_t>(b);
+  ScanArgs args;
+  args.packed_codes = codes.data();
+  args.num_rows = kBytes;
+  args.num_codebooks = num_codebooks;
+  args.luts = tables->luts.data();
+  args.output_dim = outputs;
+  args.aggregation = tables->aggregation;
+  const std::size_t blocks = NumBlocks(kBytes);
+  tables->pair_raw.assign(kBytes * outputs + kPairTablePadding, 0);
+  tables->pair_outputs.assign(kBytes * outputs + kPairTablePadding, 0.0f);
+  ScanRef(args, 0, blocks, tables->pair_raw.data(), outputs);
+  ScanDequantizeRef(args, tables->out_scale.data(), tables->out_offset.data(), 0, blocks,
+                    tables->pair_outputs.data(), outputs);
 }
 
 Tables BuildTables(const Encoder& encoder, const MatrixView& b, Aggregation aggregation,

@@ -25,6 +25,27 @@ Tables QuantizeTables(const std::vector<double>& float_tables, int num_codebooks
                       std::size_t output_dim, Aggregation aggregation,
                       TableScale table_scale = TableScale::kGlobal);
 
+// Pair tables: with C <= 2 a row's codes fit in one byte (layout.h), so its outputs are one of
+// 256 rows of M values, and the scan can copy them instead of looking them up and averaging
+// (ScanArgs::pair_raw). Built for M <= kMaxPairTableOutputs (256 x M x 6 bytes: at most
+// 384 KiB, which the scan reads from the L2 cache); larger M keep empty pair tables.
+inline constexpr std::size_t kMaxPairTableOutputs = 256;
+inline constexpr std::size_t kPairTablePadding = 64;
+
+// Fills tables->pair_raw and pair_outputs from its quantized tables and de-quantization
+// constants with the scalar references (same values as the scan, bit for bit), or clears them
+// when C > 2 or M > kMaxPairTableOutputs. QuantizeTables calls it; so must anything else that
+// sets a Tables' luts, out_scale or out_offset.
+void BuildPairTables(int num_codebooks, Tables* tables);
+
+// The pair tables for ScanArgs, or null when there are none.
+inline const std::uint16_t* PairRaw(const Tables& tables) {
+  return tables.pair_raw.empty() ? nullptr : tables.pair_raw.data();
+}
+inline const float* PairOutputs(const Tables& tables) {
+  return tables.pair_outputs.empty() ? nullptr : tables.pair_outputs.data();
+}
+
 // BuildFloatTables then QuantizeTables.
 Tables BuildTables(const Encoder& encoder, const MatrixView& b, Aggregation aggregation,
                    TableScale table_scale = TableScale::kGlobal);

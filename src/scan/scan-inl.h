@@ -1087,8 +1087,75 @@ HWY_INLINE void ScanImpl(const ScanArgs& args, std::size_t block_begin, std::siz
   if (stream) hwy::FlushStream();
 }
 
+// Pair tables (C <= 2, ScanArgs::pair_raw / pair_outputs): the outputs of a row are row `byte`
+// of the table, where `byte` is the row's code byte (layout.h), copied whole: no lookups, no
+// transposes, no conversion. (Writing the output with aligned vectors, blending the rows that
+// share one, was 2-3x slower on Zen 3: the loads per vector and the mispredicted row ends.)
+
+// Copies `count` >= Lanes(dv) values with whole vectors of dv; the last vector ends at the last
+// value (it overlaps the one before when count is not a multiple of the lanes).
+template <class DV, typename T>
+HWY_INLINE void CopyOverlapped(DV dv, const T* HWY_RESTRICT src, T* HWY_RESTRICT dst,
+                               std::size_t count) {
+  const std::size_t lanes = hn::Lanes(dv);
+  std::size_t i = 0;
+  for (; i + lanes < count; i += lanes) hn::StoreU(hn::LoadU(dv, src + i), dv, dst + i);
+  hn::StoreU(hn::LoadU(dv, src + count - lanes), dv, dst + count - lanes);
+}
+
+// Rows [0, rows) of one call: codes[r] is row r's code byte, out its first output.
+template <typename T>
+HWY_INLINE void CopyPairRows(const std::uint8_t* HWY_RESTRICT codes, std::size_t rows,
+                             const T* HWY_RESTRICT table, std::size_t outputs, T* HWY_RESTRICT out,
+                             std::size_t stride) {
+  const hn::ScalableTag<T> d;
+  const hn::Full128<T> d128;
+  if (outputs >= hn::Lanes(d)) {
+    for (std::size_t r = 0; r < rows; ++r) {
+      CopyOverlapped(d, table + codes[r] * outputs, out + r * stride, outputs);
+    }
+    return;
+  }
+  if (outputs >= hn::Lanes(d128)) {
+    for (std::size_t r = 0; r < rows; ++r) {
+      CopyOverlapped(d128, table + codes[r] * outputs, out + r * stride, outputs);
+    }
+    return;
+  }
+  // Fewer values than a 128-bit vector holds. With rows exactly M values apart, one vector per
+  // row, whose values past the row are overwritten by the next rows; the last rows of the call
+  // (whose vector would end past the call's output) are copied value by value.
+  std::size_t r = 0;
+  if (stride == outputs) {
+    const std::size_t lanes = hn::Lanes(d128);
+    const std::size_t total = rows * outputs;
+    const std::size_t spill_rows = total >= lanes ? (total - lanes) / outputs + 1 : 0;
+    for (; r < spill_rows; ++r) {
+      hn::StoreU(hn::LoadU(d128, table + codes[r] * outputs), d128, out + r * outputs);
+    }
+  }
+  for (; r < rows; ++r) {
+    std::memcpy(out + r * stride, table + codes[r] * outputs, outputs * sizeof(T));
+  }
+}
+
+// The pair-table scan of blocks [block_begin, block_end) (rows < num_rows only).
+template <typename T>
+HWY_INLINE void ScanPairTable(const ScanArgs& args, const T* table, std::size_t block_begin,
+                              std::size_t block_end, T* out, std::size_t row_stride) {
+  const std::size_t first_row = block_begin * kBlockRows;
+  const std::size_t end_row = std::min(args.num_rows, block_end * kBlockRows);
+  if (end_row <= first_row) return;
+  CopyPairRows(args.packed_codes, end_row - first_row, table, args.output_dim,
+               out + first_row * row_stride, row_stride);
+}
+
 inline void ScanBlocksImpl(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
                            std::uint16_t* raw, std::size_t raw_row_stride) {
+  if (args.pair_raw != nullptr && args.num_codebooks <= 2) {
+    ScanPairTable(args, args.pair_raw, block_begin, block_end, raw, raw_row_stride);
+    return;
+  }
   const bool stream = UseStreamingStores(args, raw_row_stride, sizeof(std::uint16_t));
   ScanImpl(args, block_begin, block_end, RawSink{raw, raw_row_stride, stream});
 }
@@ -1097,6 +1164,10 @@ inline void ScanDequantizeBlocksImpl(const ScanArgs& args, const float* out_scal
                                      const float* out_offset, std::size_t block_begin,
                                      std::size_t block_end, float* out,
                                      std::size_t out_row_stride) {
+  if (args.pair_outputs != nullptr && args.num_codebooks <= 2) {
+    ScanPairTable(args, args.pair_outputs, block_begin, block_end, out, out_row_stride);
+    return;
+  }
   const bool stream = UseStreamingStores(args, out_row_stride, sizeof(float));
   ScanImpl(args, block_begin, block_end,
            FloatSink{out, out_row_stride, out_scale, out_offset, stream});

@@ -275,6 +275,7 @@ class BoltMethod : public Method {
     args.luts = tables_.luts.data();
     args.output_dim = m_;
     args.aggregation = tables_.aggregation;
+    args.pair_outputs = detail::PairOutputs(tables_);
     ForEachRowRange(n, detail::ResolveThreads(threads), [&](std::size_t first, std::size_t last) {
       thread_local detail::AlignedVector<std::uint8_t> packed;
       const std::size_t first_block = first / detail::kBlockRows;
