@@ -1103,6 +1103,22 @@ HWY_INLINE void CopyOverlapped(DV dv, const T* HWY_RESTRICT src, T* HWY_RESTRICT
   hn::StoreU(hn::LoadU(dv, src + count - lanes), dv, dst + count - lanes);
 }
 
+// Rows exactly M values apart, M < Lanes(dv): one vector per row, whose values past the row are
+// overwritten by the next rows; returns how many rows were copied: all but the last ones of the
+// call, whose vector would end past the call's output.
+template <class DV, typename T>
+HWY_INLINE std::size_t CopySpilling(DV dv, const std::uint8_t* HWY_RESTRICT codes, std::size_t rows,
+                                    const T* HWY_RESTRICT table, std::size_t outputs,
+                                    T* HWY_RESTRICT out) {
+  const std::size_t lanes = hn::Lanes(dv);
+  const std::size_t total = rows * outputs;
+  const std::size_t spill_rows = total >= lanes ? (total - lanes) / outputs + 1 : 0;
+  for (std::size_t r = 0; r < spill_rows; ++r) {
+    hn::StoreU(hn::LoadU(dv, table + codes[r] * outputs), dv, out + r * outputs);
+  }
+  return spill_rows;
+}
+
 // Rows [0, rows) of one call: codes[r] is row r's code byte, out its first output.
 template <typename T>
 HWY_INLINE void CopyPairRows(const std::uint8_t* HWY_RESTRICT codes, std::size_t rows,
@@ -1116,22 +1132,15 @@ HWY_INLINE void CopyPairRows(const std::uint8_t* HWY_RESTRICT codes, std::size_t
     }
     return;
   }
-  if (outputs >= hn::Lanes(d128)) {
-    for (std::size_t r = 0; r < rows; ++r) {
-      CopyOverlapped(d128, table + codes[r] * outputs, out + r * stride, outputs);
-    }
-    return;
-  }
-  // Fewer values than a 128-bit vector holds. With rows exactly M values apart, one vector per
-  // row, whose values past the row are overwritten by the next rows; the last rows of the call
-  // (whose vector would end past the call's output) are copied value by value.
+  // Fewer values than a vector holds. Rows exactly M values apart: one store per row (two for
+  // the overlapped copy), with a 128-bit vector when the row fits in one.
   std::size_t r = 0;
   if (stride == outputs) {
-    const std::size_t lanes = hn::Lanes(d128);
-    const std::size_t total = rows * outputs;
-    const std::size_t spill_rows = total >= lanes ? (total - lanes) / outputs + 1 : 0;
-    for (; r < spill_rows; ++r) {
-      hn::StoreU(hn::LoadU(d128, table + codes[r] * outputs), d128, out + r * outputs);
+    r = outputs <= hn::Lanes(d128) ? CopySpilling(d128, codes, rows, table, outputs, out)
+                                   : CopySpilling(d, codes, rows, table, outputs, out);
+  } else if (outputs >= hn::Lanes(d128)) {
+    for (; r < rows; ++r) {
+      CopyOverlapped(d128, table + codes[r] * outputs, out + r * stride, outputs);
     }
   }
   for (; r < rows; ++r) {
