@@ -837,7 +837,7 @@ TEST(ScanKernels, PairTables) {
   for (const Tables tables : {Tables::kZero, Tables::kFull}) {
     ScanTester().rows(300).codebooks(2).outputs(10).tables(tables).pair_tables(true).Test();
   }
-  // An output large enough that the scan without pair tables would stream it.
+  // An output large enough to be streamed: the scan does so without the pair tables.
   ScanTester().rows(30000 + 13).codebooks(2).outputs(10).pair_tables(true).seed(++seed).Test();
 }
 

@@ -1089,8 +1089,10 @@ HWY_INLINE void ScanImpl(const ScanArgs& args, std::size_t block_begin, std::siz
 
 // Pair tables (C <= 2, ScanArgs::pair_raw / pair_outputs): the outputs of a row are row `byte`
 // of the table, where `byte` is the row's code byte (layout.h), copied whole: no lookups, no
-// transposes, no conversion. (Writing the output with aligned vectors, blending the rows that
-// share one, was 2-3x slower on Zen 3: the loads per vector and the mispredicted row ends.)
+// transposes, no conversion. Only for outputs that the scan would not stream
+// (UseStreamingStores): for those the streamed scan was as fast or faster (docs/kernels.md).
+// (Writing the output with aligned vectors, blending the rows that share one, was 2-3x slower
+// on Zen 3: the loads per vector and the mispredicted row ends.)
 
 // Copies `count` >= Lanes(dv) values with whole vectors of dv; the last vector ends at the last
 // value (it overlaps the one before when count is not a multiple of the lanes).
@@ -1161,11 +1163,11 @@ HWY_INLINE void ScanPairTable(const ScanArgs& args, const T* table, std::size_t 
 
 inline void ScanBlocksImpl(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
                            std::uint16_t* raw, std::size_t raw_row_stride) {
-  if (args.pair_raw != nullptr && args.num_codebooks <= 2) {
+  const bool stream = UseStreamingStores(args, raw_row_stride, sizeof(std::uint16_t));
+  if (args.pair_raw != nullptr && args.num_codebooks <= 2 && !stream) {
     ScanPairTable(args, args.pair_raw, block_begin, block_end, raw, raw_row_stride);
     return;
   }
-  const bool stream = UseStreamingStores(args, raw_row_stride, sizeof(std::uint16_t));
   ScanImpl(args, block_begin, block_end, RawSink{raw, raw_row_stride, stream});
 }
 
@@ -1173,11 +1175,11 @@ inline void ScanDequantizeBlocksImpl(const ScanArgs& args, const float* out_scal
                                      const float* out_offset, std::size_t block_begin,
                                      std::size_t block_end, float* out,
                                      std::size_t out_row_stride) {
-  if (args.pair_outputs != nullptr && args.num_codebooks <= 2) {
+  const bool stream = UseStreamingStores(args, out_row_stride, sizeof(float));
+  if (args.pair_outputs != nullptr && args.num_codebooks <= 2 && !stream) {
     ScanPairTable(args, args.pair_outputs, block_begin, block_end, out, out_row_stride);
     return;
   }
-  const bool stream = UseStreamingStores(args, out_row_stride, sizeof(float));
   ScanImpl(args, block_begin, block_end,
            FloatSink{out, out_row_stride, out_scale, out_offset, stream});
 }
