@@ -93,6 +93,42 @@ TEST_P(Determinism, SameBitsForEveryThreadCountAndTarget) {
   }
 }
 
+// With C = 2 the scan copies rows from the pair tables (lut.h); with several threads each task
+// (4096 rows) writes only its own rows, also when a row's vector runs into the next row (M = 5,
+// 6: shorter than a vector) and the next row is another task's. Every thread count gives the
+// outputs of one thread, which are ScanPacked's on the codes.
+TEST(DeterminismPairTables, SameOutputsForEveryThreadCount) {
+  constexpr std::size_t kTrainRows = 1000, kRows = 3 * 4096 + 77, kDim = 24;
+  const std::vector<float> a_train = testing::ClusteredMatrix(kTrainRows, kDim, 31);
+  const std::vector<float> a_values = testing::ClusteredMatrix(kRows, kDim, 32);
+  const MatrixView a = MatrixView::RowMajor(a_values.data(), kRows, kDim);
+  for (const std::size_t outputs : {5, 6, 10}) {
+    const std::vector<float> b_values = testing::RandomMatrix(kDim, outputs, 33);
+    const MatrixView b = MatrixView::RowMajor(b_values.data(), kDim, outputs);
+    LearnOptions options;
+    options.num_codebooks = 2;
+    options.threads = 1;
+    const Model model =
+        Model::Learn(MatrixView::RowMajor(a_train.data(), kTrainRows, kDim), &b, options);
+    ApplyOptions one;
+    one.threads = 1;
+    const std::vector<float> reference = model.Apply(a, one);
+    const std::vector<std::uint8_t> packed = model.EncodePacked(a, one);
+    std::vector<float> scanned(kRows * outputs);
+    model.ScanPacked(packed.data(), packed.size(), kRows, scanned.data(), outputs, one);
+    EXPECT_EQ(std::memcmp(reference.data(), scanned.data(), reference.size() * sizeof(float)), 0)
+        << "M = " << outputs;
+    for (const int threads : {2, 3}) {
+      ApplyOptions apply_options;
+      apply_options.threads = threads;
+      const std::vector<float> output = model.Apply(a, apply_options);
+      ASSERT_EQ(output.size(), reference.size());
+      EXPECT_EQ(std::memcmp(reference.data(), output.data(), reference.size() * sizeof(float)), 0)
+          << "M = " << outputs << ", " << threads << " threads";
+    }
+  }
+}
+
 // A different seed with row sampling must change the model: the comparison above can fail.
 TEST(DeterminismSeed, TheSeedMatters) {
   const std::vector<float> a_train = testing::ClusteredMatrix(1500, 24, 21);

@@ -633,18 +633,19 @@ class ScanTester {
       ScanDequantizeBlocks(args, scale.data(), offset.data(), 0, num_blocks, out.data(), stride);
       CompareFloat(target, "f32, all blocks", float_expected, out, stride);
       if (num_blocks >= 3) {
-        // Two calls on [0, 1) and [1, end), codes given from the first block of each range.
+        // Two calls, on [1, end) and then on [0, 1) (so that a write of the second call past
+        // its rows would show), codes given from the first block of each range.
         std::vector<std::uint16_t> split_raw(size, 0xBEEF);
         ScanArgs rest = args;
         rest.packed_codes = codes + pairs * kBlockRows;
-        ScanBlocks(args, 0, 1, split_raw.data(), stride);
         ScanBlocks(rest, 1, num_blocks, split_raw.data(), stride);
-        CompareRaw(target, "raw, blocks [0, 1) + [1, end)", raw_expected, split_raw, stride);
+        ScanBlocks(args, 0, 1, split_raw.data(), stride);
+        CompareRaw(target, "raw, blocks [1, end) + [0, 1)", raw_expected, split_raw, stride);
         std::vector<float> split_out(size, -12345.0f);
-        ScanDequantizeBlocks(args, scale.data(), offset.data(), 0, 1, split_out.data(), stride);
         ScanDequantizeBlocks(rest, scale.data(), offset.data(), 1, num_blocks, split_out.data(),
                              stride);
-        CompareFloat(target, "f32, blocks [0, 1) + [1, end)", float_expected, split_out, stride);
+        ScanDequantizeBlocks(args, scale.data(), offset.data(), 0, 1, split_out.data(), stride);
+        CompareFloat(target, "f32, blocks [1, end) + [0, 1)", float_expected, split_out, stride);
       }
     });
   }
@@ -807,10 +808,11 @@ TEST(ScanKernels, CompactOutput) {
 }
 
 // With C <= 2 the model gives the scan pair tables (lut.h, BuildPairTables), and the SIMD scans
-// copy each row's outputs from them: M on both sides of the vector widths (fewer values than a
-// 128-bit vector: one vector per row past which the next rows write, or value by value with a
-// row stride above M or in the last rows of a call), every aggregation, extreme tables, and
-// sub-ranges of blocks (the split [0, 1) + [1, end) puts a call's last rows mid-output).
+// copy each row's outputs from them: M on both sides of the vector widths (rows shorter than a
+// vector: one vector per row past which the next rows write, value by value in the last rows of
+// a call, and with a row stride above M 128-bit vectors or values), every aggregation, extreme
+// tables, and
+// sub-ranges of blocks (the split [1, end) + [0, 1) puts a call's last rows mid-output).
 TEST(ScanKernels, PairTables) {
   std::uint64_t seed = 5000;
   for (const std::size_t rows : {1, 2, 63, 65, 200, 1000 + 3}) {
