@@ -32,7 +32,8 @@ namespace maddness {
 // Prototypes per codebook (4-bit codes) and depth of each hash tree. Fixed by the method.
 inline constexpr int kNumPrototypes = 16;
 inline constexpr int kTreeDepth = 4;
-// Largest supported number of codebooks C (tables take 16*C bytes per output).
+// Largest supported number of codebooks C (tables take 16*C bytes per output; with C <= 2 and
+// M <= 256 a model also keeps the outputs of all 256 code bytes, 1.5 KiB per output, for speed).
 inline constexpr int kMaxCodebooks = 256;
 // Largest supported D and M (keeps every size product far from overflow).
 inline constexpr std::size_t kMaxDim = std::size_t{1} << 20;
