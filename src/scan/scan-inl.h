@@ -1091,8 +1091,8 @@ HWY_INLINE void ScanImpl(const ScanArgs& args, std::size_t block_begin, std::siz
 // of the table, where `byte` is the row's code byte (layout.h), copied whole: no lookups, no
 // transposes, no conversion. Only for outputs that the scan would not stream
 // (UseStreamingStores): for those the streamed scan was as fast or faster (docs/kernels.md).
-// (Writing the output with aligned vectors, blending the rows that share one, was 2-3x slower
-// on Zen 3: the loads per vector and the mispredicted row ends.)
+// (Writing the output with aligned vectors, blending the rows that share one, was 2.5-3.5x
+// slower on Zen 3, with or without a branch at each row end.)
 
 // Copies `count` >= Lanes(dv) values with whole vectors of dv; the last vector ends at the last
 // value (it overlaps the one before when count is not a multiple of the lanes).

@@ -21,10 +21,10 @@ struct ScanArgs {
   Aggregation aggregation = Aggregation::kAveraging;
   // Optional, only with C <= 2 (one code byte per row holds all of its codes): the outputs of
   // every code byte, [byte][m], 256 * M values and kPairTablePadding readable values after them
-  // (BuildPairTables, PairRaw and PairOutputs in lut.h). When set, the SIMD scans
-  // copy a row's outputs from row `byte` instead of looking them up (except for outputs large
-  // enough to be written with streaming stores, which are faster without); pair_outputs must then
-  // hold the de-quantized outputs for the out_scale and out_offset given to ScanDequantizeBlocks.
+  // (BuildPairTables, PairRaw and PairOutputs in lut.h). When set, the SIMD scans copy a row's
+  // outputs from row `byte` instead of looking them up (except for outputs large enough to be
+  // written with streaming stores, which are faster without); pair_outputs must then hold the
+  // de-quantized outputs for the out_scale and out_offset given to ScanDequantizeBlocks.
   // Same results as without them, bit for bit; the references ignore them.
   const std::uint16_t* pair_raw = nullptr;
   const float* pair_outputs = nullptr;
