@@ -648,6 +648,47 @@ class ScanTester {
         CompareFloat(target, "f32, blocks [1, end) + [0, 1)", float_expected, split_out, stride);
       }
     });
+    TestColumnMajor(args, scale, offset);
+  }
+
+  // The column-major scans (output m of row n at m * col_stride + n) against their references:
+  // all blocks at once, and blocks [1, end) then [0, 1).
+  void TestColumnMajor(const ScanArgs& args, const std::vector<float>& scale,
+                       const std::vector<float>& offset) const {
+    const std::size_t num_blocks = NumBlocks(rows_);
+    const std::size_t pairs = static_cast<std::size_t>(CodePairs(codebooks_));
+    const std::size_t col_stride = rows_ + padding_;
+    const std::size_t size = outputs_ * col_stride + padding_ + 7;
+    std::vector<std::uint16_t> raw_expected(size, 0xBEEF);
+    ScanColumnsRef(args, 0, num_blocks, raw_expected.data(), col_stride);
+    std::vector<float> float_expected(size, -12345.0f);
+    ScanDequantizeColumnsRef(args, scale.data(), offset.data(), 0, num_blocks,
+                             float_expected.data(), col_stride);
+    ForEachTarget([&](const std::string& target) {
+      std::vector<std::uint16_t> raw(size, 0xBEEF);
+      ScanColumns(args, 0, num_blocks, raw.data(), col_stride);
+      CompareRaw(target, "raw column-major, all blocks", raw_expected, raw, col_stride, true);
+      std::vector<float> out(size, -12345.0f);
+      ScanDequantizeColumns(args, scale.data(), offset.data(), 0, num_blocks, out.data(),
+                            col_stride);
+      CompareFloat(target, "f32 column-major, all blocks", float_expected, out, col_stride, true);
+      if (num_blocks >= 3) {
+        ScanArgs rest = args;
+        rest.packed_codes = args.packed_codes + pairs * kBlockRows;
+        std::vector<std::uint16_t> split_raw(size, 0xBEEF);
+        ScanColumns(rest, 1, num_blocks, split_raw.data(), col_stride);
+        ScanColumns(args, 0, 1, split_raw.data(), col_stride);
+        CompareRaw(target, "raw column-major, blocks [1, end) + [0, 1)", raw_expected, split_raw,
+                   col_stride, true);
+        std::vector<float> split_out(size, -12345.0f);
+        ScanDequantizeColumns(rest, scale.data(), offset.data(), 1, num_blocks, split_out.data(),
+                              col_stride);
+        ScanDequantizeColumns(args, scale.data(), offset.data(), 0, 1, split_out.data(),
+                              col_stride);
+        CompareFloat(target, "f32 column-major, blocks [1, end) + [0, 1)", float_expected,
+                     split_out, col_stride, true);
+      }
+    });
   }
 
  private:
@@ -663,24 +704,28 @@ class ScanTester {
 
   void CompareRaw(const std::string& target, const char* what,
                   const std::vector<std::uint16_t>& expected,
-                  const std::vector<std::uint16_t>& actual, std::size_t stride) const {
+                  const std::vector<std::uint16_t>& actual, std::size_t stride,
+                  bool col_major = false) const {
     for (std::size_t i = 0; i < expected.size(); ++i) {
       if (expected[i] != actual[i]) {
-        ADD_FAILURE() << Case(target, what) << ": index " << i << " (row " << i / stride
-                      << ", output " << i % stride << ") expected " << expected[i] << " actual "
-                      << actual[i];
+        ADD_FAILURE() << Case(target, what) << ": index " << i << " (row "
+                      << (col_major ? i % stride : i / stride) << ", output "
+                      << (col_major ? i / stride : i % stride) << ") expected " << expected[i]
+                      << " actual " << actual[i];
         return;
       }
     }
   }
 
   void CompareFloat(const std::string& target, const char* what, const std::vector<float>& expected,
-                    const std::vector<float>& actual, std::size_t stride) const {
+                    const std::vector<float>& actual, std::size_t stride,
+                    bool col_major = false) const {
     for (std::size_t i = 0; i < expected.size(); ++i) {
       if (std::memcmp(&expected[i], &actual[i], sizeof(float)) != 0) {
-        ADD_FAILURE() << Case(target, what) << ": index " << i << " (row " << i / stride
-                      << ", output " << i % stride << ") expected " << expected[i] << " actual "
-                      << actual[i];
+        ADD_FAILURE() << Case(target, what) << ": index " << i << " (row "
+                      << (col_major ? i % stride : i / stride) << ", output "
+                      << (col_major ? i / stride : i % stride) << ") expected " << expected[i]
+                      << " actual " << actual[i];
         return;
       }
     }

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <functional>
 #include <memory>
+#include <new>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
@@ -41,6 +43,9 @@ void CheckBenchArgs(const BenchArgs& args) {
   }
   if (args.layout != "row" && args.layout != "col") {
     throw Error("--layout is '" + args.layout + "'; it must be 'row' or 'col'");
+  }
+  if (args.output_layout != "row" && args.output_layout != "col") {
+    throw Error("--output-layout is '" + args.output_layout + "'; it must be 'row' or 'col'");
   }
   if (args.output != "f32" && args.output != "raw") {
     throw Error("--output is '" + args.output + "'; it must be 'f32' or 'raw'");
@@ -93,6 +98,24 @@ JobTimes MedianTimesEach(int repeats, const std::vector<std::function<void()>>& 
   return times;
 }
 
+// A 64-byte aligned array of `count` values.
+template <typename T>
+class AlignedBuffer {
+ public:
+  explicit AlignedBuffer(std::size_t count)
+      : data_(static_cast<T*>(std::aligned_alloc(64, (count * sizeof(T) + 63) / 64 * 64))) {
+    if (data_ == nullptr) throw std::bad_alloc();
+    std::fill(data_, data_ + count, T{});
+  }
+  ~AlignedBuffer() { std::free(data_); }
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+  T* get() const { return data_; }
+
+ private:
+  T* data_;
+};
+
 std::vector<float> RandomValues(std::size_t count, std::uint64_t seed) {
   std::mt19937_64 generator(seed);
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -113,10 +136,13 @@ int RunBench(const BenchArgs& args) {
   const auto m = static_cast<std::size_t>(args.m);
   const bool col_major = args.layout == "col";
   const bool raw = args.output == "raw";
+  const bool col_output = args.output_layout == "col";
   const int threads = args.threads != 0
                           ? args.threads
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  const ApplyOptions apply_options{threads};
+  ApplyOptions apply_options;
+  apply_options.threads = threads;
+  apply_options.output_layout = col_output ? OutputLayout::kColMajor : OutputLayout::kRowMajor;
 
   const std::vector<float> a = RandomValues(n * d, 1);
   const std::vector<float> a_train = RandomValues(kTrainRows * d, 2);
@@ -128,34 +154,66 @@ int RunBench(const BenchArgs& args) {
   const Model model =
       Model::Learn(MatrixView::RowMajor(a_train.data(), kTrainRows, d), &b_view, options);
 
-  std::unique_ptr<ExactMatmul> exact[] = {
-      MakeOneDnnProduct(a.data(), col_major, n, d, b.data(), m),
-      MakeOpenBlasProduct(a.data(), col_major, n, d, b.data(), m)};
+  // The exact products. With column-major A: the libraries given column-major A, the same
+  // product computed transposed (B^T A^T, which reads A's memory as row-major), and, to compare
+  // with the fastest exact product of any layout, the libraries given a row-major copy of A.
+  std::vector<float> a_row_major;
+  if (col_major) {
+    a_row_major.resize(n * d);
+    for (std::size_t j = 0; j < d; ++j) {
+      for (std::size_t i = 0; i < n; ++i) a_row_major[i * d + j] = a[j * n + i];
+    }
+  }
+  struct Exact {
+    std::unique_ptr<ExactMatmul> product;
+    bool same_layout;  // reads A in the layout MADDNESS is given
+  };
+  std::vector<Exact> exact;
+  exact.push_back({MakeOneDnnProduct(a.data(), col_major, n, d, b.data(), m), true});
+  exact.push_back({MakeOpenBlasProduct(a.data(), col_major, n, d, b.data(), m), true});
+  if (col_major) {
+    exact.push_back({MakeOneDnnTransposedProduct(a.data(), n, d, b.data(), m), true});
+    exact.push_back({MakeOpenBlasTransposedProduct(a.data(), n, d, b.data(), m), true});
+    exact.push_back({MakeOneDnnProduct(a_row_major.data(), false, n, d, b.data(), m), false});
+    exact.push_back({MakeOpenBlasProduct(a_row_major.data(), false, n, d, b.data(), m), false});
+  }
   std::vector<float> exact_out(n * m);
-  std::vector<float> out(n * m);
-  std::vector<std::uint16_t> raw_out(n * m);
-  std::vector<std::uint8_t> packed = model.EncodePacked(a_view, apply_options);
+  // MADDNESS's output: 64-byte aligned, and column-major output with a column stride of N
+  // rounded up to 32 rows (as the paper pads N), so that every column starts a cache line and
+  // large outputs can be written with streaming stores.
+  const std::size_t out_stride = col_output ? (n + 31) / 32 * 32 : m;
+  const std::size_t out_values = col_output ? m * out_stride : n * m;
+  const AlignedBuffer<float> out(out_values);
+  const AlignedBuffer<std::uint16_t> raw_out(out_values);
+  std::vector<std::uint8_t> packed(model.PackedCodesBytes(n));
+  model.EncodePacked(a_view, packed.data(), packed.size(), apply_options);
 
   // Jobs, timed in turns: the exact products, then MADDNESS encode, scan and the whole product.
   std::vector<std::function<void()>> jobs;
   for (auto& product : exact) {
-    jobs.push_back([&exact_out, &product, threads] { product->Run(exact_out.data(), threads); });
+    jobs.push_back(
+        [&exact_out, &product, threads] { product.product->Run(exact_out.data(), threads); });
   }
-  jobs.push_back([&] { packed = model.EncodePacked(a_view, apply_options); });
+  const std::size_t first_maddness = jobs.size();
+  const auto encode = [&] {
+    model.EncodePacked(a_view, packed.data(), packed.size(), apply_options);
+  };
   const auto scan = [&] {
     if (raw) {
-      model.ScanPackedRaw(packed.data(), packed.size(), n, raw_out.data(), 0, apply_options);
+      model.ScanPackedRaw(packed.data(), packed.size(), n, raw_out.get(), out_stride,
+                          apply_options);
     } else {
-      model.ScanPacked(packed.data(), packed.size(), n, out.data(), 0, apply_options);
+      model.ScanPacked(packed.data(), packed.size(), n, out.get(), out_stride, apply_options);
     }
   };
+  jobs.push_back(encode);
   jobs.push_back(scan);
   jobs.push_back([&] {
     if (raw) {
-      packed = model.EncodePacked(a_view, apply_options);
+      encode();
       scan();
     } else {
-      model.Apply(a_view, out.data(), 0, apply_options);  // encode and scan fused per row block
+      model.Apply(a_view, out.get(), out_stride, apply_options);  // encode and scan fused
     }
   });
   if (!args.json) {
@@ -165,16 +223,28 @@ int RunBench(const BenchArgs& args) {
   const JobTimes times = MedianTimesEach(static_cast<int>(args.repeats), jobs);
   const std::vector<double>& seconds = times.wall;
   const std::vector<double>& cpu = times.cpu;
-  const std::size_t fastest_cpu = cpu[0] <= cpu[1] ? 0 : 1;
-  const std::size_t fastest = seconds[0] <= seconds[1] ? 0 : 1;
+  // The fastest exact product with A in MADDNESS's layout, and of any layout.
+  std::size_t fastest = 0;
+  std::size_t fastest_any = 0;
+  std::size_t fastest_cpu = 0;
+  for (std::size_t j = 0; j < exact.size(); ++j) {
+    if (seconds[j] < seconds[fastest_any]) fastest_any = j;
+    if (!exact[j].same_layout) continue;
+    if (seconds[j] < seconds[fastest]) fastest = j;
+    if (cpu[j] < cpu[fastest_cpu]) fastest_cpu = j;
+  }
   const double exact_ms = seconds[fastest] * 1e3;
-  const double encode_ms = seconds[2] * 1e3;
-  const double scan_ms = seconds[3] * 1e3;
-  const double maddness_ms = seconds[4] * 1e3;
+  const double exact_any_ms = seconds[fastest_any] * 1e3;
+  const double encode_ms = seconds[first_maddness] * 1e3;
+  const double scan_ms = seconds[first_maddness + 1] * 1e3;
+  const double maddness_ms = seconds[first_maddness + 2] * 1e3;
   const double lookups =
       static_cast<double>(n) * static_cast<double>(m) * static_cast<double>(args.codebooks);
-  const double lookups_per_s = lookups / seconds[3];
+  const double lookups_per_s = lookups / seconds[first_maddness + 1];
   const std::string target = SimdTarget();
+  const auto exact_name = [&](std::size_t j) {
+    return exact[j].product->name() + (exact[j].same_layout ? "" : " (row-major copy of A)");
+  };
 
   if (args.json) {
     nlohmann::ordered_json result;
@@ -184,51 +254,64 @@ int RunBench(const BenchArgs& args) {
     result["codebooks"] = args.codebooks;
     result["layout"] = args.layout;
     result["output"] = args.output;
+    result["output_layout"] = args.output_layout;
+    result["out_stride"] = out_stride;
     result["aggregation"] = args.aggregation;
     result["threads"] = threads;
     result["repeats"] = args.repeats;
     result["exact_ms"] = exact_ms;
-    result["exact_library"] = exact[fastest]->name();
+    result["exact_library"] = exact_name(fastest);
+    result["exact_any_layout_ms"] = exact_any_ms;
+    result["exact_any_layout_library"] = exact_name(fastest_any);
+    nlohmann::ordered_json products = nlohmann::ordered_json::object();
+    for (std::size_t j = 0; j < exact.size(); ++j) products[exact_name(j)] = seconds[j] * 1e3;
+    result["exact_products_ms"] = products;
     result["onednn_ms"] = seconds[0] * 1e3;
     result["openblas_ms"] = seconds[1] * 1e3;
     result["maddness_ms"] = maddness_ms;
     result["encode_ms"] = encode_ms;
     result["scan_ms"] = scan_ms;
     result["speedup"] = exact_ms / maddness_ms;
+    result["speedup_any_layout"] = exact_any_ms / maddness_ms;
     result["lookups_per_s"] = lookups_per_s;
     result["target"] = target;
     // Process CPU time: on one thread, the time spent computing (see MedianTimesEach).
     result["exact_cpu_ms"] = cpu[fastest_cpu] * 1e3;
-    result["exact_cpu_library"] = exact[fastest_cpu]->name();
-    result["maddness_cpu_ms"] = cpu[4] * 1e3;
-    result["encode_cpu_ms"] = cpu[2] * 1e3;
-    result["scan_cpu_ms"] = cpu[3] * 1e3;
-    result["speedup_cpu"] = cpu[fastest_cpu] / cpu[4];
+    result["exact_cpu_library"] = exact_name(fastest_cpu);
+    result["maddness_cpu_ms"] = cpu[first_maddness + 2] * 1e3;
+    result["encode_cpu_ms"] = cpu[first_maddness] * 1e3;
+    result["scan_cpu_ms"] = cpu[first_maddness + 1] * 1e3;
+    result["speedup_cpu"] = cpu[fastest_cpu] / cpu[first_maddness + 2];
     std::printf("%s\n", result.dump().c_str());
     return 0;
   }
   std::printf(
-      "A %zu x %zu (%s-major) times B %zu x %zu, %lld codebooks, %s output, %d thread%s, "
-      "median of %lld runs\n",
+      "A %zu x %zu (%s-major) times B %zu x %zu, %lld codebooks, %s output (%s-major), %d "
+      "thread%s, median of %lld runs\n",
       n, d, col_major ? "column" : "row", d, m, args.codebooks, raw ? "raw 16-bit" : "float32",
-      threads, threads == 1 ? "" : "s", args.repeats);
-  std::printf("  %-28s %10s    %10s\n", "", "wall", "CPU");
-  std::printf("  %-28s %10.4f ms %10.4f ms\n", "oneDNN matmul (float32)", seconds[0] * 1e3,
-              cpu[0] * 1e3);
-  std::printf("  %-28s %10.4f ms %10.4f ms\n", "OpenBLAS sgemm (float32)", seconds[1] * 1e3,
-              cpu[1] * 1e3);
-  std::printf("  %-28s %10.4f ms %10.4f ms\n", "MADDNESS encode", encode_ms, cpu[2] * 1e3);
-  std::printf("  %-28s %10.4f ms %10.4f ms   (%.1f G lookups/s)\n", "MADDNESS scan", scan_ms,
-              cpu[3] * 1e3, lookups_per_s * 1e-9);
-  std::printf("  %-28s %10.4f ms %10.4f ms\n", raw ? "MADDNESS encode + scan" : "MADDNESS Apply",
-              maddness_ms, cpu[4] * 1e3);
+      col_output ? "column" : "row", threads, threads == 1 ? "" : "s", args.repeats);
+  std::printf("  %-44s %10s    %10s\n", "", "wall", "CPU");
+  for (std::size_t j = 0; j < exact.size(); ++j) {
+    std::printf("  %-44s %10.4f ms %10.4f ms\n", exact_name(j).c_str(), seconds[j] * 1e3,
+                cpu[j] * 1e3);
+  }
+  std::printf("  %-44s %10.4f ms %10.4f ms\n", "MADDNESS encode", encode_ms,
+              cpu[first_maddness] * 1e3);
+  std::printf("  %-44s %10.4f ms %10.4f ms   (%.1f G lookups/s)\n", "MADDNESS scan", scan_ms,
+              cpu[first_maddness + 1] * 1e3, lookups_per_s * 1e-9);
+  std::printf("  %-44s %10.4f ms %10.4f ms\n", raw ? "MADDNESS encode + scan" : "MADDNESS Apply",
+              maddness_ms, cpu[first_maddness + 2] * 1e3);
   std::printf("MADDNESS (%s kernels) is %.2fx %s than %s, the fastest exact product here.\n",
               target.c_str(),
               exact_ms >= maddness_ms ? exact_ms / maddness_ms : maddness_ms / exact_ms,
-              exact_ms >= maddness_ms ? "faster" : "slower", exact[fastest]->name().c_str());
+              exact_ms >= maddness_ms ? "faster" : "slower", exact_name(fastest).c_str());
+  if (fastest_any != fastest) {
+    std::printf("With A in any layout the fastest exact product is %s: %.2fx.\n",
+                exact_name(fastest_any).c_str(), exact_any_ms / maddness_ms);
+  }
   if (threads == 1) {
     std::printf("In CPU time (steadier on a shared machine): %.2fx the speed of %s.\n",
-                cpu[fastest_cpu] / cpu[4], exact[fastest_cpu]->name().c_str());
+                cpu[fastest_cpu] / cpu[first_maddness + 2], exact_name(fastest_cpu).c_str());
   }
   return 0;
 }

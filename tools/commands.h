@@ -97,6 +97,7 @@ struct BenchArgs {
   long long codebooks = 16;
   std::string layout = "row";
   std::string output = "f32";
+  std::string output_layout = "row";
   std::string aggregation = "average";
   int threads = 1;
   long long repeats = 21;

@@ -31,6 +31,28 @@ class OpenBlasProduct : public ExactMatmul {
   std::size_t m_;
 };
 
+// Y^T = B^T A^T (M x N, row-major) from column-major A, whose memory is A^T row-major (D x N).
+class OpenBlasTransposedProduct : public ExactMatmul {
+ public:
+  OpenBlasTransposedProduct(const float* a, std::size_t n, std::size_t d, const float* b,
+                            std::size_t m)
+      : a_(a), n_(n), d_(d), b_(b), m_(m) {}
+  std::string name() const override { return "OpenBLAS sgemm (B^T A^T)"; }
+  void Run(float* c, int threads) override {
+    openblas_set_num_threads(threads);
+    const int n = static_cast<int>(n_);
+    const int d = static_cast<int>(d_);
+    const int m = static_cast<int>(m_);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, d, 1.0f, b_, m, a_, n, 0.0f, c, n);
+  }
+
+ private:
+  const float* a_;
+  std::size_t n_, d_;
+  const float* b_;
+  std::size_t m_;
+};
+
 class OneDnnProduct : public ExactMatmul {
  public:
   OneDnnProduct(const float* a, bool a_col_major, std::size_t n, std::size_t d, const float* b,
@@ -73,7 +95,59 @@ class OneDnnProduct : public ExactMatmul {
   dnnl::matmul matmul_;
 };
 
+// Y^T = B^T A^T with oneDNN: source B^T (M x D, B's memory read as "ba"), weights A^T (D x N,
+// column-major A's memory as it is), destination M x N row-major. The weights are the input
+// here, so they are not reordered ahead of time.
+class OneDnnTransposedProduct : public ExactMatmul {
+ public:
+  OneDnnTransposedProduct(const float* a, std::size_t n, std::size_t d, const float* b,
+                          std::size_t m)
+      : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
+    using dnnl::memory;
+    const auto rows = static_cast<memory::dim>(n);
+    const auto depth = static_cast<memory::dim>(d);
+    const auto cols = static_cast<memory::dim>(m);
+    const memory::desc src_desc({cols, depth}, memory::data_type::f32, memory::format_tag::ba);
+    const memory::desc weights_desc({depth, rows}, memory::data_type::f32, memory::format_tag::ab);
+    c_desc_ = memory::desc({cols, rows}, memory::data_type::f32, memory::format_tag::ab);
+    const dnnl::matmul::primitive_desc primitive_desc(
+        dnnl::matmul::desc(src_desc, weights_desc, c_desc_), engine_);
+    src_memory_ = memory(src_desc, engine_, const_cast<float*>(b));
+    weights_memory_ = memory(weights_desc, engine_, const_cast<float*>(a));
+    matmul_ = dnnl::matmul(primitive_desc);
+  }
+  std::string name() const override { return "oneDNN matmul (B^T A^T)"; }
+  void Run(float* c, int threads) override {
+    omp_set_num_threads(threads);
+    dnnl::memory c_memory(c_desc_, engine_, c);
+    matmul_.execute(stream_, {{DNNL_ARG_SRC, src_memory_},
+                              {DNNL_ARG_WEIGHTS, weights_memory_},
+                              {DNNL_ARG_DST, c_memory}});
+    stream_.wait();
+  }
+
+ private:
+  dnnl::engine engine_;
+  dnnl::stream stream_;
+  dnnl::memory::desc c_desc_;
+  dnnl::memory src_memory_;
+  dnnl::memory weights_memory_;
+  dnnl::matmul matmul_;
+};
+
 }  // namespace
+
+std::unique_ptr<ExactMatmul> MakeOpenBlasTransposedProduct(const float* a, std::size_t n,
+                                                           std::size_t d, const float* b,
+                                                           std::size_t m) {
+  return std::make_unique<OpenBlasTransposedProduct>(a, n, d, b, m);
+}
+
+std::unique_ptr<ExactMatmul> MakeOneDnnTransposedProduct(const float* a, std::size_t n,
+                                                         std::size_t d, const float* b,
+                                                         std::size_t m) {
+  return std::make_unique<OneDnnTransposedProduct>(a, n, d, b, m);
+}
 
 std::unique_ptr<ExactMatmul> MakeOpenBlasProduct(const float* a, bool a_col_major, std::size_t n,
                                                  std::size_t d, const float* b, std::size_t m) {

@@ -24,6 +24,16 @@ std::unique_ptr<ExactMatmul> MakeOpenBlasProduct(const float* a, bool a_col_majo
 std::unique_ptr<ExactMatmul> MakeOneDnnProduct(const float* a, bool a_col_major, std::size_t n,
                                                std::size_t d, const float* b, std::size_t m);
 
+// The same product from column-major A, computed transposed: C^T = B^T A^T (M x N, row-major),
+// reading A's memory as A^T (D x N, row-major). Often much faster than the products above with
+// column-major A (no transposed operand for the library to handle).
+std::unique_ptr<ExactMatmul> MakeOpenBlasTransposedProduct(const float* a, std::size_t n,
+                                                           std::size_t d, const float* b,
+                                                           std::size_t m);
+std::unique_ptr<ExactMatmul> MakeOneDnnTransposedProduct(const float* a, std::size_t n,
+                                                         std::size_t d, const float* b,
+                                                         std::size_t m);
+
 }  // namespace maddness::cli
 
 #endif  // MADDNESS_TOOLS_EXACT_PRODUCT_H_

@@ -194,6 +194,10 @@ int Main(int argc, char** argv) {
       ->add_option("--output", bench.output,
                    "'f32': de-quantized float32 outputs; 'raw': the 16-bit sums (as the paper)")
       ->capture_default_str();
+  bench_command
+      ->add_option("--output-layout", bench.output_layout,
+                   "output row-major N x M ('row') or column-major, M x N ('col', the paper's)")
+      ->capture_default_str();
   bench_command->add_option("--aggregation", bench.aggregation, "average | exact")
       ->capture_default_str();
   bench_command

@@ -173,9 +173,22 @@ struct LearnOptions {
   ProgressCallback progress;
 };
 
+// Where Apply and the scans put output m of row n.
+enum class OutputLayout {
+  // out[n * out_stride + m], out_stride >= M (0 = M): each row's M outputs together.
+  kRowMajor,
+  // out[m * out_stride + n], out_stride >= N (0 = N): each output's values for all N rows
+  // together (M x N row-major, the paper's layout). Faster to write (no transposes), and the
+  // layout the next layer's encoder reads fastest (MatrixView::ColMajor), so chained layers can
+  // stay in it.
+  kColMajor,
+};
+
 struct ApplyOptions {
   // Worker threads (0 = all cores). Results do not depend on it.
   int threads = 0;
+  // Layout of the output of Apply, ScanPacked and ScanPackedRaw.
+  OutputLayout output_layout = OutputLayout::kRowMajor;
 };
 
 namespace detail {
@@ -201,25 +214,32 @@ class Model {
   void SetB(const MatrixView& b, Aggregation aggregation = Aggregation::kAveraging,
             TableScale table_scale = TableScale::kPerOutput);
 
-  // Approximates A*B for A (N x D). Writes N x M float32 to `out`, row-major with `out_row_stride`
-  // floats between rows (0 = M). Requires tables (has_tables()).
-  void Apply(const MatrixView& a, float* out, std::size_t out_row_stride = 0,
+  // Approximates A*B for A (N x D). Writes N x M float32 to `out`: row-major with `out_stride`
+  // floats between rows (0 = M), or with options.output_layout = OutputLayout::kColMajor,
+  // column-major with `out_stride` floats between columns (0 = N). Requires tables
+  // (has_tables()).
+  //   maddness::ApplyOptions options;
+  //   options.output_layout = maddness::OutputLayout::kColMajor;
+  //   model.Apply(maddness::MatrixView::ColMajor(a, n, d), y, 0, options);  // y: M x N
+  void Apply(const MatrixView& a, float* out, std::size_t out_stride = 0,
              const ApplyOptions& options = {}) const;
   std::vector<float> Apply(const MatrixView& a, const ApplyOptions& options = {}) const;
 
   // Two steps of Apply, for callers who encode once and scan several times, or who want the raw
-  // integer sums. EncodePacked returns the codes of A in the packed layout of docs/design.md
-  // (64-row blocks of nibble pairs): PackedCodesBytes(N) bytes. ScanPacked computes A*B from
-  // them exactly as Apply does; ScanPackedRaw writes the raw 16-bit sums instead, with
-  // output m = raw * output_scale()[m] + output_offset()[m] (float32 multiply, then add).
+  // integer sums. EncodePacked writes the codes of A in the packed layout of docs/design.md
+  // (64-row blocks of nibble pairs): PackedCodesBytes(N) bytes, into `packed` or a new vector.
+  // ScanPacked computes A*B from them exactly as Apply does; ScanPackedRaw writes the raw 16-bit
+  // sums instead, with output m = raw * output_scale()[m] + output_offset()[m] (float32
+  // multiply, then add). Both take the output layout and stride as Apply does.
   std::size_t PackedCodesBytes(std::size_t rows) const;
   std::vector<std::uint8_t> EncodePacked(const MatrixView& a,
                                          const ApplyOptions& options = {}) const;
+  void EncodePacked(const MatrixView& a, std::uint8_t* packed, std::size_t packed_bytes,
+                    const ApplyOptions& options = {}) const;
   void ScanPacked(const std::uint8_t* packed, std::size_t packed_bytes, std::size_t rows,
-                  float* out, std::size_t out_row_stride = 0,
-                  const ApplyOptions& options = {}) const;
+                  float* out, std::size_t out_stride = 0, const ApplyOptions& options = {}) const;
   void ScanPackedRaw(const std::uint8_t* packed, std::size_t packed_bytes, std::size_t rows,
-                     std::uint16_t* out, std::size_t out_row_stride = 0,
+                     std::uint16_t* out, std::size_t out_stride = 0,
                      const ApplyOptions& options = {}) const;
   const std::vector<float>& output_scale() const;   // M entries; requires tables
   const std::vector<float>& output_offset() const;  // M entries; requires tables

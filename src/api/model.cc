@@ -136,12 +136,26 @@ void CheckTables(const detail::ModelData* data, const char* what) {
   }
 }
 
-std::size_t CheckOutputStride(std::size_t out_row_stride, std::size_t outputs) {
-  if (out_row_stride == 0) return outputs;
-  if (out_row_stride < outputs) {
-    Fail("out_row_stride is ", out_row_stride, "; it must be at least M = ", outputs);
+// The output stride for `rows` rows of `outputs` outputs in `layout` (0 = the packed one),
+// checked: at least M (row-major) or N (column-major), and the output addressable.
+std::size_t CheckOutputStride(std::size_t out_stride, std::size_t rows, std::size_t outputs,
+                              OutputLayout layout) {
+  const bool col_major = layout == OutputLayout::kColMajor;
+  if (layout != OutputLayout::kRowMajor && !col_major) {
+    Fail("output_layout is ", static_cast<int>(layout), "; it must be kRowMajor or kColMajor");
   }
-  return out_row_stride;
+  const std::size_t minimum = col_major ? rows : outputs;
+  if (out_stride == 0) out_stride = std::max<std::size_t>(minimum, 1);
+  if (out_stride < minimum) {
+    Fail("out_stride is ", out_stride, "; with ", col_major ? "column" : "row",
+         "-major output it must be at least ", col_major ? "N = " : "M = ", minimum);
+  }
+  const std::size_t lines = col_major ? outputs : rows;
+  if (!RowsFit(lines, out_stride)) {
+    Fail("the output of ", rows, " rows of ", outputs, " outputs with stride ", out_stride,
+         " cannot be addressed");
+  }
+  return out_stride;
 }
 
 detail::ScanArgs MakeScanArgs(const detail::ModelData& data, std::size_t rows) {
@@ -172,7 +186,7 @@ void ForEachBlockRange(std::size_t rows, int threads, const Fn& fn) {
 // of blocks.
 template <typename ScanFn>
 void ScanPackedCommon(const detail::ModelData& data, const std::uint8_t* packed,
-                      std::size_t packed_bytes, std::size_t rows, std::size_t out_row_stride,
+                      std::size_t packed_bytes, std::size_t rows, std::size_t out_stride,
                       const ApplyOptions& options, bool null_out, const ScanFn& scan) {
   if (packed == nullptr) Fail("packed is a null pointer");
   if (null_out) Fail("out is a null pointer");
@@ -185,11 +199,8 @@ void ScanPackedCommon(const detail::ModelData& data, const std::uint8_t* packed,
     Fail("packed_bytes is ", packed_bytes, " but ", rows, " rows of ", num_codebooks,
          " codebooks take ", expected_bytes, " bytes");
   }
-  const std::size_t stride = CheckOutputStride(out_row_stride, data.tables.output_dim);
-  if (!RowsFit(rows, stride)) {
-    Fail("rows is ", rows, "; the output of that many rows (row stride ", stride,
-         ") cannot be addressed");
-  }
+  const std::size_t stride =
+      CheckOutputStride(out_stride, rows, data.tables.output_dim, options.output_layout);
   const int threads = detail::ResolveThreads(options.threads);
   const std::size_t block_bytes =
       static_cast<std::size_t>(detail::CodePairs(num_codebooks)) * detail::kBlockRows;
@@ -282,19 +293,22 @@ void Model::SetB(const MatrixView& b, Aggregation aggregation, TableScale table_
   data_ = WithTables(*data_, b, aggregation, table_scale);
 }
 
-void Model::Apply(const MatrixView& a, float* out, std::size_t out_row_stride,
+void Model::Apply(const MatrixView& a, float* out, std::size_t out_stride,
                   const ApplyOptions& options) const {
   CheckTables(data_.get(), "Apply");
   if (out == nullptr) Fail("out is a null pointer");
-  out_row_stride = CheckOutputStride(out_row_stride, data_->tables.output_dim);
   CheckInputShape(*data_, a);
-  CheckRowsFit("A", a.rows, out_row_stride, "outputs");
+  out_stride =
+      CheckOutputStride(out_stride, a.rows, data_->tables.output_dim, options.output_layout);
+  const bool col_major = options.output_layout == OutputLayout::kColMajor;
   const std::vector<std::uint32_t> columns = EncodedColumns(data_->encoder);
   const int threads = detail::ResolveThreads(options.threads);
   const detail::Encoder& encoder = data_->encoder;
   const std::size_t block_bytes =
       static_cast<std::size_t>(detail::CodePairs(encoder.num_codebooks)) * detail::kBlockRows;
   const detail::ScanArgs args = MakeScanArgs(*data_, a.rows);
+  const float* scale = data_->tables.out_scale.data();
+  const float* offset = data_->tables.out_offset.data();
   // Each task encodes its rows into a private buffer, then scans them while they are in cache.
   ForEachBlockRange(a.rows, threads, [&](std::size_t first, std::size_t last) {
     // Reused across calls on the same thread: at large C a fresh buffer would cost page faults.
@@ -303,8 +317,11 @@ void Model::Apply(const MatrixView& a, float* out, std::size_t out_row_stride,
     CheckAndEncode(encoder, columns, a, first, last, codes.data());
     detail::ScanArgs task_args = args;
     task_args.packed_codes = codes.data();
-    detail::ScanDequantizeBlocks(task_args, data_->tables.out_scale.data(),
-                                 data_->tables.out_offset.data(), first, last, out, out_row_stride);
+    if (col_major) {
+      detail::ScanDequantizeColumns(task_args, scale, offset, first, last, out, out_stride);
+    } else {
+      detail::ScanDequantizeBlocks(task_args, scale, offset, first, last, out, out_stride);
+    }
   });
 }
 
@@ -316,36 +333,61 @@ std::vector<std::uint8_t> Model::EncodePacked(const MatrixView& a,
                                               const ApplyOptions& options) const {
   if (empty()) Fail("EncodePacked needs a learned model; this one is empty");
   CheckInputShape(*data_, a);
+  std::vector<std::uint8_t> packed(PackedCodesBytes(a.rows));
+  EncodePacked(a, packed.data(), packed.size(), options);
+  return packed;
+}
+
+void Model::EncodePacked(const MatrixView& a, std::uint8_t* packed, std::size_t packed_bytes,
+                         const ApplyOptions& options) const {
+  if (empty()) Fail("EncodePacked needs a learned model; this one is empty");
+  CheckInputShape(*data_, a);
+  if (packed == nullptr) Fail("packed is a null pointer");
+  if (packed_bytes != PackedCodesBytes(a.rows)) {
+    Fail("packed_bytes is ", packed_bytes, " but ", a.rows, " rows of ",
+         data_->encoder.num_codebooks, " codebooks take ", PackedCodesBytes(a.rows), " bytes");
+  }
   const std::vector<std::uint32_t> columns = EncodedColumns(data_->encoder);
   const int threads = detail::ResolveThreads(options.threads);
   const std::size_t block_bytes =
       static_cast<std::size_t>(detail::CodePairs(data_->encoder.num_codebooks)) *
       detail::kBlockRows;
-  std::vector<std::uint8_t> packed(PackedCodesBytes(a.rows));
   ForEachBlockRange(a.rows, threads, [&](std::size_t first, std::size_t last) {
-    CheckAndEncode(data_->encoder, columns, a, first, last, packed.data() + first * block_bytes);
+    CheckAndEncode(data_->encoder, columns, a, first, last, packed + first * block_bytes);
   });
-  return packed;
 }
 
 void Model::ScanPacked(const std::uint8_t* packed, std::size_t packed_bytes, std::size_t rows,
-                       float* out, std::size_t out_row_stride, const ApplyOptions& options) const {
+                       float* out, std::size_t out_stride, const ApplyOptions& options) const {
   CheckTables(data_.get(), "ScanPacked");
+  const float* scale = data_->tables.out_scale.data();
+  const float* offset = data_->tables.out_offset.data();
+  const bool col_major = options.output_layout == OutputLayout::kColMajor;
   ScanPackedCommon(
-      *data_, packed, packed_bytes, rows, out_row_stride, options, out == nullptr,
+      *data_, packed, packed_bytes, rows, out_stride, options, out == nullptr,
       [&](const detail::ScanArgs& args, std::size_t first, std::size_t last, std::size_t stride) {
-        detail::ScanDequantizeBlocks(args, data_->tables.out_scale.data(),
-                                     data_->tables.out_offset.data(), first, last, out, stride);
+        if (col_major) {
+          detail::ScanDequantizeColumns(args, scale, offset, first, last, out, stride);
+        } else {
+          detail::ScanDequantizeBlocks(args, scale, offset, first, last, out, stride);
+        }
       });
 }
 
 void Model::ScanPackedRaw(const std::uint8_t* packed, std::size_t packed_bytes, std::size_t rows,
-                          std::uint16_t* out, std::size_t out_row_stride,
+                          std::uint16_t* out, std::size_t out_stride,
                           const ApplyOptions& options) const {
   CheckTables(data_.get(), "ScanPackedRaw");
-  ScanPackedCommon(*data_, packed, packed_bytes, rows, out_row_stride, options, out == nullptr,
-                   [&](const detail::ScanArgs& args, std::size_t first, std::size_t last,
-                       std::size_t stride) { detail::ScanBlocks(args, first, last, out, stride); });
+  const bool col_major = options.output_layout == OutputLayout::kColMajor;
+  ScanPackedCommon(
+      *data_, packed, packed_bytes, rows, out_stride, options, out == nullptr,
+      [&](const detail::ScanArgs& args, std::size_t first, std::size_t last, std::size_t stride) {
+        if (col_major) {
+          detail::ScanColumns(args, first, last, out, stride);
+        } else {
+          detail::ScanBlocks(args, first, last, out, stride);
+        }
+      });
 }
 
 const std::vector<float>& Model::output_scale() const {
@@ -363,7 +405,7 @@ std::vector<float> Model::Apply(const MatrixView& a, const ApplyOptions& options
   CheckInputShape(*data_, a);
   CheckRowsFit("A", a.rows, output_dim(), "outputs");  // before the allocation
   std::vector<float> out(a.rows * output_dim());
-  Apply(a, out.data(), output_dim(), options);
+  Apply(a, out.data(), 0, options);
   return out;
 }
 

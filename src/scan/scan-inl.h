@@ -930,30 +930,79 @@ inline void FillCompactParams(const FloatSink& sink, std::size_t outputs, Compac
   }
 }
 
+// How a scan groups its codebook pairs and how many blocks a chunk holds; the same for every
+// output of a call.
+struct ScanPlan {
+  std::size_t pairs_per_group = 0;
+  std::size_t num_groups = 0;
+  bool odd = false;             // C is odd: the last pair has no high codebook
+  bool exact = false;           // Aggregation::kExactSum
+  bool wide = false;            // 16-bit sums (exact, or more than one averaging group)
+  std::size_t chunk_limit = 1;  // blocks per chunk (their unpacked codes fit kNibbleBytes)
+};
+
+inline ScanPlan MakeScanPlan(const ScanArgs& args) {
+  const int num_codebooks = args.num_codebooks;
+  const std::size_t pairs = static_cast<std::size_t>(CodePairs(num_codebooks));
+  ScanPlan plan;
+  plan.odd = num_codebooks % 2 != 0;
+  plan.exact = args.aggregation == Aggregation::kExactSum;
+  plan.wide = plan.exact || num_codebooks > kMaxGroupSize;
+  if (plan.exact) {
+    plan.pairs_per_group = 1;
+    const std::size_t max_pairs = kFewRegisters ? 4 : kMaxGroupSize / 2;
+    while (plan.pairs_per_group < std::min(pairs, max_pairs)) plan.pairs_per_group *= 2;
+    plan.num_groups = (pairs + plan.pairs_per_group - 1) / plan.pairs_per_group;
+  } else {
+    plan.pairs_per_group = static_cast<std::size_t>(GroupSize(num_codebooks)) / 2;
+    plan.num_groups = static_cast<std::size_t>(PaddedCodebooks(num_codebooks)) /
+                      static_cast<std::size_t>(GroupSize(num_codebooks));
+  }
+  const std::size_t block_stride = pairs * kPairBytes;
+  plan.chunk_limit =
+      std::max<std::size_t>(1, std::min(kMaxChunkBlocks, kNibbleBytes / block_stride));
+  return plan;
+}
+
+// Step 2 for one output: the sums of the chunk's rows (num_blocks blocks of unpacked codes at
+// `nibbles`) into `stage`: uint8 roots, or 16-bit sums in [even rows | odd rows] order per
+// N-row vector when plan.wide. `luts` are the output's tables.
+inline void ScanOutputStage(const ScanArgs& args, const ScanPlan& plan, const std::uint8_t* luts,
+                            const std::uint8_t* nibbles, std::size_t num_blocks,
+                            std::uint16_t* stage) {
+  const std::size_t pairs = static_cast<std::size_t>(CodePairs(args.num_codebooks));
+  const std::size_t block_stride = pairs * kPairBytes;
+  for (std::size_t g = 0; g < plan.num_groups; ++g) {
+    const std::size_t first_pair = g * plan.pairs_per_group;
+    const std::size_t real_pairs =
+        first_pair < pairs ? std::min(plan.pairs_per_group, pairs - first_pair) : 0;
+    const bool last_high = !(plan.odd && first_pair + real_pairs == pairs);
+    const std::uint8_t* tables = luts + first_pair * 32;
+    const std::uint8_t* group_nibbles = nibbles + first_pair * kPairBytes;
+    if (plan.exact) {
+      ScanGroupDispatch<StageMode::kExact16>(plan.pairs_per_group, tables, real_pairs, last_high,
+                                             group_nibbles, block_stride, num_blocks, g == 0,
+                                             stage);
+    } else if (plan.wide) {
+      ScanGroupDispatch<StageMode::kRoots16>(plan.pairs_per_group, tables, real_pairs, last_high,
+                                             group_nibbles, block_stride, num_blocks, g == 0,
+                                             stage);
+    } else {
+      ScanGroupDispatch<StageMode::kRoot8>(plan.pairs_per_group, tables, real_pairs, last_high,
+                                           group_nibbles, block_stride, num_blocks, g == 0, stage);
+    }
+  }
+}
+
 template <class Sink>
 HWY_INLINE void ScanImpl(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
                          const Sink& sink) {
+  const ScanPlan plan = MakeScanPlan(args);
   const int num_codebooks = args.num_codebooks;
   const std::size_t pairs = static_cast<std::size_t>(CodePairs(num_codebooks));
-  const bool odd = num_codebooks % 2 != 0;
-  const bool exact = args.aggregation == Aggregation::kExactSum;
-  const bool wide = exact || num_codebooks > kMaxGroupSize;
-  std::size_t pairs_per_group;
-  std::size_t num_groups;
-  if (exact) {
-    pairs_per_group = 1;
-    const std::size_t max_pairs = kFewRegisters ? 4 : kMaxGroupSize / 2;
-    while (pairs_per_group < std::min(pairs, max_pairs)) pairs_per_group *= 2;
-    num_groups = (pairs + pairs_per_group - 1) / pairs_per_group;
-  } else {
-    pairs_per_group = static_cast<std::size_t>(GroupSize(num_codebooks)) / 2;
-    num_groups = static_cast<std::size_t>(PaddedCodebooks(num_codebooks)) /
-                 static_cast<std::size_t>(GroupSize(num_codebooks));
-  }
+  const bool wide = plan.wide;
   const std::size_t table_bytes = TableBytesPerOutput(num_codebooks);
-  const std::size_t block_stride = pairs * kPairBytes;
-  const std::size_t chunk_limit =
-      std::max<std::size_t>(1, std::min(kMaxChunkBlocks, kNibbleBytes / block_stride));
+  const std::size_t chunk_limit = plan.chunk_limit;
   const std::size_t last_block = std::min(block_end, NumBlocks(args.num_rows));
   // Rows that may be written with whole vectors (see the tile writers): all but the last row
   // this call writes, when rows are exactly M >= 16 values apart.
@@ -1005,26 +1054,7 @@ HWY_INLINE void ScanImpl(const ScanArgs& args, std::size_t block_begin, std::siz
             wide ? scratch.stage + i * chunk_rows
                  : reinterpret_cast<std::uint16_t*>(reinterpret_cast<std::uint8_t*>(scratch.stage) +
                                                     i * chunk_rows);
-        for (std::size_t g = 0; g < num_groups; ++g) {
-          const std::size_t first_pair = g * pairs_per_group;
-          const std::size_t real_pairs =
-              first_pair < pairs ? std::min(pairs_per_group, pairs - first_pair) : 0;
-          const bool last_high = !(odd && first_pair + real_pairs == pairs);
-          const std::uint8_t* tables = luts + first_pair * 32;
-          const std::uint8_t* nibbles = scratch.nibbles + first_pair * kPairBytes;
-          if (exact) {
-            ScanGroupDispatch<StageMode::kExact16>(pairs_per_group, tables, real_pairs, last_high,
-                                                   nibbles, block_stride, num_blocks, g == 0,
-                                                   stage);
-          } else if (wide) {
-            ScanGroupDispatch<StageMode::kRoots16>(pairs_per_group, tables, real_pairs, last_high,
-                                                   nibbles, block_stride, num_blocks, g == 0,
-                                                   stage);
-          } else {
-            ScanGroupDispatch<StageMode::kRoot8>(pairs_per_group, tables, real_pairs, last_high,
-                                                 nibbles, block_stride, num_blocks, g == 0, stage);
-          }
-        }
+        ScanOutputStage(args, plan, luts, scratch.nibbles, num_blocks, stage);
         pending.Step();
       }
       // Outputs past M in a partial tile: defined (zero) stage rows, never written out. Step 3

@@ -6,6 +6,7 @@
 #include <hwy/highway.h>
 
 #include "src/scan/scan-inl.h"
+#include "src/scan/scan_column-inl.h"
 
 #if HWY_ONCE
 #include "src/common/targets.h"
@@ -15,6 +16,8 @@ namespace maddness::detail {
 
 HWY_EXPORT(ScanBlocksImpl);
 HWY_EXPORT(ScanDequantizeBlocksImpl);
+HWY_EXPORT(ScanColumnsImpl);
+HWY_EXPORT(ScanDequantizeColumnsImpl);
 HWY_EXPORT(ScanTargetImpl);
 
 void ScanBlocks(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
@@ -29,6 +32,20 @@ void ScanDequantizeBlocks(const ScanArgs& args, const float* out_scale, const fl
   SelectSimdTarget();
   HWY_DYNAMIC_DISPATCH(ScanDequantizeBlocksImpl)
   (args, out_scale, out_offset, block_begin, block_end, out, out_row_stride);
+}
+
+void ScanColumns(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
+                 std::uint16_t* raw, std::size_t col_stride) {
+  SelectSimdTarget();
+  HWY_DYNAMIC_DISPATCH(ScanColumnsImpl)(args, block_begin, block_end, raw, col_stride);
+}
+
+void ScanDequantizeColumns(const ScanArgs& args, const float* out_scale, const float* out_offset,
+                           std::size_t block_begin, std::size_t block_end, float* out,
+                           std::size_t col_stride) {
+  SelectSimdTarget();
+  HWY_DYNAMIC_DISPATCH(ScanDequantizeColumnsImpl)
+  (args, out_scale, out_offset, block_begin, block_end, out, col_stride);
 }
 
 std::int64_t ScanKernelTarget() {

@@ -43,12 +43,25 @@ void ScanDequantizeRef(const ScanArgs& args, const float* out_scale, const float
                        std::size_t block_begin, std::size_t block_end, float* out,
                        std::size_t out_row_stride);
 
+// The same two references with column-major output: output m of row n at
+// raw[m * col_stride + n] (out[m * col_stride + n]); rows >= num_rows are not written.
+void ScanColumnsRef(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
+                    std::uint16_t* raw, std::size_t col_stride);
+void ScanDequantizeColumnsRef(const ScanArgs& args, const float* out_scale, const float* out_offset,
+                              std::size_t block_begin, std::size_t block_end, float* out,
+                              std::size_t col_stride);
+
 // The fastest implementations for this CPU; same contracts and results as the references.
 void ScanBlocks(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
                 std::uint16_t* raw, std::size_t raw_row_stride);
 void ScanDequantizeBlocks(const ScanArgs& args, const float* out_scale, const float* out_offset,
                           std::size_t block_begin, std::size_t block_end, float* out,
                           std::size_t out_row_stride);
+void ScanColumns(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
+                 std::uint16_t* raw, std::size_t col_stride);
+void ScanDequantizeColumns(const ScanArgs& args, const float* out_scale, const float* out_offset,
+                           std::size_t block_begin, std::size_t block_end, float* out,
+                           std::size_t col_stride);
 
 }  // namespace maddness::detail
 
