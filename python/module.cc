@@ -299,10 +299,11 @@ Model Learn(const py::handle& a_train_object, const py::handle& b_object, const 
 }
 
 // Checks a caller's `out` array for Apply: float32, writable, aligned, the expected shape,
-// contiguous within rows, rows at least M floats apart, not overlapping A. Returns it and its row
-// stride in floats.
+// contiguous within rows (rows at least M floats apart) or within columns (columns at least N
+// floats apart: *col_major), not overlapping A. Returns it and its row (or column) stride in
+// floats.
 py::array_t<float> CheckOut(const py::handle& object, const InputMatrix& a, std::size_t output_dim,
-                            std::size_t* row_stride) {
+                            std::size_t* row_stride, bool* col_major) {
   if (!py::isinstance<py::array>(object)) {
     throw py::type_error("out must be a numpy.ndarray, not " + TypeName(object));
   }
@@ -326,16 +327,31 @@ py::array_t<float> CheckOut(const py::handle& object, const InputMatrix& a, std:
   const py::ssize_t ndim = out.ndim();
   std::ptrdiff_t col_stride = 1;
   std::ptrdiff_t stride = static_cast<std::ptrdiff_t>(output_dim);
-  const bool layout_ok =
-      reinterpret_cast<std::uintptr_t>(out.data()) % alignof(float) == 0 &&
-      (output_dim == 1 || (ElementStride(out.strides(ndim - 1), &col_stride) && col_stride == 1)) &&
-      (a.one_row || rows == 1 ||
-       (ElementStride(out.strides(0), &stride) &&
-        stride >= static_cast<std::ptrdiff_t>(output_dim)));
-  if (!layout_ok) {
-    throw py::value_error("out has strides " + std::string(py::repr(out.attr("strides"))) +
-                          "; it must be aligned, with contiguous rows (columns 4 bytes apart) "
-                          "that do not overlap, in increasing order");
+  const bool aligned = reinterpret_cast<std::uintptr_t>(out.data()) % alignof(float) == 0;
+  // Column-major (Fortran-order) out: each output's rows contiguous, columns at least N apart.
+  std::ptrdiff_t row_step = 0;
+  std::ptrdiff_t column_step = 0;
+  if (aligned && !a.one_row && rows > 1 && output_dim > 1 &&
+      ElementStride(out.strides(0), &row_step) && row_step == 1 &&
+      ElementStride(out.strides(1), &column_step) &&
+      column_step >= static_cast<std::ptrdiff_t>(rows)) {
+    *col_major = true;
+    *row_stride = static_cast<std::size_t>(column_step);
+  } else {
+    const bool layout_ok = aligned &&
+                           (output_dim == 1 || (ElementStride(out.strides(ndim - 1), &col_stride) &&
+                                                col_stride == 1)) &&
+                           (a.one_row || rows == 1 ||
+                            (ElementStride(out.strides(0), &stride) &&
+                             stride >= static_cast<std::ptrdiff_t>(output_dim)));
+    if (!layout_ok) {
+      throw py::value_error("out has strides " + std::string(py::repr(out.attr("strides"))) +
+                            "; it must be aligned, with contiguous rows (C order: columns 4 "
+                            "bytes apart) or contiguous columns (Fortran order: rows 4 bytes "
+                            "apart) that do not overlap, in increasing order");
+    }
+    *col_major = false;
+    *row_stride = static_cast<std::size_t>(stride);
   }
   // Apply writes the outputs of early rows before it reads later rows of A. may_share_memory
   // compares bounds (cheap); shares_memory decides interleaved arrays, and a problem too hard
@@ -350,37 +366,48 @@ py::array_t<float> CheckOut(const py::handle& object, const InputMatrix& a, std:
     }
     if (overlaps) throw py::value_error("out overlaps A; it must be a separate array");
   }
-  *row_stride = static_cast<std::size_t>(stride);
   return py::reinterpret_borrow<py::array_t<float>>(out);
 }
 
 py::array Apply(const Model& shared_model, const py::handle& a_object, int threads,
-                const py::handle& out_object) {
+                const py::handle& out_object, const std::string& order) {
   CheckHasTables(shared_model);
   CheckThreads(threads);
+  if (order != "C" && order != "F") {
+    throw py::value_error("order is '" + order + "'; it must be 'C' or 'F'");
+  }
   const Model model = shared_model;
   const InputMatrix a = ReadMatrix(a_object, "A", "N x D", true);
   CheckInputWidth(model, a);
   const std::size_t rows = a.view.rows;
   const std::size_t output_dim = model.output_dim();
-  std::size_t row_stride = output_dim;
-  py::array_t<float> out;
+  std::size_t stride = 0;
+  bool col_major = false;
+  py::array out;
   if (out_object.is_none()) {
-    out = a.one_row ? py::array_t<float>(static_cast<py::ssize_t>(output_dim))
-                    : py::array_t<float>(
-                          {static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(output_dim)});
+    col_major = order == "F" && !a.one_row;
+    if (a.one_row) {
+      out = py::array_t<float>(static_cast<py::ssize_t>(output_dim));
+    } else if (col_major) {
+      out = py::array_t<float, py::array::f_style>(
+          {static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(output_dim)});
+    } else {
+      out = py::array_t<float>(
+          {static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(output_dim)});
+    }
   } else {
-    out = CheckOut(out_object, a, output_dim, &row_stride);
+    out = CheckOut(out_object, a, output_dim, &stride, &col_major);
   }
-  if (rows == 0) return std::move(out);
-  float* out_data = out.mutable_data();
+  if (rows == 0) return out;
+  float* out_data = static_cast<float*>(out.mutable_data());
   ApplyOptions options;
   options.threads = threads;
+  options.output_layout = col_major ? OutputLayout::kColMajor : OutputLayout::kRowMajor;
   {
     py::gil_scoped_release release;
-    model.Apply(a.view, out_data, row_stride, options);
+    model.Apply(a.view, out_data, stride, options);
   }
-  return std::move(out);
+  return out;
 }
 
 py::array Encode(const Model& shared_model, const py::handle& a_object, int threads) {
@@ -593,7 +620,8 @@ bytes; copies share nothing mutable.
     codes = m.encode(A)    # uint8 N x C, each in [0, 16)
 )doc";
 
-constexpr const char kApplyDoc[] = R"doc(apply(A, *, threads=0, out=None) -> numpy.ndarray
+constexpr const char kApplyDoc[] =
+    R"doc(apply(A, *, threads=0, out=None, order='C') -> numpy.ndarray
 
 Approximates A @ B. m(A, ...) is the same call.
 
@@ -603,7 +631,10 @@ Args:
         float32 with one copy. The columns the encoder reads must be finite.
     threads: worker threads (0 = all cores). Results do not depend on it.
     out: None, or a float32 array of shape (N, M) ((M,) for a 1-D A) to write into: writable,
-        with contiguous rows, not overlapping A.
+        with contiguous rows (C order) or contiguous columns (Fortran order), not overlapping A.
+    order: 'C' or 'F', the memory order of the array returned when out is None. 'F' (each
+        output's N values together, the paper's layout) is faster to write, and is the layout
+        the next layer's encoder reads fastest.
 
 Returns:
     float32 array of shape (N, M) ((M,) for a 1-D A): `out` when given.
@@ -671,10 +702,12 @@ void DefineModule(py::module_& module) {
   model_class.attr("__module__") = "maddness";
   model_class
       .def("apply", &Apply, kApplyDoc, py::arg("A"), py::kw_only(), py::arg("threads") = 0,
-           py::arg("out") = py::none())
+           py::arg("out") = py::none(), py::arg("order") = "C")
       .def("__call__", &Apply,
-           "__call__(A, *, threads=0, out=None) -> numpy.ndarray\n\nm(A) is m.apply(A).",
-           py::arg("A"), py::kw_only(), py::arg("threads") = 0, py::arg("out") = py::none())
+           "__call__(A, *, threads=0, out=None, order='C') -> numpy.ndarray\n\nm(A) is "
+           "m.apply(A).",
+           py::arg("A"), py::kw_only(), py::arg("threads") = 0, py::arg("out") = py::none(),
+           py::arg("order") = "C")
       .def("encode", &Encode, kEncodeDoc, py::arg("A"), py::kw_only(), py::arg("threads") = 0)
       .def(
           "set_b",

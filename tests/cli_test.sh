@@ -243,6 +243,17 @@ expect_ok "apply, 1 thread" apply "$WORK/model" --a "$WORK/a_test.npy" -o "$WORK
 expect_ok "apply, 2 threads" apply "$WORK/model" --a "$WORK/a_test.npy" -o "$WORK/y2.npy" -t 2
 same_file "apply does not depend on the thread count" "$WORK/y1.npy" "$WORK/y2.npy"
 same_file "apply, default threads" "$WORK/y.npy" "$WORK/y1.npy"
+expect_ok "apply, column-major output" apply "$WORK/model" --a "$WORK/a_test.npy" \
+  -o "$WORK/y_col.npy" --output-layout col
+check "apply --output-layout col: a Fortran-order header" \
+  grep -q "'fortran_order': True" "$WORK/y_col.npy"
+# The same floats, transposed: column m of Y.npy is row m of the Fortran-order data.
+check "apply --output-layout col: the same values as row-major output" \
+  cmp -s <(od -An -v -tx4 -j128 -w12 "$WORK/y.npy" |
+    awk '{for (i = 1; i <= NF; ++i) v[i, NR] = $i} END {for (i = 1; i <= 3; ++i) for (r = 1; r <= NR; ++r) print v[i, r]}') \
+  <(od -An -v -tx4 -j128 -w4 "$WORK/y_col.npy" | tr -d ' ')
+expect_error "apply --output-layout diagonal" "--output-layout diagonal: must be 'row' or 'col'" \
+  apply "$WORK/model" --a "$WORK/a_test.npy" -o "$WORK/y_bad.npy" --output-layout diagonal
 expect_ok "apply to int32 input" apply "$WORK/model" --a "$WORK/a_test_i32.npy" \
   -o "$WORK/y_i32.npy"
 expect_npy "apply to int32 input" "$WORK/y_i32.npy" '<f4' '(100, 3)'

@@ -365,7 +365,7 @@ TEST(Hardening, MismatchedShapesAreRefused) {
   ExpectError([&] { model.ScanPackedRaw(packed.data(), packed.size(), 70, nullptr); },
               {"out is a null pointer"});
   ExpectError([&] { model.ScanPacked(packed.data(), packed.size(), 70, out.data(), 2); },
-              {"out_row_stride is 2"});
+              {"out_stride is 2", "at least M"});
   ApplyOptions bad_threads;
   bad_threads.threads = -1;
   ExpectError([&] { model.Apply(a, bad_threads); }, {"threads is -1"});

@@ -95,7 +95,7 @@ TEST(Model, RejectsInvalidApplyInputs) {
               {"A[4, " + std::to_string(used_column) + "]", "nan"});
   ExpectError([&] { Model().Apply(p.Test()); }, {"empty"});
   std::vector<float> out(300 * 5);
-  ExpectError([&] { model.Apply(p.Test(), out.data(), 3); }, {"out_row_stride is 3"});
+  ExpectError([&] { model.Apply(p.Test(), out.data(), 3); }, {"out_stride is 3", "at least M"});
 }
 
 // Apply must equal the scalar references run over the whole matrix, for any thread count, row
@@ -206,6 +206,60 @@ TEST(Model, RidgePrototypesBeatBucketMeansOnHeldOutRows) {
   options.variant = Variant::kPq;
   const double pq = testing::Nmse(exact, Model::Learn(p.Train(), &b, options).Apply(p.Test()));
   EXPECT_LT(maddness, pq);
+}
+
+// Column-major output (OutputLayout::kColMajor) holds the same values as the row-major output,
+// transposed, for Apply, ScanPacked and ScanPackedRaw, with the default and a padded column
+// stride; the padding and strides shorter than N are checked.
+TEST(Model, ColumnMajorOutputIsTheTransposedRowMajorOutput) {
+  Problem p;
+  const std::size_t n = 300;
+  for (const int c : {3, 12}) {
+    LearnOptions options;
+    options.num_codebooks = c;
+    const MatrixView b = p.B();
+    const Model model = Model::Learn(p.Train(), &b, options);
+    const std::vector<float> expected = model.Apply(p.Test());
+    ApplyOptions col;
+    col.output_layout = OutputLayout::kColMajor;
+    for (const std::size_t stride : {std::size_t{0}, n + 5}) {
+      const std::size_t col_stride = stride == 0 ? n : stride;
+      std::vector<float> out(p.outputs * col_stride, -7.0f);
+      model.Apply(p.Test(), out.data(), stride, col);
+      std::vector<std::uint8_t> packed(model.PackedCodesBytes(n));
+      model.EncodePacked(p.Test(), packed.data(), packed.size(), col);
+      EXPECT_EQ(packed, model.EncodePacked(p.Test()));
+      std::vector<float> scanned(p.outputs * col_stride, -7.0f);
+      model.ScanPacked(packed.data(), packed.size(), n, scanned.data(), stride, col);
+      std::vector<std::uint16_t> raw(p.outputs * col_stride, 0xBEEF);
+      model.ScanPackedRaw(packed.data(), packed.size(), n, raw.data(), stride, col);
+      std::vector<std::uint16_t> raw_rows(n * p.outputs);
+      model.ScanPackedRaw(packed.data(), packed.size(), n, raw_rows.data());
+      for (std::size_t m = 0; m < p.outputs; ++m) {
+        for (std::size_t r = 0; r < col_stride; ++r) {
+          const std::size_t i = m * col_stride + r;
+          if (r >= n) {  // the padding is not written
+            ASSERT_EQ(out[i], -7.0f);
+            ASSERT_EQ(scanned[i], -7.0f);
+            ASSERT_EQ(raw[i], 0xBEEF);
+            continue;
+          }
+          ASSERT_EQ(out[i], expected[r * p.outputs + m]) << "C " << c << " row " << r;
+          ASSERT_EQ(scanned[i], expected[r * p.outputs + m]);
+          ASSERT_EQ(raw[i], raw_rows[r * p.outputs + m]);
+        }
+      }
+    }
+    std::vector<float> out(p.outputs * n);
+    ExpectError([&] { model.Apply(p.Test(), out.data(), n - 1, col); },
+                {"out_stride is 299", "column-major", "at least N = 300"});
+    std::vector<std::uint8_t> packed(model.PackedCodesBytes(n));
+    ExpectError([&] { model.EncodePacked(p.Test(), packed.data(), packed.size() + 1); },
+                {"packed_bytes is"});
+    ApplyOptions bad_layout;
+    bad_layout.output_layout = static_cast<OutputLayout>(7);
+    ExpectError([&] { model.Apply(p.Test(), out.data(), 0, bad_layout); }, {"output_layout is 7"});
+  }
 }
 
 }  // namespace

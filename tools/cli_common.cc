@@ -142,6 +142,12 @@ Aggregation ParseAggregation(const std::string& value, const std::string& name) 
   Fail(name, " ", value, ": must be 'average' or 'exact'");
 }
 
+bool ParseOutputLayout(const std::string& value, const std::string& name) {
+  if (value == "row") return false;
+  if (value == "col") return true;
+  Fail(name, " ", value, ": must be 'row' or 'col'");
+}
+
 const char* AggregationName(Aggregation aggregation) {
   return aggregation == Aggregation::kExactSum ? "exact" : "average";
 }

@@ -69,6 +69,8 @@ const char* VariantName(Variant variant);
 // "average" | "exact" -> Aggregation, and back.
 Aggregation ParseAggregation(const std::string& value, const std::string& name);
 const char* AggregationName(Aggregation aggregation);
+// "row" | "col" -> whether the output is column-major.
+bool ParseOutputLayout(const std::string& value, const std::string& name);
 // "input" | "product" -> Objective, and back.
 Objective ParseObjective(const std::string& value, const std::string& name);
 const char* ObjectiveName(Objective objective);

@@ -54,6 +54,7 @@ struct ApplyArgs {
   std::string model_path;
   std::string a_path;
   std::string output_path;
+  std::string output_layout = "row";
   int threads = 0;
 };
 int RunApply(const ApplyArgs& args);

@@ -138,6 +138,11 @@ int Main(int argc, char** argv) {
   apply_command->add_option("--a", apply.a_path, "A.npy: N x D")->required();
   apply_command->add_option("-o,--output", apply.output_path, "Y.npy to write: N x M float32")
       ->required();
+  apply_command
+      ->add_option("--output-layout", apply.output_layout,
+                   "'row': Y.npy in C order; 'col': the same N x M array in Fortran order "
+                   "(each output's values together, the paper's layout; faster to write)")
+      ->capture_default_str();
   apply_command->add_option("--threads,-t", apply.threads, "worker threads, 0 = every core")
       ->capture_default_str();
 

@@ -107,9 +107,12 @@ int RunApply(const ApplyArgs& args) {
   CheckInputWidth(a, model, args.model_path);
   ApplyOptions options;
   options.threads = args.threads;
+  // Column-major output: the same N x M array in Fortran order (each output's N values together).
+  const bool col_major = ParseOutputLayout(args.output_layout, "--output-layout");
+  options.output_layout = col_major ? OutputLayout::kColMajor : OutputLayout::kRowMajor;
   std::vector<float> outputs(a.rows() * model.output_dim());
   if (a.rows() > 0) model.Apply(a.view(), outputs.data(), 0, options);
-  io::WriteNpy(args.output_path, outputs.data(), {a.rows(), model.output_dim()});
+  io::WriteNpy(args.output_path, outputs.data(), {a.rows(), model.output_dim()}, col_major);
   return 0;
 }
 

@@ -372,7 +372,7 @@ void VisitElements(const NpyContents& contents, Visit&& visit) {
 
 template <typename T>
 void WriteNpyArray(const std::string& path, const T* values, const std::vector<std::size_t>& shape,
-                   const char* descr) {
+                   const char* descr, bool fortran_order) {
   if (shape.empty() || shape.size() > 2) {
     detail::Fail("output file (", path, "): shape ", ShapeString(shape), " has ", shape.size(),
                  " dimensions; only 1-D and 2-D arrays can be written");
@@ -389,7 +389,7 @@ void WriteNpyArray(const std::string& path, const T* values, const std::vector<s
     detail::Fail("output file (", path, "): the array has a null data pointer");
   }
 
-  std::vector<std::uint8_t> bytes = NpyHeaderBytes(descr, shape);
+  std::vector<std::uint8_t> bytes = NpyHeaderBytes(descr, shape, fortran_order);
   const std::size_t data_offset = bytes.size();
   bytes.resize(data_offset + num_elements * sizeof(T));
   for (std::size_t i = 0; i < num_elements; ++i) {
@@ -487,9 +487,11 @@ NpyHeader ReadNpyHeader(const std::string& path, const std::string& name) {
 }
 
 std::vector<std::uint8_t> NpyHeaderBytes(const std::string& descr,
-                                         const std::vector<std::size_t>& shape) {
-  std::string header =
-      "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + ShapeString(shape) + ", }";
+                                         const std::vector<std::size_t>& shape,
+                                         bool fortran_order) {
+  std::string header = "{'descr': '" + descr +
+                       "', 'fortran_order': " + (fortran_order ? "True" : "False") +
+                       ", 'shape': " + ShapeString(shape) + ", }";
   // Pad with spaces so that the data starts at a multiple of 64 bytes; the newline ends it.
   const std::size_t unpadded = kPreambleBytesV1 + header.size() + 1;
   header.append((kHeaderAlignment - unpadded % kHeaderAlignment) % kHeaderAlignment, ' ');
@@ -503,18 +505,19 @@ std::vector<std::uint8_t> NpyHeaderBytes(const std::string& descr,
   return bytes;
 }
 
-void WriteNpy(const std::string& path, const float* values, const std::vector<std::size_t>& shape) {
-  WriteNpyArray(path, values, shape, "<f4");
+void WriteNpy(const std::string& path, const float* values, const std::vector<std::size_t>& shape,
+              bool fortran_order) {
+  WriteNpyArray(path, values, shape, "<f4", fortran_order);
 }
 
 void WriteNpy(const std::string& path, const std::uint8_t* values,
-              const std::vector<std::size_t>& shape) {
-  WriteNpyArray(path, values, shape, "|u1");
+              const std::vector<std::size_t>& shape, bool fortran_order) {
+  WriteNpyArray(path, values, shape, "|u1", fortran_order);
 }
 
 void WriteNpy(const std::string& path, const std::uint16_t* values,
-              const std::vector<std::size_t>& shape) {
-  WriteNpyArray(path, values, shape, "<u2");
+              const std::vector<std::size_t>& shape, bool fortran_order) {
+  WriteNpyArray(path, values, shape, "<u2", fortran_order);
 }
 
 }  // namespace maddness::io

@@ -40,18 +40,22 @@ struct NpyHeader {
 // file's size, exactly as ReadNpy does; the data itself is not read.
 NpyHeader ReadNpyHeader(const std::string& path, const std::string& name);
 
-// The preamble and header that WriteNpy writes before the data of a C-order array with this
-// `descr` ("<f4", "<u2", "|u1") and shape (1 or 2 entries); its length is a multiple of 64.
+// The preamble and header that WriteNpy writes before the data of an array with this `descr`
+// ("<f4", "<u2", "|u1"), shape (1 or 2 entries) and order; its length is a multiple of 64.
 std::vector<std::uint8_t> NpyHeaderBytes(const std::string& descr,
-                                         const std::vector<std::size_t>& shape);
+                                         const std::vector<std::size_t>& shape,
+                                         bool fortran_order = false);
 
-// Writes a C-order array atomically (a temporary file in the same directory, then a rename):
-// on any failure nothing is left at `path`. Shape has 1 or 2 entries.
-void WriteNpy(const std::string& path, const float* values, const std::vector<std::size_t>& shape);
+// Writes an array atomically (a temporary file in the same directory, then a rename): on any
+// failure nothing is left at `path`. Shape has 1 or 2 entries. `values` are in C order (rows
+// contiguous), or with fortran_order in Fortran order (columns contiguous: a 2-D shape {N, M}
+// holds column j at values + j * N).
+void WriteNpy(const std::string& path, const float* values, const std::vector<std::size_t>& shape,
+              bool fortran_order = false);
 void WriteNpy(const std::string& path, const std::uint8_t* values,
-              const std::vector<std::size_t>& shape);
+              const std::vector<std::size_t>& shape, bool fortran_order = false);
 void WriteNpy(const std::string& path, const std::uint16_t* values,
-              const std::vector<std::size_t>& shape);
+              const std::vector<std::size_t>& shape, bool fortran_order = false);
 
 }  // namespace maddness::io
 

@@ -153,6 +153,24 @@ def test_out_argument(model, a_test):
     np.testing.assert_array_equal(shared[:, D:], expected)
 
 
+def test_fortran_order_output(model, a_test):
+    """Column-major output (order='F', or a Fortran-order out) holds the same values."""
+    expected = model(a_test)
+    y = model.apply(a_test, order="F")
+    assert y.flags.f_contiguous and y.shape == expected.shape and y.dtype == np.float32
+    np.testing.assert_array_equal(y, expected)
+    out = np.full((M, len(a_test)), np.nan, dtype=np.float32).T
+    assert model(a_test, out=out) is out
+    np.testing.assert_array_equal(out, expected)
+    # Columns farther apart than N floats: a row slice of a taller array, transposed.
+    tall = np.full((M, len(a_test) + 5), -1.0, dtype=np.float32)
+    model(a_test, out=tall[:, 2 : len(a_test) + 2].T)
+    np.testing.assert_array_equal(tall[:, 2 : len(a_test) + 2].T, expected)
+    assert (tall[:, :2] == -1).all() and (tall[:, len(a_test) + 2 :] == -1).all()
+    # Column-major A and output: the chained-layer layout.
+    np.testing.assert_array_equal(model(np.asfortranarray(a_test), order="F"), expected)
+
+
 def test_out_errors(model, a_test):
     n = len(a_test)
     with pytest.raises(ValueError, match=r"out has shape \(3, 6\); it must be \(300, 6\)"):
@@ -168,7 +186,9 @@ def test_out_errors(model, a_test):
     with pytest.raises(ValueError, match="strides"):
         model(a_test, out=np.empty((n, 2 * M), dtype=np.float32)[:, ::2])
     with pytest.raises(ValueError, match="strides"):
-        model(a_test, out=np.empty((M, n), dtype=np.float32).T)
+        model(a_test, out=np.empty((M, 2 * n), dtype=np.float32)[:, ::2].T)
+    with pytest.raises(ValueError, match="order is 'K'; it must be 'C' or 'F'"):
+        model(a_test, order="K")
     square = np.zeros((M, M), dtype=np.float32)
     as_a = np.zeros((M, D), dtype=np.float32)
     buffer = np.zeros(M * D, dtype=np.float32)
@@ -373,7 +393,7 @@ def test_help_is_useful():
     assert maddness.fit.__doc__.startswith("fit(A_train, B, *, codebooks=16, variant='maddness'")
     for name in ("ridge_lambda", "candidate_dims", "max_train_rows", "aggregation", "progress"):
         assert name in maddness.fit.__doc__
-    assert maddness.Model.apply.__doc__.startswith("apply(A, *, threads=0, out=None)")
+    assert maddness.Model.apply.__doc__.startswith("apply(A, *, threads=0, out=None, order='C')")
     assert "maddness.fit(A_train, B, codebooks=16)" in maddness.__doc__
     assert issubclass(maddness.Error, ValueError)
 
