@@ -6,10 +6,18 @@
 
 namespace maddness::bench {
 
-// Runs `iterations` rounds of 8 independent vector lookups on the best SIMD target (the same
+// Runs `iterations` rounds of 6 independent vector lookups on the best SIMD target (the same
 // choice as the kernels, including MADDNESS_TARGET if the kernels ran first). Returns the number
 // of byte lookups done; *checksum depends on every result.
 std::uint64_t LookupLoop(std::uint64_t iterations, std::uint64_t* checksum);
+
+// The vector width in bytes of that target (1 for the scalar fallback).
+std::uint64_t LookupVectorBytes();
+
+// A chain of 4 * iterations dependent one-cycle integer additions (x86-64; elsewhere it does
+// nothing and returns 0). Timed next to LookupLoop, it gives the core's clock, so that lookups can
+// be counted per cycle. Returns the number of additions.
+std::uint64_t AddChain(std::uint64_t iterations);
 
 }  // namespace maddness::bench
 
