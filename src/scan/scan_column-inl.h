@@ -336,13 +336,10 @@ inline FloatColumnStore ColumnStore(const float*, const float* scale, const floa
   return {stream, scale[m], offset[m]};
 }
 
-// Outputs per tile: enough to share each code load and split among several outputs, few enough
-// that the tree values of the tile stay in registers (16 on AVX2 and older, 32 on AVX-512).
-#if HWY_TARGET <= HWY_AVX3
+// Outputs per tile: each code load and split is shared by the tile's outputs, and the tree values
+// of four outputs still fit in the registers (16 on AVX2 and older, 32 on AVX-512). Four was
+// faster than two on AVX2 and AVX3_DL, and eight no faster (docs/kernels.md).
 inline constexpr std::size_t kColumnTile = 4;
-#else
-inline constexpr std::size_t kColumnTile = 2;
-#endif
 
 // Rows [first_row, end_row) of outputs [m0, m0 + kTile), blocks of codes from `codes` (the block
 // of first_row), every group whole (kPairs pairs each, num_groups groups).
