@@ -35,7 +35,7 @@ if [[ ! -d $project/../shared ]]; then
   echo "$me: ../shared (beside $project) is missing; the tests read their data from it" >&2
   exit 1
 fi
-shared=$(cd "$project/../shared" && pwd)
+shared=$(cd "$project/../shared" && pwd -P)
 cache=${MADDNESS_FRESH_CACHE:-/var/cache/maddness-fresh-root}
 base=$cache/$suite-minbase.tar
 work_parent=${MADDNESS_FRESH_WORK:-/var/tmp}
