@@ -228,6 +228,8 @@ done
 # Package scripts must not start services inside the root.
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 chmod 755 "$root/usr/sbin/policy-rc.d"
+# dpkg need not sync every file it unpacks into a root that is thrown away (minutes faster).
+echo force-unsafe-io >"$root/etc/dpkg/dpkg.cfg.d/maddness-fresh-unsafe-io"
 
 # The checkout and ../shared, side by side as on this machine.
 mkdir -p "$root/root/work"
