@@ -23,8 +23,8 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 1
 fi
 
-# Everything below runs in a private mount namespace, so that the mounts of the root can never
-# show up in, or propagate back into, the host's mount table, and vanish if this script is killed.
+# Everything below runs in a private mount namespace, so that the mounts of the root never show up
+# in, or propagate into, the host's mount table.
 if [[ -z ${MADDNESS_FRESH_IN_NAMESPACE:-} ]]; then
   export MADDNESS_FRESH_IN_NAMESPACE=1
   exec unshare --mount --propagation private -- bash "$0" "$@"
