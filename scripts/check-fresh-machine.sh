@@ -134,7 +134,8 @@ unmount_below() {
 cleanup() {
   local status=$?
   set +e
-  trap - EXIT INT TERM
+  trap - EXIT
+  trap '' INT TERM  # a second Ctrl-C must not cut the cleanup short
   if [[ -n $root ]]; then
     end_chroot_processes
   fi
