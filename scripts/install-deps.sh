@@ -11,6 +11,10 @@ packages=(
   libcli11-dev nlohmann-json3-dev libopenblas-dev  # the command-line program
   libgtest-dev libgmock-dev                        # tests
   libbenchmark-dev libdnnl-dev                     # benchmarks (exact baselines)
+  # Debian's oneDNN CMake config (dnnl-config.cmake) runs find_package(OpenCL REQUIRED), which
+  # needs libOpenCL.so and CL/cl.h; libdnnl-dev only recommends them, and recommends are not
+  # installed here.
+  ocl-icd-opencl-dev opencl-c-headers
   python3-numpy python3-pytest python3-torch pybind11-dev                       # Python module and test helpers
   dataset-fashion-mnist                            # the demo's data
   libopenmpi-dev openmpi-bin                       # maddness-mpi (MADDNESS_MPI): MPI scale-out
@@ -39,7 +43,11 @@ else
   exit 1
 fi
 
+# Every download is tried twice (Acquire::Retries=1), and so is the index update as a whole, so
+# that one network error does not fail the install.
+apt_get() {
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Retries=1 "$@"
+}
 echo "install-deps: installing ${missing[*]}" >&2
-"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+apt_get update -qq || apt_get update -qq
+apt_get install -y -qq --no-install-recommends "${missing[@]}"
