@@ -672,6 +672,24 @@ class ScanTester {
       ScanDequantizeColumns(args, scale.data(), offset.data(), 0, num_blocks, out.data(),
                             col_stride);
       CompareFloat(target, "f32 column-major, all blocks", float_expected, out, col_stride, true);
+      if (args.aggregation == Aggregation::kAveraging && codebooks_ <= kMaxGroupSize) {
+        // 8-bit raw sums: the low bytes of the 16-bit ones (which are below 256 here).
+        std::vector<std::uint8_t> raw8(size, 0xA5);
+        ScanColumns8(args, 0, num_blocks, raw8.data(), col_stride);
+        std::vector<std::uint8_t> raw8_expected(size, 0xA5);
+        ScanColumns8Ref(args, 0, num_blocks, raw8_expected.data(), col_stride);
+        for (std::size_t i = 0; i < size; ++i) {
+          const bool written = i < outputs_ * col_stride && i % col_stride < rows_;
+          if (raw8_expected[i] != (written ? raw_expected[i] : 0xA5) ||
+              raw8[i] != raw8_expected[i]) {
+            ADD_FAILURE() << Case(target, "raw 8-bit column-major") << ": index " << i << " (row "
+                          << i % col_stride << ", output " << i / col_stride << ") expected "
+                          << int{raw8_expected[i]} << " (16-bit " << raw_expected[i] << ") actual "
+                          << int{raw8[i]};
+            break;
+          }
+        }
+      }
       if (num_blocks >= 3) {
         ScanArgs rest = args;
         rest.packed_codes = args.packed_codes + pairs * kBlockRows;

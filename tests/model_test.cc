@@ -250,6 +250,16 @@ TEST(Model, ColumnMajorOutputIsTheTransposedRowMajorOutput) {
         }
       }
     }
+    // 8-bit raw sums: the same values as the 16-bit ones (every C here is at most 16).
+    std::vector<std::uint8_t> packed8 = model.EncodePacked(p.Test());
+    std::vector<std::uint8_t> raw8(p.outputs * n);
+    model.ScanPackedRaw8(packed8.data(), packed8.size(), n, raw8.data(), 0, col);
+    std::vector<std::uint16_t> raw16(p.outputs * n);
+    model.ScanPackedRaw(packed8.data(), packed8.size(), n, raw16.data(), 0, col);
+    EXPECT_TRUE(std::equal(raw8.begin(), raw8.end(), raw16.begin()));
+    ExpectError(
+        [&] { model.ScanPackedRaw8(packed8.data(), packed8.size(), n, raw8.data(), 0, {}); },
+        {"column-major output only"});
     std::vector<float> out(p.outputs * n);
     ExpectError([&] { model.Apply(p.Test(), out.data(), n - 1, col); },
                 {"out_stride is 299", "column-major", "at least N = 300"});
@@ -260,6 +270,18 @@ TEST(Model, ColumnMajorOutputIsTheTransposedRowMajorOutput) {
     bad_layout.output_layout = static_cast<OutputLayout>(7);
     ExpectError([&] { model.Apply(p.Test(), out.data(), 0, bad_layout); }, {"output_layout is 7"});
   }
+  LearnOptions exact_options;
+  exact_options.num_codebooks = 4;
+  exact_options.aggregation = Aggregation::kExactSum;
+  const MatrixView b = p.B();
+  const Model exact_model = Model::Learn(p.Train(), &b, exact_options);
+  const std::vector<std::uint8_t> packed = exact_model.EncodePacked(p.Test());
+  std::vector<std::uint8_t> raw8(p.outputs * n);
+  ApplyOptions col;
+  col.output_layout = OutputLayout::kColMajor;
+  ExpectError(
+      [&] { exact_model.ScanPackedRaw8(packed.data(), packed.size(), n, raw8.data(), 0, col); },
+      {"fit in a byte", "exact-sum"});
 }
 
 }  // namespace

@@ -47,8 +47,14 @@ void CheckBenchArgs(const BenchArgs& args) {
   if (args.output_layout != "row" && args.output_layout != "col") {
     throw Error("--output-layout is '" + args.output_layout + "'; it must be 'row' or 'col'");
   }
-  if (args.output != "f32" && args.output != "raw") {
-    throw Error("--output is '" + args.output + "'; it must be 'f32' or 'raw'");
+  if (args.output == "raw8" &&
+      (args.output_layout != "col" || args.codebooks > 16 || args.aggregation != "average")) {
+    throw Error(
+        "--output raw8 needs --output-layout col, --codebooks at most 16 and "
+        "--aggregation average (8-bit raw sums are one averaging group's roots)");
+  }
+  if (args.output != "f32" && args.output != "raw" && args.output != "raw8") {
+    throw Error("--output is '" + args.output + "'; it must be 'f32', 'raw' or 'raw8'");
   }
   if (args.threads < 0) {
     throw Error("--threads is " + std::to_string(args.threads) + "; it must be >= 0");
@@ -135,7 +141,8 @@ int RunBench(const BenchArgs& args) {
   const auto d = static_cast<std::size_t>(args.d);
   const auto m = static_cast<std::size_t>(args.m);
   const bool col_major = args.layout == "col";
-  const bool raw = args.output == "raw";
+  const bool raw8 = args.output == "raw8";
+  const bool raw = args.output == "raw" || raw8;
   const bool col_output = args.output_layout == "col";
   const int threads = args.threads != 0
                           ? args.threads
@@ -185,6 +192,7 @@ int RunBench(const BenchArgs& args) {
   const std::size_t out_values = col_output ? m * out_stride : n * m;
   const AlignedBuffer<float> out(out_values);
   const AlignedBuffer<std::uint16_t> raw_out(out_values);
+  const AlignedBuffer<std::uint8_t> raw8_out(out_values);
   std::vector<std::uint8_t> packed(model.PackedCodesBytes(n));
   model.EncodePacked(a_view, packed.data(), packed.size(), apply_options);
 
@@ -199,7 +207,10 @@ int RunBench(const BenchArgs& args) {
     model.EncodePacked(a_view, packed.data(), packed.size(), apply_options);
   };
   const auto scan = [&] {
-    if (raw) {
+    if (raw8) {
+      model.ScanPackedRaw8(packed.data(), packed.size(), n, raw8_out.get(), out_stride,
+                           apply_options);
+    } else if (raw) {
       model.ScanPackedRaw(packed.data(), packed.size(), n, raw_out.get(), out_stride,
                           apply_options);
     } else {
@@ -288,7 +299,10 @@ int RunBench(const BenchArgs& args) {
   std::printf(
       "A %zu x %zu (%s-major) times B %zu x %zu, %lld codebooks, %s output (%s-major), %d "
       "thread%s, median of %lld runs\n",
-      n, d, col_major ? "column" : "row", d, m, args.codebooks, raw ? "raw 16-bit" : "float32",
+      n, d, col_major ? "column" : "row", d, m, args.codebooks,
+      raw8  ? "raw 8-bit"
+      : raw ? "raw 16-bit"
+            : "float32",
       col_output ? "column" : "row", threads, threads == 1 ? "" : "s", args.repeats);
   std::printf("  %-44s %10s    %10s\n", "", "wall", "CPU");
   for (std::size_t j = 0; j < exact.size(); ++j) {

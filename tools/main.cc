@@ -196,8 +196,10 @@ int Main(int argc, char** argv) {
   bench_command->add_option("--layout", bench.layout, "A row-major ('row') or column-major ('col')")
       ->capture_default_str();
   bench_command
-      ->add_option("--output", bench.output,
-                   "'f32': de-quantized float32 outputs; 'raw': the 16-bit sums (as the paper)")
+      ->add_option(
+          "--output", bench.output,
+          "'f32': de-quantized float32 outputs; 'raw': the 16-bit sums; 'raw8': the 8-bit sums "
+          "(C <= 16, column-major output: the paper's)")
       ->capture_default_str();
   bench_command
       ->add_option("--output-layout", bench.output_layout,

@@ -241,6 +241,11 @@ class Model {
   void ScanPackedRaw(const std::uint8_t* packed, std::size_t packed_bytes, std::size_t rows,
                      std::uint16_t* out, std::size_t out_stride = 0,
                      const ApplyOptions& options = {}) const;
+  // The raw sums as bytes, column-major only (options.output_layout must be kColMajor): half the
+  // bytes of ScanPackedRaw, the paper's output. Only for models whose raw sums fit in a byte:
+  // averaging aggregation and at most 16 codebooks (one averaging group).
+  void ScanPackedRaw8(const std::uint8_t* packed, std::size_t packed_bytes, std::size_t rows,
+                      std::uint8_t* out, std::size_t out_stride, const ApplyOptions& options) const;
   const std::vector<float>& output_scale() const;   // M entries; requires tables
   const std::vector<float>& output_offset() const;  // M entries; requires tables
 

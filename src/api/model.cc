@@ -390,6 +390,30 @@ void Model::ScanPackedRaw(const std::uint8_t* packed, std::size_t packed_bytes, 
       });
 }
 
+void Model::ScanPackedRaw8(const std::uint8_t* packed, std::size_t packed_bytes, std::size_t rows,
+                           std::uint8_t* out, std::size_t out_stride,
+                           const ApplyOptions& options) const {
+  CheckTables(data_.get(), "ScanPackedRaw8");
+  if (options.output_layout != OutputLayout::kColMajor) {
+    Fail(
+        "ScanPackedRaw8 writes column-major output only; options.output_layout must be "
+        "kColMajor");
+  }
+  const int num_codebooks = data_->encoder.num_codebooks;
+  if (data_->tables.aggregation != Aggregation::kAveraging ||
+      num_codebooks > detail::kMaxGroupSize) {
+    Fail("ScanPackedRaw8 needs raw sums that fit in a byte: averaging aggregation and at most ",
+         detail::kMaxGroupSize, " codebooks; this model has ", num_codebooks, " codebooks and ",
+         data_->tables.aggregation == Aggregation::kAveraging ? "averaging" : "exact-sum",
+         " aggregation (use ScanPackedRaw)");
+  }
+  ScanPackedCommon(
+      *data_, packed, packed_bytes, rows, out_stride, options, out == nullptr,
+      [&](const detail::ScanArgs& args, std::size_t first, std::size_t last, std::size_t stride) {
+        detail::ScanColumns8(args, first, last, out, stride);
+      });
+}
+
 const std::vector<float>& Model::output_scale() const {
   CheckTables(data_.get(), "output_scale");
   return data_->tables.out_scale;

@@ -17,6 +17,7 @@ namespace maddness::detail {
 HWY_EXPORT(ScanBlocksImpl);
 HWY_EXPORT(ScanDequantizeBlocksImpl);
 HWY_EXPORT(ScanColumnsImpl);
+HWY_EXPORT(ScanColumns8Impl);
 HWY_EXPORT(ScanDequantizeColumnsImpl);
 HWY_EXPORT(ScanTargetImpl);
 
@@ -38,6 +39,12 @@ void ScanColumns(const ScanArgs& args, std::size_t block_begin, std::size_t bloc
                  std::uint16_t* raw, std::size_t col_stride) {
   SelectSimdTarget();
   HWY_DYNAMIC_DISPATCH(ScanColumnsImpl)(args, block_begin, block_end, raw, col_stride);
+}
+
+void ScanColumns8(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
+                  std::uint8_t* raw, std::size_t col_stride) {
+  SelectSimdTarget();
+  HWY_DYNAMIC_DISPATCH(ScanColumns8Impl)(args, block_begin, block_end, raw, col_stride);
 }
 
 void ScanDequantizeColumns(const ScanArgs& args, const float* out_scale, const float* out_offset,

@@ -47,6 +47,10 @@ void ScanDequantizeRef(const ScanArgs& args, const float* out_scale, const float
 // raw[m * col_stride + n] (out[m * col_stride + n]); rows >= num_rows are not written.
 void ScanColumnsRef(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
                     std::uint16_t* raw, std::size_t col_stride);
+// 8-bit raw sums, column-major: only for one averaging group (kAveraging and C <= 16), whose
+// sums are its roots (< 256).
+void ScanColumns8Ref(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
+                     std::uint8_t* raw, std::size_t col_stride);
 void ScanDequantizeColumnsRef(const ScanArgs& args, const float* out_scale, const float* out_offset,
                               std::size_t block_begin, std::size_t block_end, float* out,
                               std::size_t col_stride);
@@ -59,6 +63,8 @@ void ScanDequantizeBlocks(const ScanArgs& args, const float* out_scale, const fl
                           std::size_t out_row_stride);
 void ScanColumns(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
                  std::uint16_t* raw, std::size_t col_stride);
+void ScanColumns8(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
+                  std::uint8_t* raw, std::size_t col_stride);
 void ScanDequantizeColumns(const ScanArgs& args, const float* out_scale, const float* out_offset,
                            std::size_t block_begin, std::size_t block_end, float* out,
                            std::size_t col_stride);

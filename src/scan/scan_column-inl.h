@@ -39,6 +39,10 @@ inline void ScanColumnsImpl(const ScanArgs& args, std::size_t block_begin, std::
                             std::uint16_t* raw, std::size_t col_stride) {
   ScanColumnsRef(args, block_begin, block_end, raw, col_stride);
 }
+inline void ScanColumns8Impl(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
+                             std::uint8_t* raw, std::size_t col_stride) {
+  ScanColumns8Ref(args, block_begin, block_end, raw, col_stride);
+}
 inline void ScanDequantizeColumnsImpl(const ScanArgs& args, const float* out_scale,
                                       const float* out_offset, std::size_t block_begin,
                                       std::size_t block_end, float* out, std::size_t col_stride) {
@@ -125,6 +129,13 @@ struct FloatColumnWriter {
   }
   HWY_INLINE void Scalar(std::uint16_t sum, float* dst) const {
     *dst = Dequantize(sum, scale, offset);
+  }
+};
+
+struct Raw8ColumnWriter {
+  HWY_INLINE void Column8(const std::uint8_t* HWY_RESTRICT sums, std::size_t rows,
+                          std::uint8_t* HWY_RESTRICT dst) const {
+    std::copy(sums, sums + rows, dst);
   }
 };
 
@@ -281,6 +292,22 @@ struct RawColumnStore {
   }
 };
 
+// 8-bit raw sums (a model with one averaging group): the roots as they are.
+struct Raw8ColumnStore {
+  bool stream;
+
+  HWY_INLINE void Roots8(V8 roots, std::size_t valid, std::uint8_t* HWY_RESTRICT dst) const {
+    const D8 d8;
+    if (valid == hn::Lanes(d8)) {
+      StoreColumn(d8, roots, stream, dst);
+      return;
+    }
+    alignas(64) std::uint8_t buffer[hn::MaxLanes(D8())];
+    hn::Store(roots, d8, buffer);
+    std::copy(buffer, buffer + valid, dst);
+  }
+};
+
 struct FloatColumnStore {
   bool stream;
   float scale;
@@ -331,6 +358,10 @@ inline RawColumnStore ColumnStore(const std::uint16_t*, const float*, const floa
                                   bool stream) {
   return {stream};
 }
+inline Raw8ColumnStore ColumnStore(const std::uint8_t*, const float*, const float*, std::size_t,
+                                   bool stream) {
+  return {stream};
+}
 inline FloatColumnStore ColumnStore(const float*, const float* scale, const float* offset,
                                     std::size_t m, bool stream) {
   return {stream, scale[m], offset[m]};
@@ -375,26 +406,28 @@ HWY_INLINE void DirectTile(const ScanArgs& args, const std::uint8_t* HWY_RESTRIC
         }
         continue;
       }
-      hn::Vec<decltype(d16)> even[kTile];
-      hn::Vec<decltype(d16)> odd[kTile];
-      for (std::size_t t = 0; t < kTile; ++t) {
-        even[t] = hn::And(hn::BitCast(d16, roots[t]), low_bytes);
-        odd[t] = hn::ShiftRight<8>(hn::BitCast(d16, roots[t]));
-      }
-      for (std::size_t g = 1; g < num_groups; ++g) {
-        const std::uint8_t* group_tables[kTile];
-        for (std::size_t t = 0; t < kTile; ++t) group_tables[t] = tables[t] + g * kPairs * 32;
-        Subtree<0, kPairs, kTile>(block_codes + g * kPairs * kBlockRows + v, group_tables, roots);
+      if constexpr (!std::is_same_v<Out, std::uint8_t>) {  // 8-bit output: one group only
+        hn::Vec<decltype(d16)> even[kTile];
+        hn::Vec<decltype(d16)> odd[kTile];
         for (std::size_t t = 0; t < kTile; ++t) {
-          even[t] = hn::Add(even[t], hn::And(hn::BitCast(d16, roots[t]), low_bytes));
-          odd[t] = hn::Add(odd[t], hn::ShiftRight<8>(hn::BitCast(d16, roots[t])));
+          even[t] = hn::And(hn::BitCast(d16, roots[t]), low_bytes);
+          odd[t] = hn::ShiftRight<8>(hn::BitCast(d16, roots[t]));
         }
-      }
-      for (std::size_t t = 0; t < kTile; ++t) {
-        hn::Vec<decltype(d16)> first;
-        hn::Vec<decltype(d16)> second;
-        RowOrder(d16, even[t], odd[t], first, second);
-        stores[t].Sums16(d16, first, second, valid, columns[t] + row + v);
+        for (std::size_t g = 1; g < num_groups; ++g) {
+          const std::uint8_t* group_tables[kTile];
+          for (std::size_t t = 0; t < kTile; ++t) group_tables[t] = tables[t] + g * kPairs * 32;
+          Subtree<0, kPairs, kTile>(block_codes + g * kPairs * kBlockRows + v, group_tables, roots);
+          for (std::size_t t = 0; t < kTile; ++t) {
+            even[t] = hn::Add(even[t], hn::And(hn::BitCast(d16, roots[t]), low_bytes));
+            odd[t] = hn::Add(odd[t], hn::ShiftRight<8>(hn::BitCast(d16, roots[t])));
+          }
+        }
+        for (std::size_t t = 0; t < kTile; ++t) {
+          hn::Vec<decltype(d16)> first;
+          hn::Vec<decltype(d16)> second;
+          RowOrder(d16, even[t], odd[t], first, second);
+          stores[t].Sums16(d16, first, second, valid, columns[t] + row + v);
+        }
       }
     }
   }
@@ -480,12 +513,14 @@ HWY_INLINE void ScanColumnsWith(const ScanArgs& args, std::size_t block_begin,
       ScanOutputStage(args, plan, args.luts + m * table_bytes, scratch.nibbles, num_blocks,
                       scratch.stage);
       Writer writer;
-      if constexpr (!std::is_same_v<Writer, RawColumnWriter>) {
+      if constexpr (std::is_same_v<Writer, FloatColumnWriter>) {
         writer.scale = out_scale[m];
         writer.offset = out_offset[m];
       }
       Out* dst = out + m * col_stride + first_row;
-      if (plan.wide) {
+      if constexpr (std::is_same_v<Writer, Raw8ColumnWriter>) {
+        writer.Column8(reinterpret_cast<const std::uint8_t*>(scratch.stage), rows, dst);
+      } else if (plan.wide) {
         WriteColumn16(scratch.stage, rows, writer, dst);
       } else {
         writer.Column8(reinterpret_cast<const std::uint8_t*>(scratch.stage), rows, dst);
@@ -497,6 +532,12 @@ HWY_INLINE void ScanColumnsWith(const ScanArgs& args, std::size_t block_begin,
 inline void ScanColumnsImpl(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
                             std::uint16_t* raw, std::size_t col_stride) {
   ScanColumnsWith<RawColumnWriter>(args, block_begin, block_end, raw, col_stride, nullptr, nullptr);
+}
+
+inline void ScanColumns8Impl(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
+                             std::uint8_t* raw, std::size_t col_stride) {
+  ScanColumnsWith<Raw8ColumnWriter>(args, block_begin, block_end, raw, col_stride, nullptr,
+                                    nullptr);
 }
 
 inline void ScanDequantizeColumnsImpl(const ScanArgs& args, const float* out_scale,

@@ -84,6 +84,16 @@ void ScanColumnsRef(const ScanArgs& args, std::size_t block_begin, std::size_t b
   }
 }
 
+void ScanColumns8Ref(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
+                     std::uint8_t* raw, std::size_t col_stride) {
+  const std::size_t row_end = std::min(args.num_rows, block_end * kBlockRows);
+  for (std::size_t row = block_begin * kBlockRows; row < row_end; ++row) {
+    for (std::size_t m = 0; m < args.output_dim; ++m) {
+      raw[m * col_stride + row] = static_cast<std::uint8_t>(RawSum(args, block_begin, row, m));
+    }
+  }
+}
+
 void ScanDequantizeColumnsRef(const ScanArgs& args, const float* out_scale, const float* out_offset,
                               std::size_t block_begin, std::size_t block_end, float* out,
                               std::size_t col_stride) {
