@@ -1,6 +1,7 @@
 // SIMD encoder, written once with Highway and compiled for every target by encode.cc.
 //
-// Contract: the same bytes as EncodeRef (encode.h). Inputs are finite (the API checks).
+// Contract: the same bytes as EncodeRef (encode.h) for finite inputs, and the exact answer to
+// "were all values read finite?" (see Finiteness).
 //
 // Arithmetic. The reference quantizes v = x * scale + offset (separate multiply and add) to
 // q = round-half-even(clamp(v, -128, 127)) and tests q > T for an int8 threshold T. Because the
@@ -14,32 +15,38 @@
 // integers (no clamping, no ISA-dependent overflow), and a level costs a lane lookup of the
 // node's bound and one compare (plus a multiply and an add in the value domain, used when some
 // scale is <= 0). The node of a row lives in an int32 lane; level t has 2^t <= 8 nodes, so the
-// lookup is one TableLookupLanes on targets with >= 8 float lanes (AVX2, AVX-512), two and a
-// select on 4-lane targets. (A byte-domain kernel that packs quantized values to int8 and looks
+// lookup is one TableLookupLanes (vpermps) on targets with >= 8 float lanes, two and a select on
+// 4-lane targets. On AVX-512 the comparison lands in a mask register and one masked OR sets the
+// level's bit (EncodeTree512); elsewhere the all-ones/zero comparison vector updates the node as
+// 2 * node - mask. (A byte-domain kernel that packs quantized values to int8 and looks
 // thresholds up with TableLookupBytes, as the paper's code does, needs a multiply, an add, a
 // clamp, a conversion and three packs per 4 vectors, plus a final permutation: more operations
 // per row on every target, by count.) A tree's four levels are a chain of dependent lookups and
-// compares, so each tree is evaluated for kInterleave = 4 vectors of rows side by side, level by
+// compares, so each tree is evaluated for kInterleave = 8 vectors of rows side by side, level by
 // level: one vector at a time, the chains did not overlap and encoding was 1.4x slower.
 //
 // Data movement. Each (codebook, level) reads one column of A. Column-major A (row_stride 1) is
-// read in place, in runs of up to 16 full blocks (kRunBlocks): each codebook pair goes over all
-// 1024 rows of a run before the next pair, so every split column is read 4 KiB at a time in
-// address order, a stream the hardware prefetchers follow; a column that several pairs read is
-// read again from L2 (runs are shorter when their columns would not fit). Block by block, C * 4
+// read in place, in runs of up to 16 full blocks (kRunBlocks): each codebook goes over all 1024
+// rows of a run before the next one, so its four split columns are read 4 KiB at a time in
+// address order, streams the hardware prefetchers follow; a column that several codebooks read
+// is read again from L2 (runs are shorter when their columns would not fit). Block by block, C * 4
 // streams of 256 bytes were more than the prefetchers followed, and software prefetches of the
 // blocks ahead did not make up for it: at N = 100000, D = 27, C = 16 runs encode 1.6-1.9x faster,
 // without any software prefetch (docs/kernels.md). Any other layout, and the last partial
 // block, is first gathered into a tile [columns][64 + 16] of floats, one tile row per distinct
 // split column however many splits read it (one pass over each row in address order, prefetching
 // the lines of the rows ahead; the padding keeps the tile's columns off the same L1 sets), then
-// encoded from the tile. Codes are produced for codebook pairs and stored already
-// packed (low nibble codebook 2j, high nibble 2j+1): no separate packing pass.
+// encoded from the tile. Codes are stored already packed (low nibble codebook 2j, high nibble
+// 2j+1): codebook 2j writes the bytes, codebook 2j+1 ORs in its nibble while they are in L1. No
+// separate packing pass.
 //
-// Finiteness. The exponent field of every value the encoder reads also goes into a running
-// integer maximum (EncodeTree), so the API's check that A is finite costs two one-cycle integer
-// operations per vector, in registers, instead of a second, scalar pass over the split columns
-// (which took longer than encoding itself).
+// Finiteness. Every value the encoder reads also goes into a running sum of squares (one
+// multiply-add per vector, in registers), which stays finite while the values are finite and not
+// huge, and turns into +inf or NaN for good as soon as one is an infinity or a NaN. Only when a
+// sum is not finite, which huge finite values (about 1e16 and beyond) can also cause, does
+// EncodeBlocksImpl check the values exactly with a second, scalar pass (SplitColumnsFinite; as
+// the only check it took longer than encoding itself). The exponent fields' running maximum
+// used before (AND and MAX per vector) was exact but two operations per vector.
 #if defined(MADDNESS_SRC_ENCODE_ENCODE_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef MADDNESS_SRC_ENCODE_ENCODE_INL_H_
 #undef MADDNESS_SRC_ENCODE_ENCODE_INL_H_
