@@ -349,6 +349,17 @@ void EncodeSuiteShapes(benchmark::internal::Benchmark* b) {
   b->Unit(benchmark::kMillisecond);
 }
 
+// The shapes of the comparison with the paper's encoder (docs/kernels.md): D = 512, C = 16 from
+// A in L2 (N = 2048) to A in memory, and Fashion-MNIST (D = 784, C = 64); both layouts. N is a
+// multiple of 32, as the paper's harness pads it.
+void EncodePaperShapes(benchmark::internal::Benchmark* b) {
+  for (const std::int64_t layout : {1, 0}) {
+    for (const std::int64_t n : {2048, 10016, 100000, 1000000}) b->Args({n, 512, 10, 16, layout});
+    b->Args({10016, 784, 10, 64, layout});
+  }
+  b->Unit(benchmark::kMillisecond);
+}
+
 // The exact products do not depend on C.
 void ExactShapes(benchmark::internal::Benchmark* b) {
   for (const std::int64_t n : {10000, 1000000}) {
@@ -372,6 +383,7 @@ void ThreadShapes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_LookupPeak)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Encode)->Apply(EncodeShapes);
 BENCHMARK(BM_Encode)->Apply(EncodeSuiteShapes);
+BENCHMARK(BM_Encode)->Name("BM_EncodePaper")->Apply(EncodePaperShapes);
 BENCHMARK(BM_ScanRaw)->Apply(Shapes);
 BENCHMARK(BM_ScanF32)->Apply(Shapes);
 BENCHMARK(BM_DequantizeAlone)->Apply(ExactShapes);

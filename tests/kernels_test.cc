@@ -505,6 +505,55 @@ TEST(EncodeKernels, ReportNonFiniteInputs) {
   });
 }
 
+// Huge finite values (whose squares, or sums of them, overflow float) are still finite: the
+// kernels' running check only flags them as "maybe", and EncodeBlocks must then say true, with the
+// reference's codes, on every target and layout.
+TEST(EncodeKernels, HugeFiniteInputsAreFinite) {
+  std::mt19937_64 generator(92);
+  const std::size_t dim = 12;
+  const std::size_t rows = 1100;  // a full column-major run, then more blocks and a partial one
+  Encoder encoder;
+  encoder.input_dim = dim;
+  encoder.num_codebooks = 3;
+  encoder.splits.resize(3 * kTreeDepth);
+  for (std::size_t s = 0; s < encoder.splits.size(); ++s) {
+    SplitLevel& split = encoder.splits[s];
+    split.dim = static_cast<std::uint32_t>(s);
+    split.scale = s == 5 ? -1e-37f : 1e-37f;  // values near +-1e38 quantize to about -+10
+    for (std::int8_t& threshold : split.thresholds) {
+      threshold = static_cast<std::int8_t>(static_cast<int>(generator() % 30) - 15);
+    }
+  }
+  std::uniform_real_distribution<float> uniform(-3.0f,
+                                                3.0f);  // times 1e38 (a wider range overflows)
+  std::vector<float> values(rows * dim);
+  for (float& value : values) value = uniform(generator) * 1e38f;
+  values[5 * dim + 2] = std::numeric_limits<float>::max();
+  values[7 * dim + 3] = -std::numeric_limits<float>::max();
+  ForEachTarget([&](const std::string& target) {
+    for (const bool col_major : {false, true}) {
+      std::vector<float> data(rows * dim);
+      for (std::size_t r = 0; r < rows; ++r) {
+        for (std::size_t c = 0; c < dim; ++c) {
+          data[col_major ? c * rows + r : r * dim + c] = values[r * dim + c];
+        }
+      }
+      const MatrixView view = col_major ? MatrixView::ColMajor(data.data(), rows, dim)
+                                        : MatrixView::RowMajor(data.data(), rows, dim);
+      const std::size_t num_blocks = NumBlocks(rows);
+      std::vector<std::uint8_t> expected(PackedCodesBytes(rows, encoder.num_codebooks));
+      std::vector<std::uint8_t> actual(expected.size());
+      EncodeRef(encoder, view, 0, num_blocks, expected.data());
+      const std::string where = "target " + target + (col_major ? " col-major" : " row-major");
+      EXPECT_TRUE(EncodeBlocks(encoder, view, 0, num_blocks, actual.data())) << where;
+      EXPECT_EQ(expected, actual) << where;
+      // And a NaN among them is still reported.
+      data[col_major ? 2 * rows + 1050 : 1050 * dim + 2] = std::numeric_limits<float>::quiet_NaN();
+      EXPECT_FALSE(EncodeBlocks(encoder, view, 0, num_blocks, actual.data())) << where;
+    }
+  });
+}
+
 // ------------------------------------------------------------------------------------------------
 // Scan
 

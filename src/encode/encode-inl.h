@@ -1,6 +1,7 @@
 // SIMD encoder, written once with Highway and compiled for every target by encode.cc.
 //
-// Contract: the same bytes as EncodeRef (encode.h). Inputs are finite (the API checks).
+// Contract: the same bytes as EncodeRef (encode.h) for finite inputs, and the exact answer to
+// "were all values read finite?" (see Finiteness).
 //
 // Arithmetic. The reference quantizes v = x * scale + offset (separate multiply and add) to
 // q = round-half-even(clamp(v, -128, 127)) and tests q > T for an int8 threshold T. Because the
@@ -14,32 +15,38 @@
 // integers (no clamping, no ISA-dependent overflow), and a level costs a lane lookup of the
 // node's bound and one compare (plus a multiply and an add in the value domain, used when some
 // scale is <= 0). The node of a row lives in an int32 lane; level t has 2^t <= 8 nodes, so the
-// lookup is one TableLookupLanes on targets with >= 8 float lanes (AVX2, AVX-512), two and a
-// select on 4-lane targets. (A byte-domain kernel that packs quantized values to int8 and looks
+// lookup is one TableLookupLanes (vpermps) on targets with >= 8 float lanes, two and a select on
+// 4-lane targets. On AVX-512 the comparison lands in a mask register and one masked OR sets the
+// level's bit (EncodeTree512); elsewhere the all-ones/zero comparison vector updates the node as
+// 2 * node - mask. (A byte-domain kernel that packs quantized values to int8 and looks
 // thresholds up with TableLookupBytes, as the paper's code does, needs a multiply, an add, a
 // clamp, a conversion and three packs per 4 vectors, plus a final permutation: more operations
 // per row on every target, by count.) A tree's four levels are a chain of dependent lookups and
-// compares, so each tree is evaluated for kInterleave = 4 vectors of rows side by side, level by
+// compares, so each tree is evaluated for kInterleave = 8 vectors of rows side by side, level by
 // level: one vector at a time, the chains did not overlap and encoding was 1.4x slower.
 //
 // Data movement. Each (codebook, level) reads one column of A. Column-major A (row_stride 1) is
-// read in place, in runs of up to 16 full blocks (kRunBlocks): each codebook pair goes over all
-// 1024 rows of a run before the next pair, so every split column is read 4 KiB at a time in
-// address order, a stream the hardware prefetchers follow; a column that several pairs read is
-// read again from L2 (runs are shorter when their columns would not fit). Block by block, C * 4
+// read in place, in runs of up to 16 full blocks (kRunBlocks): each codebook goes over all 1024
+// rows of a run before the next one, so its four split columns are read 4 KiB at a time in
+// address order, streams the hardware prefetchers follow; a column that several codebooks read
+// is read again from L2 (runs are shorter when their columns would not fit). Block by block, C * 4
 // streams of 256 bytes were more than the prefetchers followed, and software prefetches of the
 // blocks ahead did not make up for it: at N = 100000, D = 27, C = 16 runs encode 1.6-1.9x faster,
 // without any software prefetch (docs/kernels.md). Any other layout, and the last partial
 // block, is first gathered into a tile [columns][64 + 16] of floats, one tile row per distinct
 // split column however many splits read it (one pass over each row in address order, prefetching
 // the lines of the rows ahead; the padding keeps the tile's columns off the same L1 sets), then
-// encoded from the tile. Codes are produced for codebook pairs and stored already
-// packed (low nibble codebook 2j, high nibble 2j+1): no separate packing pass.
+// encoded from the tile. Codes are stored already packed (low nibble codebook 2j, high nibble
+// 2j+1): codebook 2j writes the bytes, codebook 2j+1 ORs in its nibble while they are in L1. No
+// separate packing pass.
 //
-// Finiteness. The exponent field of every value the encoder reads also goes into a running
-// integer maximum (EncodeTree), so the API's check that A is finite costs two one-cycle integer
-// operations per vector, in registers, instead of a second, scalar pass over the split columns
-// (which took longer than encoding itself).
+// Finiteness. Every value the encoder reads also goes into a running sum of squares (one
+// multiply-add per vector, in registers), which stays finite while the values are finite and not
+// huge, and turns into +inf or NaN for good as soon as one is an infinity or a NaN. Only when a
+// sum is not finite, which huge finite values (about 1e16 and beyond) can also cause, does
+// EncodeBlocksImpl check the values exactly with a second, scalar pass (SplitColumnsFinite; as
+// the only check it took longer than encoding itself). The exponent fields' running maximum
+// used before (AND and MAX per vector) was exact but two operations per vector.
 #if defined(MADDNESS_SRC_ENCODE_ENCODE_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef MADDNESS_SRC_ENCODE_ENCODE_INL_H_
 #undef MADDNESS_SRC_ENCODE_ENCODE_INL_H_
@@ -84,9 +91,12 @@ inline bool EncodeBlocksImpl(const Encoder& encoder, const MatrixView& a, std::s
 // One split level in the two float forms of the header comment, for node i:
 //   bit = x*scale + offset > bound[i]    (value domain, any scale)
 //   bit = x > input_bound[i]             (input domain, when scale > 0 and finite)
+// The AVX-512 kernel reads the same bounds from spread_*: node i of level t at i << (4 - t).
 struct alignas(64) EncodeLevel {
   float bound[16];
   float input_bound[16];
+  float spread_bound[16];
+  float spread_input_bound[16];
   float scale;
   float offset;
   std::ptrdiff_t column_offset;  // dim * col_stride, in elements
@@ -168,56 +178,93 @@ inline float InputBound(float bound, float scale, float offset) {
   return FromOrderedKey(low);
 }
 
-// Vectors of rows a codebook's tree handles side by side (interleaved level by level). One
-// vector's four levels form a chain of dependent lookups and compares (about 28 cycles on Zen 3)
-// that, a vector at a time, the out-of-order window could not overlap with the next vectors'.
-inline constexpr std::size_t kInterleave = 4;
+// Vectors of rows a tree handles side by side (interleaved level by level). One vector's four
+// levels form a chain of dependent lookups and compares (about 28 cycles on Zen 3) that, a vector
+// at a time, the out-of-order window could not overlap with the next vectors'. 8 vectors (two
+// blocks on AVX-512, one on AVX2) were 5% faster than 4 on Emerald Rapids; AVX-512 encodes the
+// odd last block of a run with 4 (kTail).
+inline constexpr std::size_t kInterleave = 8;
+inline constexpr std::size_t kTail = 4;
+// Running sums of the finiteness check (below): vector k of a step goes into sum k % kSums. One
+// per vector on AVX-512 (4 per sum were 10% slower: the sums' chains of multiply-adds held up
+// the scheduler); 4 elsewhere (8 did not fit AVX2's 16 registers).
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+inline constexpr std::size_t kSums = 8;
+#else
+inline constexpr std::size_t kSums = 4;
+#endif
+
+// Finiteness (see the header comment): the kernels fold every value x they read into one of
+// kSums running sums of squares, sum = MulAdd(x, x, sum). A sum stays finite while the
+// values are finite (and not huge, below), and becomes (and stays) +inf or NaN as soon as one is
+// not: inf * inf is +inf, a NaN propagates, and nothing subtracts. One multiply-add per vector
+// (multiplying the values of two levels instead halved the multiply-adds but was slower on
+// Emerald Rapids). A sum of finite values can overflow too (values beyond about 1e16, fewer for
+// many rows), so a non-finite sum only means "maybe": the caller then checks exactly
+// (SplitColumnsFinite).
+
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+
+// AVX-512: the comparisons land in mask registers, so a level costs a lookup (vpermps), a
+// compare and one masked OR that sets the level's bit in the node. The node is kept in code
+// order, bit 3 - t for level t, so that the finished node is the code; its low four bits at
+// level t are node << (4 - t), and the tables are laid out that way (EncodeLevel::spread_*).
+template <bool kInputDomain, std::size_t kVectors>
+HWY_INLINE void EncodeTree512(const EncodeLevel* levels, const float* HWY_RESTRICT const* columns,
+                              std::size_t row, __m512i (&node)[kVectors], __m512 (&sum)[kSums]) {
+  // Unrolled (GCC 12 kept the level loop, with a branch and two register copies per masked OR).
+  HWY_UNROLL(4)
+  for (int t = 0; t < kTreeDepth; ++t) {
+    const EncodeLevel& level = levels[t];
+    const float* table = kInputDomain ? level.spread_input_bound : level.spread_bound;
+    const __m512i bit = _mm512_set1_epi32(8 >> t);
+    HWY_UNROLL(8)
+    for (std::size_t k = 0; k < kVectors; ++k) {
+      __m512 x = _mm512_loadu_ps(columns[t] + row + k * 16);
+      sum[k % kSums] = _mm512_fmadd_ps(x, x, sum[k % kSums]);
+      if constexpr (!kInputDomain) {
+        x = _mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(level.scale)),
+                          _mm512_set1_ps(level.offset));
+      }
+      const __m512 bound =
+          t == 0 ? _mm512_set1_ps(table[0]) : _mm512_permutexvar_ps(node[k], _mm512_load_ps(table));
+      const __mmask16 right = _mm512_cmp_ps_mask(x, bound, _CMP_GT_OQ);
+      node[k] = t == 0 ? _mm512_maskz_mov_epi32(right, bit)
+                       : _mm512_mask_or_epi32(node[k], right, node[k], bit);
+    }
+  }
+}
+
+#else
 
 // The nodes (0..15) of kInterleave vectors of rows [row, row + kInterleave * L) of one codebook,
 // whose four levels read columns[0..3]. Level t has 2^t <= 8 nodes: the bound of a row's node is
-// one TableLookupLanes on targets with >= 8 float lanes (AVX2, AVX-512), two and a select on
-// 4-lane targets, and the row goes right (node bit 1) when its value is greater.
-//
-// Finiteness: the bits of a float AND 0x7F800000 are its exponent field, 0x7F800000 exactly for
-// infinities and NaNs and smaller (as an int32) for every finite value. So the running maximum of
-// the exponent fields of all values read, folded into `exponents`, equals 0x7F800000 exactly when
-// one of them was not finite. Two one-cycle integer operations per vector; the vectors of a level
-// are combined first, so the loop-carried chain is one maximum per level.
-template <bool kInputDomain, class DF>
+// one TableLookupLanes on targets with >= 8 float lanes (AVX2), two and a select on 4-lane
+// targets, and the row goes right (node bit 1) when its value is greater.
+template <bool kInputDomain, std::size_t kVectors, class DF>
 HWY_INLINE void EncodeTree(DF df, const EncodeLevel* levels,
                            const float* HWY_RESTRICT const* columns, std::size_t row,
-                           hn::Vec<hn::RebindToSigned<DF> > (&node)[kInterleave],
-                           hn::Vec<hn::RebindToSigned<DF> >& exponents) {
+                           hn::Vec<hn::RebindToSigned<DF> > (&node)[kVectors],
+                           hn::Vec<DF> (&sum)[kSums]) {
   const hn::RebindToSigned<DF> di;
   const std::size_t lanes = hn::Lanes(df);
-  const auto exponent_mask = hn::Set(di, 0x7F800000);
-  const auto value = [&](int t, hn::Vec<DF> x) {
-    if constexpr (kInputDomain) {
-      return x;
-    } else {
-      return hn::Add(hn::Mul(x, hn::Set(df, levels[t].scale)), hn::Set(df, levels[t].offset));
-    }
-  };
-  const auto table = [&](int t) { return kInputDomain ? levels[t].input_bound : levels[t].bound; };
+  HWY_UNROLL(4)
   for (int t = 0; t < kTreeDepth; ++t) {
-    const float* HWY_RESTRICT column = columns[t] + row;
-    hn::Vec<DF> x[kInterleave];
-    for (std::size_t k = 0; k < kInterleave; ++k) x[k] = hn::LoadU(df, column + k * lanes);
-    auto level_max = hn::And(hn::BitCast(di, x[0]), exponent_mask);
-    for (std::size_t k = 1; k < kInterleave; ++k) {
-      level_max = hn::Max(level_max, hn::And(hn::BitCast(di, x[k]), exponent_mask));
-    }
-    exponents = hn::Max(exponents, level_max);
-    if (t == 0) {
-      const auto bound = hn::Set(df, table(0)[0]);
-      for (std::size_t k = 0; k < kInterleave; ++k) {
-        node[k] = hn::And(hn::VecFromMask(di, hn::RebindMask(di, hn::Gt(value(0, x[k]), bound))),
-                          hn::Set(di, 1));
+    const EncodeLevel& level = levels[t];
+    const float* bounds = kInputDomain ? level.input_bound : level.bound;
+    HWY_UNROLL(8)
+    for (std::size_t k = 0; k < kVectors; ++k) {
+      hn::Vec<DF> x = hn::LoadU(df, columns[t] + row + k * lanes);
+      sum[k % kSums] = hn::MulAdd(x, x, sum[k % kSums]);
+      if constexpr (!kInputDomain) {
+        x = hn::Add(hn::Mul(x, hn::Set(df, level.scale)), hn::Set(df, level.offset));
       }
-      continue;
-    }
-    const float* bounds = table(t);
-    for (std::size_t k = 0; k < kInterleave; ++k) {
+      if (t == 0) {
+        node[k] =
+            hn::And(hn::VecFromMask(di, hn::RebindMask(di, hn::Gt(x, hn::Set(df, bounds[0])))),
+                    hn::Set(di, 1));
+        continue;
+      }
       hn::Vec<DF> bound;
       if constexpr (hn::MaxLanes(DF()) >= 8) {
         bound = hn::TableLookupLanes(hn::Load(df, bounds), hn::IndicesFromVec(df, node[k]));
@@ -228,58 +275,128 @@ HWY_INLINE void EncodeTree(DF df, const EncodeLevel* levels,
         const auto upper = hn::TableLookupLanes(hn::Load(df, bounds + 4), low);
         bound = hn::IfThenElse(hn::RebindMask(df, hn::Gt(node[k], hn::Set(di, 3))), upper, lower);
       }
-      const auto bit = hn::VecFromMask(di, hn::RebindMask(di, hn::Gt(value(t, x[k]), bound)));
+      const auto bit = hn::VecFromMask(di, hn::RebindMask(di, hn::Gt(x, bound)));
       node[k] = hn::Sub(hn::Add(node[k], node[k]), bit);  // 2 * node + (bit ? 1 : 0)
     }
   }
 }
 
-// Writes the packed codes of `num_blocks` consecutive 64-row blocks, one codebook pair at a time
-// over all their rows. column(split) points at row 0 of the run in the column of split `split`
-// (= codebook * 4 + level); the rows of a column are contiguous. Folds the exponent fields of
-// every value read into `max_exponent` (EncodeTree).
+#endif
+
+// Stores 4 vectors of codes (one per int32 lane, each 0..15) as bytes in row order:
+// as they are for a low nibble (kHigh false; the high nibble is 0 until the next codebook's pass),
+// else shifted into the high nibble of the bytes already there. On x86 two saturating packs to
+// 16 bits and one to 8 bits per four vectors (nothing saturates), plus, on 256 and 512 bits, one
+// permutation that undoes the packs' per-128-bit-lane order.
+template <bool kHigh, class DI>
+HWY_INLINE void StoreCodeBytes(DI di, const hn::Vec<DI>* code, std::uint8_t* HWY_RESTRICT dst) {
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  (void)di;
+  const __m512i words01 = _mm512_packs_epi32(code[0].raw, code[1].raw);
+  const __m512i words23 = _mm512_packs_epi32(code[2].raw, code[3].raw);
+  const __m512i bytes = _mm512_packus_epi16(words01, words23);
+  // 128-bit lane l holds rows 4l..4l+3 of code[0], code[1], code[2], code[3].
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  __m512i rows = _mm512_permutexvar_epi32(order, bytes);
+  if constexpr (kHigh) rows = _mm512_or_si512(_mm512_slli_epi16(rows, 4), _mm512_loadu_si512(dst));
+  _mm512_storeu_si512(dst, rows);
+#elif HWY_TARGET == HWY_AVX2
+  (void)di;
+  const __m256i words01 = _mm256_packs_epi32(code[0].raw, code[1].raw);
+  const __m256i words23 = _mm256_packs_epi32(code[2].raw, code[3].raw);
+  const __m256i bytes = _mm256_packus_epi16(words01, words23);
+  __m256i rows = _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  __m256i* out = reinterpret_cast<__m256i*>(dst);
+  if constexpr (kHigh) rows = _mm256_or_si256(_mm256_slli_epi16(rows, 4), _mm256_loadu_si256(out));
+  _mm256_storeu_si256(out, rows);
+#elif HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
+  (void)di;
+  const __m128i words01 = _mm_packs_epi32(code[0].raw, code[1].raw);
+  const __m128i words23 = _mm_packs_epi32(code[2].raw, code[3].raw);
+  __m128i rows = _mm_packus_epi16(words01, words23);
+  __m128i* out = reinterpret_cast<__m128i*>(dst);
+  if constexpr (kHigh) rows = _mm_or_si128(_mm_slli_epi16(rows, 4), _mm_loadu_si128(out));
+  _mm_storeu_si128(out, rows);
+#else
+  const hn::RebindToUnsigned<DI> du32;
+  const hn::Rebind<std::uint8_t, DI> du8;
+  for (std::size_t k = 0; k < 4; ++k) {
+    auto bytes = hn::U8FromU32(hn::BitCast(du32, code[k]));
+    std::uint8_t* out = dst + k * hn::Lanes(di);
+    if constexpr (kHigh) bytes = hn::Or(hn::ShiftLeft<4>(bytes), hn::LoadU(du8, out));
+    hn::StoreU(bytes, du8, out);
+  }
+#endif
+}
+
+// Writes the packed codes of `num_blocks` consecutive 64-row blocks, one codebook at a time over
+// all their rows: codebook 2j writes the bytes of pair j, codebook 2j + 1 then adds its high
+// nibbles (the bytes are still in L1). column(split) points at row 0 of the run in the column of
+// split `split` (= codebook * 4 + level); the rows of a column are contiguous. A codebook reads
+// four columns in address order (as the paper's kernel does); two codebooks side by side, eight
+// streams at once, were slower on Emerald Rapids. Folds every value read into `nonfinite` (not
+// finite if one of them was not; see above).
 template <bool kInputDomain, class DF, class ColumnFn>
 HWY_INLINE void EncodeBlockRun(DF df, const EncodeLevel* levels, int num_codebooks,
                                std::size_t num_blocks, ColumnFn column, std::uint8_t* block_codes,
-                               hn::Vec<hn::RebindToSigned<DF> >& max_exponent) {
-  const hn::RebindToUnsigned<decltype(df)> du32;
-  const hn::Rebind<std::uint8_t, decltype(df)> du8;
+                               hn::Vec<DF>& nonfinite) {
+  const hn::RebindToSigned<DF> di;
+  using VI = hn::Vec<hn::RebindToSigned<DF> >;
   const std::size_t lanes = hn::Lanes(df);
-  const std::size_t step = kInterleave * lanes;  // divides kBlockRows on every SIMD target
-  static_assert(kBlockRows % (kInterleave * hn::MaxLanes(DF())) == 0, "steps split blocks");
+  const std::size_t rows = num_blocks * kBlockRows;
+  static_assert(kBlockRows % (4 * hn::MaxLanes(DF())) == 0, "groups of 4 vectors split blocks");
   const std::size_t block_bytes = static_cast<std::size_t>(CodePairs(num_codebooks)) * kBlockRows;
-  // Pair `pair` of codebooks: both when has_high is true, else only the low one (the last pair
-  // of an odd C). A compile-time flag keeps the row loop free of branches, and the maximum of
-  // the pair is a local that the compiler keeps in a register (GCC 12 spilled a shared one). The
-  // column pointers are locals too: read through `levels` in the loop, GCC reloaded them for
-  // every vector, since the code stores might alias them.
-  const auto encode_pair = [&](int pair, auto has_high) {
-    constexpr int kSplits = decltype(has_high)::value ? 2 * kTreeDepth : kTreeDepth;
-    const std::size_t split0 = static_cast<std::size_t>(2 * pair) * kTreeDepth;
-    const float* HWY_RESTRICT columns[kSplits];
-    for (int t = 0; t < kSplits; ++t) columns[t] = column(split0 + static_cast<std::size_t>(t));
-    std::uint8_t* HWY_RESTRICT out = block_codes + static_cast<std::size_t>(pair) * kBlockRows;
-    auto exponents = hn::Zero(hn::RebindToSigned<DF>());
-    for (std::size_t row = 0; row < num_blocks * kBlockRows; row += step) {
-      hn::Vec<hn::RebindToSigned<DF> > code[kInterleave];
-      EncodeTree<kInputDomain>(df, levels + split0, columns, row, code, exponents);
-      if constexpr (decltype(has_high)::value) {
-        hn::Vec<hn::RebindToSigned<DF> > high[kInterleave];
-        EncodeTree<kInputDomain>(df, levels + split0 + kTreeDepth, columns + kTreeDepth, row, high,
-                                 exponents);
-        for (std::size_t k = 0; k < kInterleave; ++k) {
-          code[k] = hn::Or(code[k], hn::ShiftLeft<4>(high[k]));
-        }
+  // A compile-time flag for the nibble keeps the row loop free of branches, and the sums are
+  // locals that the compiler keeps in registers (GCC 12 spilled shared ones). The column
+  // pointers are locals too: read through `levels` in the loop, GCC reloaded them for every
+  // vector, since the code stores might alias them.
+  const auto encode_codebook = [&](int codebook, auto high) {
+    constexpr bool kHigh = decltype(high)::value;
+    const std::size_t split0 = static_cast<std::size_t>(codebook) * kTreeDepth;
+    const float* HWY_RESTRICT columns[kTreeDepth];
+    for (int t = 0; t < kTreeDepth; ++t) columns[t] = column(split0 + static_cast<std::size_t>(t));
+    std::uint8_t* HWY_RESTRICT out =
+        block_codes + static_cast<std::size_t>(codebook / 2) * kBlockRows;
+    hn::Vec<DF> sum[kSums];
+    for (std::size_t k = 0; k < kSums; ++k) sum[k] = hn::Zero(df);
+    // kVectors vectors of rows from `row`, stored 4 vectors (whole parts of a block) at a time.
+    const auto encode_rows = [&](std::size_t row, auto vectors) {
+      constexpr std::size_t kVectors = decltype(vectors)::value;
+      VI code[kVectors];
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+      __m512i node[kVectors];
+      __m512 sums[kSums];
+      for (std::size_t k = 0; k < kSums; ++k) sums[k] = sum[k].raw;
+      EncodeTree512<kInputDomain, kVectors>(levels + split0, columns, row, node, sums);
+      for (std::size_t k = 0; k < kVectors; ++k) code[k].raw = node[k];
+      for (std::size_t k = 0; k < kSums; ++k) sum[k].raw = sums[k];
+#else
+      EncodeTree<kInputDomain, kVectors>(df, levels + split0, columns, row, code, sum);
+#endif
+      for (std::size_t k = 0; k < kVectors; k += 4) {
+        const std::size_t r = row + k * lanes;
+        StoreCodeBytes<kHigh>(di, code + k, out + r / kBlockRows * block_bytes + r % kBlockRows);
       }
-      std::uint8_t* dst = out + row / kBlockRows * block_bytes + row % kBlockRows;
-      for (std::size_t k = 0; k < kInterleave; ++k) {
-        hn::StoreU(hn::U8FromU32(hn::BitCast(du32, code[k])), du8, dst + k * lanes);
+    };
+    const std::size_t step = kInterleave * lanes;
+    std::size_t row = 0;
+    for (; row + step <= rows; row += step) {
+      encode_rows(row, std::integral_constant<std::size_t, kInterleave>());
+    }
+    if constexpr (kBlockRows % (kInterleave * hn::MaxLanes(DF())) != 0) {
+      for (; row < rows; row += kTail * lanes) {
+        encode_rows(row, std::integral_constant<std::size_t, kTail>());
       }
     }
-    max_exponent = hn::Max(max_exponent, exponents);
+    for (std::size_t k = 0; k < kSums; ++k) nonfinite = hn::Add(nonfinite, sum[k]);
   };
-  for (int pair = 0; pair < num_codebooks / 2; ++pair) encode_pair(pair, std::true_type());
-  if (num_codebooks % 2 != 0) encode_pair(num_codebooks / 2, std::false_type());
+  for (int codebook = 0; codebook < num_codebooks; ++codebook) {
+    if (codebook % 2 == 0) {
+      encode_codebook(codebook, std::false_type());
+    } else {
+      encode_codebook(codebook, std::true_type());
+    }
+  }
 }
 
 // The per-split constants of an encoder for one column stride of A. Built once per thread and
@@ -329,6 +446,12 @@ inline const PreparedEncoder& Prepare(const Encoder& encoder, std::ptrdiff_t col
       level.input_bound[node] =
           usable && used ? InputBound(level.bound[node], split.scale, split.offset) : 0.0f;
     }
+    const int level_index = static_cast<int>(s % kTreeDepth);
+    for (int slot = 0; slot < 16; ++slot) {
+      const int node = slot >> (4 - level_index);  // slots with low bits set are never read
+      level.spread_bound[slot] = level.bound[node];
+      level.spread_input_bound[slot] = level.input_bound[node];
+    }
   }
   std::vector<std::uint32_t> order(num_splits);
   for (std::size_t s = 0; s < num_splits; ++s) order[s] = static_cast<std::uint32_t>(s);
@@ -359,7 +482,7 @@ inline const PreparedEncoder& Prepare(const Encoder& encoder, std::ptrdiff_t col
   return prepared;
 }
 
-// Returns whether every value read was finite.
+// Returns false when a value read may not have been finite (true: all were).
 template <bool kInputDomain>
 HWY_INLINE bool EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebooks,
                                  const MatrixView& a, std::size_t block_begin,
@@ -372,7 +495,7 @@ HWY_INLINE bool EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebo
   using DF = hn::ScalableTag<float>;
   const DF df;
   const hn::RebindToSigned<DF> di;
-  auto max_exponent = hn::Zero(di);
+  auto nonfinite = hn::Zero(df);
   for (std::size_t block = block_begin; block < block_end; ++block) {
     std::uint8_t* block_codes = packed + (block - block_begin) * block_bytes;
     const std::size_t row0 = block * kBlockRows;
@@ -385,7 +508,7 @@ HWY_INLINE bool EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebo
       EncodeBlockRun<kInputDomain>(
           df, levels, num_codebooks, run,
           [&](std::size_t split) { return base + levels[split].column_offset; }, block_codes,
-          max_exponent);
+          nonfinite);
       block += run - 1;
       continue;
     }
@@ -411,7 +534,7 @@ HWY_INLINE bool EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebo
     EncodeBlockRun<kInputDomain>(
         df, levels, num_codebooks, 1,
         [&](std::size_t split) { return tile.data() + prepared.split_tile[split]; }, block_codes,
-        max_exponent);
+        nonfinite);
     if (valid < kBlockRows) {
       for (int pair = 0; pair < CodePairs(num_codebooks); ++pair) {
         std::memset(block_codes + static_cast<std::size_t>(pair) * kBlockRows + valid, 0,
@@ -419,18 +542,19 @@ HWY_INLINE bool EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebo
       }
     }
   }
-  return hn::AllTrue(di, hn::Lt(max_exponent, hn::Set(di, 0x7F800000)));
+  return hn::AllTrue(df, hn::Eq(hn::Mul(nonfinite, hn::Zero(df)), hn::Zero(df)));
 }
 
 inline bool EncodeBlocksImpl(const Encoder& encoder, const MatrixView& a, std::size_t block_begin,
                              std::size_t block_end, std::uint8_t* packed) {
   const PreparedEncoder& prepared = Prepare(encoder, a.col_stride);
-  if (prepared.input_domain) {
-    return EncodeBlocksWith<true>(prepared, encoder.num_codebooks, a, block_begin, block_end,
-                                  packed);
-  }
-  return EncodeBlocksWith<false>(prepared, encoder.num_codebooks, a, block_begin, block_end,
-                                 packed);
+  const bool finite = prepared.input_domain
+                          ? EncodeBlocksWith<true>(prepared, encoder.num_codebooks, a, block_begin,
+                                                   block_end, packed)
+                          : EncodeBlocksWith<false>(prepared, encoder.num_codebooks, a, block_begin,
+                                                    block_end, packed);
+  // The running sums overflow for huge finite values too: only then is the exact check needed.
+  return finite || SplitColumnsFinite(encoder, a, block_begin, block_end);
 }
 
 #endif  // HWY_TARGET
