@@ -393,44 +393,46 @@ HWY_INLINE void DirectTile(const ScanArgs& args, const std::uint8_t* HWY_RESTRIC
     stores[t] = ColumnStore(out, out_scale, out_offset, m0 + t, stream);
   }
   const auto low_bytes = hn::Set(d16, 0x00FF);
-  for (std::size_t row = first_row; row < end_row; row += kBlockRows) {
-    const std::uint8_t* block_codes = codes + (row - first_row) / kBlockRows * pairs * kBlockRows;
-    for (std::size_t v = 0; v < kBlockRows; v += lanes) {
-      const std::size_t valid = std::min(lanes, end_row - std::min(end_row, row + v));
-      if (valid == 0) break;
-      V8 roots[kTile];
-      Subtree<0, kPairs, kTile>(block_codes + v, tables, roots);
-      if (num_groups == 1) {
-        for (std::size_t t = 0; t < kTile; ++t) {
-          stores[t].Roots8(roots[t], valid, columns[t] + row + v);
-        }
-        continue;
+  // One N-row vector starting at `row`, of which `valid` rows are below end_row.
+  const auto vector = [&](std::size_t row, std::size_t valid) HWY_ATTR
+      __attribute__((always_inline)) {
+    const std::size_t offset = row - first_row;
+    const std::uint8_t* vector_codes =
+        codes + offset / kBlockRows * pairs * kBlockRows + offset % kBlockRows;
+    V8 roots[kTile];
+    Subtree<0, kPairs, kTile>(vector_codes, tables, roots);
+    if (num_groups == 1) {
+      for (std::size_t t = 0; t < kTile; ++t) stores[t].Roots8(roots[t], valid, columns[t] + row);
+      return;
+    }
+    if constexpr (!std::is_same_v<Out, std::uint8_t>) {  // 8-bit output: one group only
+      hn::Vec<decltype(d16)> even[kTile];
+      hn::Vec<decltype(d16)> odd[kTile];
+      for (std::size_t t = 0; t < kTile; ++t) {
+        even[t] = hn::And(hn::BitCast(d16, roots[t]), low_bytes);
+        odd[t] = hn::ShiftRight<8>(hn::BitCast(d16, roots[t]));
       }
-      if constexpr (!std::is_same_v<Out, std::uint8_t>) {  // 8-bit output: one group only
-        hn::Vec<decltype(d16)> even[kTile];
-        hn::Vec<decltype(d16)> odd[kTile];
+      for (std::size_t g = 1; g < num_groups; ++g) {
+        const std::uint8_t* group_tables[kTile];
+        for (std::size_t t = 0; t < kTile; ++t) group_tables[t] = tables[t] + g * kPairs * 32;
+        Subtree<0, kPairs, kTile>(vector_codes + g * kPairs * kBlockRows, group_tables, roots);
         for (std::size_t t = 0; t < kTile; ++t) {
-          even[t] = hn::And(hn::BitCast(d16, roots[t]), low_bytes);
-          odd[t] = hn::ShiftRight<8>(hn::BitCast(d16, roots[t]));
+          even[t] = hn::Add(even[t], hn::And(hn::BitCast(d16, roots[t]), low_bytes));
+          odd[t] = hn::Add(odd[t], hn::ShiftRight<8>(hn::BitCast(d16, roots[t])));
         }
-        for (std::size_t g = 1; g < num_groups; ++g) {
-          const std::uint8_t* group_tables[kTile];
-          for (std::size_t t = 0; t < kTile; ++t) group_tables[t] = tables[t] + g * kPairs * 32;
-          Subtree<0, kPairs, kTile>(block_codes + g * kPairs * kBlockRows + v, group_tables, roots);
-          for (std::size_t t = 0; t < kTile; ++t) {
-            even[t] = hn::Add(even[t], hn::And(hn::BitCast(d16, roots[t]), low_bytes));
-            odd[t] = hn::Add(odd[t], hn::ShiftRight<8>(hn::BitCast(d16, roots[t])));
-          }
-        }
-        for (std::size_t t = 0; t < kTile; ++t) {
-          hn::Vec<decltype(d16)> first;
-          hn::Vec<decltype(d16)> second;
-          RowOrder(d16, even[t], odd[t], first, second);
-          stores[t].Sums16(d16, first, second, valid, columns[t] + row + v);
-        }
+      }
+      for (std::size_t t = 0; t < kTile; ++t) {
+        hn::Vec<decltype(d16)> first;
+        hn::Vec<decltype(d16)> second;
+        RowOrder(d16, even[t], odd[t], first, second);
+        stores[t].Sums16(d16, first, second, valid, columns[t] + row);
       }
     }
-  }
+  };
+  // Whole vectors (a constant `valid` once inlined), then the last partial one.
+  std::size_t row = first_row;
+  for (; row + lanes <= end_row; row += lanes) vector(row, lanes);
+  if (row < end_row) vector(row, end_row - row);
 }
 
 // Rows of blocks [block_begin, block_end) (below num_rows), all outputs, every group whole.
