@@ -30,6 +30,7 @@ struct LearnArgs {
   std::string train_labels_path;  // optional, with classifier
   double mse_weight = 0.3;
   int classifier_iterations = 20;
+  bool classifier_fixed = false;  // ClassifierOptions::choose = false
 };
 
 struct TrainArgs {

@@ -98,13 +98,21 @@ void AddLearnOptions(CLI::App* command, LearnArgs* learn, bool with_train_rows) 
         ->needs(classifier);
     command
         ->add_option("--mse-weight", learn->mse_weight,
-                     "weight (>= 0) of the squared error to A*B in the classifier fit")
+                     "weight (>= 0) of the squared error to A*B in the classifier fit; the "
+                     "smallest of the weights tried (x1, 3, 10, 30) unless --classifier-fixed")
         ->capture_default_str()
         ->needs(classifier);
     command
         ->add_option("--classifier-iterations", learn->classifier_iterations,
-                     "L-BFGS iterations of the classifier fit, >= 1")
+                     "L-BFGS iterations of the classifier fit, >= 1 (at most, unless "
+                     "--classifier-fixed)")
         ->capture_default_str()
+        ->needs(classifier);
+    command
+        ->add_flag("--classifier-fixed", learn->classifier_fixed,
+                   "one fit on every training row with --mse-weight and "
+                   "--classifier-iterations as given, instead of choosing them on held-out "
+                   "training rows and keeping the plain tables when the fit does not beat them")
         ->needs(classifier);
   }
   command->add_flag("--quiet,-q", learn->quiet, "no progress messages on stderr");
