@@ -4,8 +4,8 @@
 Loads the small CNN that scripts/make_deepfeat.py trained on Fashion-MNIST (cnn.pt in its cache
 folder), replaces its last layer (fc) with maddness.torch.Linear, then also its inner convolution
 (conv3) with maddness.torch.Conv2d, and fine-tunes each network on the CPU: the MADDNESS float
-tables and the other layers train, the MADDNESS codes (hash trees) stay fixed, and the input
-gradient of each MADDNESS layer is that of its exact product. Prints the test accuracy of the
+tables train (and with --upstream-lr the other layers too), the MADDNESS codes (hash trees) stay
+fixed, and the input gradient of each MADDNESS layer is that of its exact product. Prints the test accuracy of the
 exact network, and of each MADDNESS network before and after fine-tuning (evaluation mode: the
 C++ kernels on byte tables).
 
@@ -40,9 +40,18 @@ def accuracy(net, images, labels, batch_size=1000):
     return correct / len(images)
 
 
-def fine_tune(net, images, labels, epochs, lr, seed, batch_size=128):
-    """Adam on every parameter (the MADDNESS float tables included), cross-entropy."""
-    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+def fine_tune(net, images, labels, epochs, lr, upstream_lr, seed, batch_size=128):
+    """Adam on the MADDNESS float tables (learning rate `lr`) and, when `upstream_lr` > 0, on
+    the other parameters (the exact layers); cross-entropy."""
+    tables = [p for name, p in net.named_parameters() if name.endswith(".tables")]
+    others = [p for name, p in net.named_parameters() if not name.endswith(".tables")]
+    groups = [{"params": tables, "lr": lr}]
+    if upstream_lr > 0:
+        groups.append({"params": others, "lr": upstream_lr})
+    else:
+        for parameter in others:
+            parameter.requires_grad_(False)
+    optimizer = torch.optim.Adam(groups)
     generator = torch.Generator().manual_seed(seed)
     for epoch in range(epochs):
         net.train()
@@ -71,7 +80,10 @@ def main() -> int:
     parser.add_argument("--tune-images", type=int, default=20000,
                         help="training images per fine-tuning epoch")
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--lr", type=float, default=1e-3,
+                        help="learning rate of the MADDNESS tables")
+    parser.add_argument("--upstream-lr", type=float, default=0.0,
+                        help="learning rate of the other layers (0: frozen)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true",
@@ -125,7 +137,8 @@ def main() -> int:
               f"test accuracy {before:.4f}; fine-tuning on {len(tune_images)} images",
               flush=True)
         start = time.perf_counter()
-        fine_tune(net, tune_images, tune_labels, args.epochs, args.lr, args.seed)
+        fine_tune(net, tune_images, tune_labels, args.epochs, args.lr, args.upstream_lr,
+                  args.seed)
         tune_seconds = time.perf_counter() - start
         after = accuracy(net, test_images, test_labels)
         results[replaced] = (before, after, learn_seconds, tune_seconds)
