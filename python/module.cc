@@ -13,6 +13,7 @@
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -206,6 +207,7 @@ struct TableOptions {
   double mse_weight = 0.3;
   int classifier_iterations = 20;
   bool choose_lambda = false;
+  bool classifier_fixed = false;  // ClassifierOptions::choose = false
 };
 
 // A 1-D array-like of `length` numbers, converted to T; names `name` in errors.
@@ -275,6 +277,7 @@ Model Learn(const py::handle& a_train_object, const py::handle& b_object, const 
     options.classifier.enabled = true;
     options.classifier.mse_weight = tables.mse_weight;
     options.classifier.max_iterations = tables.classifier_iterations;
+    options.classifier.choose = !tables.classifier_fixed;
     if (!tables.bias.is_none()) {
       options.classifier.bias =
           ReadVectorArgument<float>(tables.bias, "bias", outputs, "one value per column of B");
@@ -505,7 +508,7 @@ with a message naming the argument, its value and the rule. The GIL is released 
 library runs; results do not depend on the number of threads.)doc";
 
 constexpr const char kFitDoc[] =
-    R"doc(fit(A_train, B, *, codebooks=16, variant='maddness', ridge_lambda=1.0, candidate_dims=4, max_train_rows=0, seed=0, threads=0, aggregation='average', objective='auto', table_scale='auto', grouping='search', progress=None, classifier=False, bias=None, train_labels=None, mse_weight=0.3, classifier_iterations=20, choose_lambda=False) -> Model
+    R"doc(fit(A_train, B, *, codebooks=16, variant='maddness', ridge_lambda=1.0, candidate_dims=4, max_train_rows=0, seed=0, threads=0, aggregation='average', objective='auto', table_scale='auto', grouping='search', progress=None, classifier=False, bias=None, train_labels=None, mse_weight=0.3, classifier_iterations=20, choose_lambda=False, classifier_fixed=False) -> Model
 
 Learns a model that approximates A @ B for rows A like those of A_train.
 
@@ -543,8 +546,13 @@ Args:
     bias: the classifier's M biases (classifier=True only; default zeros).
     train_labels: the class of each row of A_train, integers in [0, M) (classifier=True only;
         default: the classifier's own softmax(A_train @ B + bias) is the target).
-    mse_weight: weight (>= 0) of the squared error in the classifier fit.
-    classifier_iterations: L-BFGS iterations of the classifier fit (>= 1).
+    mse_weight: weight (>= 0) of the squared error in the classifier fit; unless
+        classifier_fixed, the smallest of the weights tried (x1, 3, 10, 30).
+    classifier_iterations: L-BFGS iterations of the classifier fit (>= 1; at most, unless
+        classifier_fixed).
+    classifier_fixed: one classifier fit on every training row with mse_weight and
+        classifier_iterations as given; by default (False) they are chosen on held-out training
+        rows (every fifth), and the plain tables are kept when the fit does not beat them there.
     choose_lambda: choose the prototypes with the smallest cross-validation error of
         A_train @ B: ridge with ridge_lambda times 1, 3, 10, 30, 100, 300 or 1000, or the bucket
         means (the model is then MADDNESS-PQ's, variant 'pq'). More accurate on small training
@@ -732,6 +740,65 @@ void DefineModule(py::module_& module) {
           kSetBDoc, py::arg("B"), py::kw_only(), py::arg("aggregation") = "average",
           py::arg("table_scale") = "per_output")
       .def(
+          "float_tables",
+          [](const Model& self, const py::handle& b_object) {
+            if (self.empty()) throw py::value_error("float_tables needs a learned model");
+            const InputMatrix b = ReadMatrix(b_object, "B", "D x M", false);
+            if (b.view.rows != self.input_dim()) {
+              throw py::value_error("B has shape " + ShapeString(b.array) +
+                                    " but the model was learned on D = " +
+                                    std::to_string(self.input_dim()) + " columns; B must be D x M");
+            }
+            std::vector<float> tables;
+            {
+              py::gil_scoped_release release;
+              tables = self.FloatTables(b.view);
+            }
+            const auto m = static_cast<py::ssize_t>(b.view.cols);
+            const auto c = static_cast<py::ssize_t>(self.num_codebooks());
+            py::array_t<float> result({m, c, py::ssize_t{16}});
+            std::copy(tables.begin(), tables.end(), result.mutable_data());
+            return result;
+          },
+          "float_tables(B) -> numpy.ndarray\n\nThe float tables that set_b(B) quantizes, "
+          "prototypes x B: float32 (M, C, 16), [m, c, k] the contribution of codebook c's "
+          "prototype k to output m.",
+          py::arg("B"))
+      .def(
+          "set_float_tables",
+          [](Model& self, const py::handle& tables_object, const std::string& aggregation,
+             const std::string& table_scale) {
+            const Aggregation parsed_aggregation = ParseAggregation(aggregation);
+            const TableScale parsed_scale = ParseTableScale(table_scale);
+            if (self.empty()) throw py::value_error("set_float_tables needs a learned model");
+            const auto tables =
+                py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(
+                    tables_object);
+            if (!tables) {
+              throw py::type_error("tables must be an array-like of numbers, not " +
+                                   TypeName(tables_object));
+            }
+            if (tables.ndim() != 3 || tables.shape(0) < 1 ||
+                tables.shape(1) != static_cast<py::ssize_t>(self.num_codebooks()) ||
+                tables.shape(2) != 16) {
+              throw py::value_error("tables has shape " + ShapeString(tables) +
+                                    "; it must be (M, C, 16) with M >= 1 and C = " +
+                                    std::to_string(self.num_codebooks()));
+            }
+            Model updated = self;
+            {
+              py::gil_scoped_release release;
+              updated.SetFloatTables(tables.data(), static_cast<std::size_t>(tables.shape(0)),
+                                     parsed_aggregation, parsed_scale);
+            }
+            self = std::move(updated);
+          },
+          "set_float_tables(tables, *, aggregation='average', table_scale='per_output') -> "
+          "None\n\nQuantizes float tables (M, C, 16), the layout of float_tables, into the "
+          "model's lookup tables, replacing any (tables trained elsewhere, maddness.torch).",
+          py::arg("tables"), py::kw_only(), py::arg("aggregation") = "average",
+          py::arg("table_scale") = "per_output")
+      .def(
           "save",
           [](const Model& self, const std::filesystem::path& path) {
             const Model model = self;
@@ -782,7 +849,7 @@ void DefineModule(py::module_& module) {
                       const std::string& table_scale, const std::string& grouping,
                       const py::object& progress, bool classifier, const py::object& bias,
                       const py::object& train_labels, double mse_weight, int classifier_iterations,
-                      bool choose_lambda) {
+                      bool choose_lambda, bool classifier_fixed) {
     if (b.is_none()) {
       throw py::type_error(
           "B is None; fit needs B (D x M), or use fit_encoder(A_train) and "
@@ -792,17 +859,18 @@ void DefineModule(py::module_& module) {
                  FitOptions{codebooks, variant, ridge_lambda, candidate_dims, max_train_rows, seed,
                             threads, progress, grouping},
                  TableOptions{objective, aggregation, table_scale, classifier, bias, train_labels,
-                              mse_weight, classifier_iterations, choose_lambda});
+                              mse_weight, classifier_iterations, choose_lambda, classifier_fixed});
   };
-  module.def(
-      "fit", fit, kFitDoc, py::arg("A_train"), py::arg("B"), py::kw_only(),
-      py::arg("codebooks") = 16, py::arg("variant") = "maddness", py::arg("ridge_lambda") = 1.0,
-      py::arg("candidate_dims") = 4, py::arg("max_train_rows") = 0, py::arg("seed") = 0,
-      py::arg("threads") = 0, py::arg("aggregation") = "average", py::arg("objective") = "auto",
-      py::arg("table_scale") = "auto", py::arg("grouping") = "search",
-      py::arg("progress") = py::none(), py::arg("classifier") = false, py::arg("bias") = py::none(),
-      py::arg("train_labels") = py::none(), py::arg("mse_weight") = 0.3,
-      py::arg("classifier_iterations") = 20, py::arg("choose_lambda") = false);
+  module.def("fit", fit, kFitDoc, py::arg("A_train"), py::arg("B"), py::kw_only(),
+             py::arg("codebooks") = 16, py::arg("variant") = "maddness",
+             py::arg("ridge_lambda") = 1.0, py::arg("candidate_dims") = 4,
+             py::arg("max_train_rows") = 0, py::arg("seed") = 0, py::arg("threads") = 0,
+             py::arg("aggregation") = "average", py::arg("objective") = "auto",
+             py::arg("table_scale") = "auto", py::arg("grouping") = "search",
+             py::arg("progress") = py::none(), py::arg("classifier") = false,
+             py::arg("bias") = py::none(), py::arg("train_labels") = py::none(),
+             py::arg("mse_weight") = 0.3, py::arg("classifier_iterations") = 20,
+             py::arg("choose_lambda") = false, py::arg("classifier_fixed") = false);
 
   const auto fit_encoder = [](const py::handle& a_train, int codebooks, const std::string& variant,
                               double ridge_lambda, int candidate_dims,

@@ -104,7 +104,9 @@ TEST(ClassifierTables, FitTheClassifierBetterThanPrototypeTables) {
   const Problem problem;
   const MatrixView b = problem.B();
   const double plain = problem.CrossEntropy(Model::Learn(problem.A(), &b, problem.Options(false)));
+  // One fit on every row (no held-out choice): it lowers the training cross-entropy.
   LearnOptions options = problem.Options(true);
+  options.classifier.choose = false;
   const double fitted = problem.CrossEntropy(Model::Learn(problem.A(), &b, options));
   options.classifier.labels.clear();
   const double distilled = problem.CrossEntropy(Model::Learn(problem.A(), &b, options));
@@ -124,6 +126,86 @@ TEST(ClassifierTables, DoNotDependOnTheThreadCount) {
     EXPECT_EQ(Model::Learn(problem.A(), &b, problem.Options(true, threads)).Serialize(), one)
         << threads << " threads";
   }
+}
+
+// Accuracy of `model` (argmax of output + bias) against `targets` on the rows `rows` of `a`.
+double Accuracy(const Model& model, const std::vector<float>& a, std::size_t dim,
+                const std::vector<std::size_t>& rows, const std::vector<float>& bias,
+                const std::vector<std::int32_t>& targets) {
+  std::vector<float> selected;
+  for (const std::size_t r : rows) {
+    selected.insert(selected.end(), a.begin() + static_cast<std::ptrdiff_t>(r * dim),
+                    a.begin() + static_cast<std::ptrdiff_t>((r + 1) * dim));
+  }
+  const std::vector<float> out =
+      model.Apply(MatrixView::RowMajor(selected.data(), rows.size(), dim));
+  const std::size_t m = bias.size();
+  std::size_t correct = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    std::size_t best = 0;
+    for (std::size_t k = 1; k < m; ++k) {
+      if (out[i * m + k] + bias[k] > out[i * m + best] + bias[best]) best = k;
+    }
+    correct += static_cast<std::int32_t>(best) == targets[rows[i]];
+  }
+  return static_cast<double>(correct) / static_cast<double>(rows.size());
+}
+
+// The held-out choice keeps the fit only when it beats the plain tables on the held-out rows
+// (every fifth training row): the model is then either byte for byte the plain one, or at least
+// as accurate there. Labels from another classifier make the fit worth keeping; the
+// classifier's own decisions as labels, on a problem where the plain tables are already right
+// for most rows, may not be.
+TEST(ClassifierTables, HeldOutChoiceNeverLosesToThePlainTablesThere) {
+  const Problem problem;
+  const MatrixView b = problem.B();
+  const Model plain = Model::Learn(problem.A(), &b, problem.Options(false));
+  std::vector<std::size_t> rows(kRows);
+  for (std::size_t r = 0; r < kRows; ++r) rows[r] = r;
+  const detail::ClassifierSplit split = detail::SplitClassifierRows(rows);
+  ASSERT_EQ(split.holdout.size(), kRows / detail::kHoldoutPeriod);
+  // Labels of another linear classifier: the plain tables (for B) get many wrong.
+  const std::vector<float> other = testing::RandomMatrix(kDim, kClasses, 99);
+  const std::vector<double> other_scores =
+      testing::ExactProduct(problem.a, other, kRows, kDim, kClasses);
+  std::vector<std::int32_t> other_labels;
+  for (std::size_t r = 0; r < kRows; ++r) {
+    other_labels.push_back(problem.Argmax(other_scores.data() + r * kClasses));
+  }
+  for (const bool own_labels : {true, false}) {
+    LearnOptions options = problem.Options(true);
+    if (!own_labels) options.classifier.labels = other_labels;
+    const std::vector<std::int32_t>& labels = options.classifier.labels;
+    const Model chosen = Model::Learn(problem.A(), &b, options);
+    const double plain_accuracy =
+        Accuracy(plain, problem.a, kDim, split.holdout, problem.bias, labels);
+    const double chosen_accuracy =
+        Accuracy(chosen, problem.a, kDim, split.holdout, problem.bias, labels);
+    RecordProperty(own_labels ? "own_plain" : "other_plain", std::to_string(plain_accuracy));
+    RecordProperty(own_labels ? "own_chosen" : "other_chosen", std::to_string(chosen_accuracy));
+    const bool is_plain = chosen.Serialize() == plain.Serialize();
+    EXPECT_TRUE(is_plain || chosen_accuracy >= plain_accuracy)
+        << "labels " << (own_labels ? "own" : "other") << ": " << chosen_accuracy << " < "
+        << plain_accuracy;
+    if (!own_labels) {
+      // Fitting to these labels pays off by far, also on rows it was not fitted on.
+      EXPECT_FALSE(is_plain);
+      EXPECT_GT(chosen_accuracy, plain_accuracy + 0.1);
+    }
+  }
+}
+
+// Too few rows to hold any out: one fit on every row, exactly as with choose = false.
+TEST(ClassifierTables, SmallTrainingSetsFitOnce) {
+  const Problem problem;
+  const MatrixView b = problem.B();
+  const std::size_t rows = detail::kHoldoutPeriod * detail::kMinHoldoutRows - 1;
+  const MatrixView a = MatrixView::RowMajor(problem.a.data(), rows, kDim);
+  LearnOptions options = problem.Options(true);
+  options.classifier.labels.resize(rows);
+  const std::vector<std::uint8_t> chosen = Model::Learn(a, &b, options).Serialize();
+  options.classifier.choose = false;
+  EXPECT_EQ(Model::Learn(a, &b, options).Serialize(), chosen);
 }
 
 void ExpectRejected(const LearnOptions& options, const MatrixView* b, const std::string& needle) {

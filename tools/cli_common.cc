@@ -272,6 +272,7 @@ void SetClassifierOptions(const LearnArgs& learn, const std::string& bias_path,
   classifier.enabled = true;
   classifier.mse_weight = learn.mse_weight;
   classifier.max_iterations = learn.classifier_iterations;
+  classifier.choose = !learn.classifier_fixed;
   if (!bias_path.empty()) classifier.bias = ReadVector(bias_path, "--bias", num_outputs);
   if (!learn.train_labels_path.empty()) {
     const std::vector<std::int64_t> labels =

@@ -30,6 +30,7 @@ struct LearnArgs {
   std::string train_labels_path;  // optional, with classifier
   double mse_weight = 0.3;
   int classifier_iterations = 20;
+  bool classifier_fixed = false;  // ClassifierOptions::choose = false
 };
 
 struct TrainArgs {
@@ -111,6 +112,9 @@ struct ExperimentArgs {
   std::string task = "all";
   std::string data_dir = "../shared/data";
   std::string fashion_dir = "/usr/share/datasets/fashion-mnist";
+  // The deep-feature benchmark (scripts/make_deepfeat.py); main.cc sets the default from
+  // $MADDNESS_DEEPFEAT or ~/.cache/maddness/deepfeat.
+  std::string deepfeat_dir;
   std::string out_dir = "experiment-results";
   bool quick = false;
   int threads = 1;

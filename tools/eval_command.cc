@@ -106,6 +106,7 @@ int RunEval(const EvalArgs& args) {
   if (learn.classifier) {
     result["train_labels"] = !learn.train_labels_path.empty();
     result["mse_weight"] = learn.mse_weight;
+    result["classifier_fixed"] = learn.classifier_fixed;
   }
 
   if (args.json) {

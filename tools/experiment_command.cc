@@ -14,6 +14,10 @@
 //   ucr        UCR time series (../shared/data/ucr): RBF kernel classifier against the training
 //              series, B = A_train^T; accuracy relative to the exact product's, and a summary row
 //              over the datasets.
+//   deepfeat   the project's deep-feature benchmark (scripts/make_deepfeat.py writes it, by default
+//              under ~/.cache/maddness/deepfeat): deepfeat/classifier, a CNN's last layer on its
+//              penultimate features (accuracy), and deepfeat/conv, an inner convolution on its
+//              im2col rows (NMSE).
 //   user       --a-train, --a-test, --b (.npy), optional --bias and --labels.
 #include <cblas.h>
 
@@ -50,7 +54,8 @@ namespace {
 namespace fs = std::filesystem;
 using experiment::Method;
 
-const char* const kTaskNames[] = {"imgfilter", "digits", "fashion", "ucr", "user", "all"};
+const char* const kTaskNames[] = {"imgfilter", "digits", "fashion", "ucr",
+                                  "deepfeat",  "user",   "all"};
 
 // Seconds of exact product per timed sample: short products are repeated inside one sample so
 // that the clock's resolution and call overheads do not dominate.
@@ -345,6 +350,79 @@ std::vector<Task> LoadUcr(const fs::path& data_dir, const Settings& settings) {
     tasks.push_back(std::move(task));
   }
   return tasks;
+}
+
+std::vector<Task> LoadDeepfeat(const fs::path& dir, const Settings& settings) {
+  const char* const names[] = {"feat_train.npy", "feat_test.npy", "fc_weight.npy",
+                               "fc_bias.npy",    "y_train.npy",   "y_test.npy",
+                               "conv_train.npy", "conv_test.npy", "conv_weight.npy"};
+  std::vector<fs::path> needed;
+  for (const char* name : names) needed.push_back(dir / name);
+  RequireFiles(needed, "deepfeat",
+               "make it with /usr/bin/python3 scripts/make_deepfeat.py --out " + dir.string() +
+                   " (a few minutes) or pass --deepfeat-dir DIR");
+  const auto read = [&](const char* name) { return ReadMatrixFile(dir / name); };
+  const auto check_shape = [&](const Matrix& matrix, const char* name, std::size_t rows,
+                               std::size_t cols) {
+    if (matrix.rows != rows || matrix.cols != cols) {
+      throw Error("task deepfeat: " + (dir / name).string() + " is " + std::to_string(matrix.rows) +
+                  " x " + std::to_string(matrix.cols) + " but must be " + std::to_string(rows) +
+                  " x " + std::to_string(cols) +
+                  "; make the folder again with scripts/make_deepfeat.py");
+    }
+  };
+  std::shared_ptr<const Matrix> feat_train = read("feat_train.npy");
+  std::shared_ptr<const Matrix> feat_test = read("feat_test.npy");
+  Task classifier;
+  classifier.name = "deepfeat/classifier";
+  classifier.group = "deepfeat";
+  classifier.b = *read("fc_weight.npy");
+  const std::size_t d = classifier.b.rows, m = classifier.b.cols;
+  check_shape(*feat_train, "feat_train.npy", feat_train->rows, d);
+  check_shape(*feat_test, "feat_test.npy", feat_test->rows, d);
+  std::shared_ptr<const Matrix> bias = read("fc_bias.npy");
+  if (bias->rows * bias->cols != m) {
+    throw Error("task deepfeat: " + (dir / "fc_bias.npy").string() + " has " +
+                std::to_string(bias->rows * bias->cols) +
+                " values but fc_weight.npy has M = " + std::to_string(m) +
+                " columns; make the folder again with scripts/make_deepfeat.py");
+  }
+  classifier.bias = bias->values;
+  classifier.labels = io::ReadNpyLabels((dir / "y_test.npy").string(), "y_test.npy");
+  if (classifier.labels.size() != feat_test->rows) {
+    throw Error("task deepfeat: " + (dir / "y_test.npy").string() + " has " +
+                std::to_string(classifier.labels.size()) + " labels but feat_test.npy has " +
+                std::to_string(feat_test->rows) + " rows; they must match");
+  }
+  for (const std::int64_t label : classifier.labels) {
+    if (label < 0 || static_cast<std::size_t>(label) >= m) {
+      throw Error("task deepfeat: " + (dir / "y_test.npy").string() + " holds the label " +
+                  std::to_string(label) + "; labels must be in [0, M) = [0, " + std::to_string(m) +
+                  ")");
+    }
+  }
+  std::shared_ptr<const Matrix> conv_train = read("conv_train.npy");
+  std::shared_ptr<const Matrix> conv_test = read("conv_test.npy");
+  Task conv;
+  conv.name = "deepfeat/conv";
+  conv.group = "deepfeat";
+  conv.b = *read("conv_weight.npy");
+  check_shape(*conv_train, "conv_train.npy", conv_train->rows, conv.b.rows);
+  check_shape(*conv_test, "conv_test.npy", conv_test->rows, conv.b.rows);
+  conv.metric = Metric::kNmse;
+  if (settings.quick) {
+    feat_train = SubsampleRows(*feat_train, 3000);
+    classifier.labels = SubsampleLabels(classifier.labels, 1000);
+    feat_test = SubsampleRows(*feat_test, 1000);
+    conv_train = SubsampleRows(*conv_train, 3000);
+    conv_test = SubsampleRows(*conv_test, 1000);
+  }
+  classifier.a_train = feat_train;
+  classifier.a_test = feat_test;
+  classifier.metric = Metric::kArgmax;
+  conv.a_train = conv_train;
+  conv.a_test = conv_test;
+  return {std::move(classifier), std::move(conv)};
 }
 
 std::vector<Task> LoadUser(const ExperimentArgs& args) {
@@ -856,7 +934,7 @@ int RunExperiment(const ExperimentArgs& args) {
   const std::vector<std::string> names(std::begin(kTaskNames), std::end(kTaskNames));
   if (std::find(names.begin(), names.end(), args.task) == names.end()) {
     throw Error("--task " + args.task +
-                ": unknown task; choose imgfilter, digits, fashion, ucr, user or all");
+                ": unknown task; choose imgfilter, digits, fashion, ucr, deepfeat, user or all");
   }
   CheckThreads(args.threads, "--threads");
   CheckThreads(args.fit_threads, "--fit-threads");
@@ -896,6 +974,7 @@ int RunExperiment(const ExperimentArgs& args) {
       {"digits", [&] { return LoadDigits(data_dir, settings); }},
       {"fashion", [&] { return LoadFashion(fs::path(args.fashion_dir), settings); }},
       {"ucr", [&] { return LoadUcr(data_dir, settings); }},
+      {"deepfeat", [&] { return LoadDeepfeat(fs::path(args.deepfeat_dir), settings); }},
   };
   if (with_user) loaders.push_back({"user", [&] { return LoadUser(args); }});
 

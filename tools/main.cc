@@ -9,6 +9,7 @@
 // names the argument, its value and the rule), 2 when the command line cannot be parsed.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <functional>
 #include <new>
@@ -21,6 +22,16 @@ namespace maddness::cli {
 namespace {
 
 constexpr int kExitUsage = 2;
+
+// Where scripts/make_deepfeat.py writes by default: $MADDNESS_DEEPFEAT, else
+// $HOME/.cache/maddness/deepfeat (the current folder's .cache without HOME).
+std::string DefaultDeepfeatDir() {
+  const char* env = std::getenv("MADDNESS_DEEPFEAT");
+  if (env != nullptr && *env != '\0') return env;
+  const char* home = std::getenv("HOME");
+  const std::string base = (home != nullptr && *home != '\0') ? std::string(home) : ".";
+  return base + "/.cache/maddness/deepfeat";
+}
 
 void AddLearnOptions(CLI::App* command, LearnArgs* learn, bool with_train_rows) {
   command
@@ -87,13 +98,21 @@ void AddLearnOptions(CLI::App* command, LearnArgs* learn, bool with_train_rows) 
         ->needs(classifier);
     command
         ->add_option("--mse-weight", learn->mse_weight,
-                     "weight (>= 0) of the squared error to A*B in the classifier fit")
+                     "weight (>= 0) of the squared error to A*B in the classifier fit; the "
+                     "smallest of the weights tried (x1, 3, 10, 30) unless --classifier-fixed")
         ->capture_default_str()
         ->needs(classifier);
     command
         ->add_option("--classifier-iterations", learn->classifier_iterations,
-                     "L-BFGS iterations of the classifier fit, >= 1")
+                     "L-BFGS iterations of the classifier fit, >= 1 (at most, unless "
+                     "--classifier-fixed)")
         ->capture_default_str()
+        ->needs(classifier);
+    command
+        ->add_flag("--classifier-fixed", learn->classifier_fixed,
+                   "one fit on every training row with --mse-weight and "
+                   "--classifier-iterations as given, instead of choosing them on held-out "
+                   "training rows and keeping the plain tables when the fit does not beat them")
         ->needs(classifier);
   }
   command->add_flag("--quiet,-q", learn->quiet, "no progress messages on stderr");
@@ -219,7 +238,8 @@ int Main(int argc, char** argv) {
       "experiment",
       "the paper's speed-accuracy suite: every method on real tasks, results.csv and .json");
   experiment_command
-      ->add_option("--task", experiment.task, "imgfilter, digits, fashion, ucr, user or all")
+      ->add_option("--task", experiment.task,
+                   "imgfilter, digits, fashion, ucr, deepfeat, user or all")
       ->capture_default_str();
   experiment_command
       ->add_option("--data", experiment.data_dir,
@@ -228,6 +248,12 @@ int Main(int argc, char** argv) {
   experiment_command
       ->add_option("--fashion-dir", experiment.fashion_dir,
                    "folder with the Fashion-MNIST IDX .gz files")
+      ->capture_default_str();
+  experiment.deepfeat_dir = DefaultDeepfeatDir();
+  experiment_command
+      ->add_option("--deepfeat-dir", experiment.deepfeat_dir,
+                   "folder written by scripts/make_deepfeat.py (default $MADDNESS_DEEPFEAT, "
+                   "else ~/.cache/maddness/deepfeat)")
       ->capture_default_str();
   experiment_command->add_option("--out,-o", experiment.out_dir, "folder for the results")
       ->capture_default_str();

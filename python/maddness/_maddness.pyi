@@ -57,6 +57,16 @@ class Model:
         table_scale: Literal["global", "per_output"] = "per_output",
     ) -> None:
         """Builds (or replaces) the lookup tables for B (D x M)."""
+    def float_tables(self, B: ArrayLike) -> npt.NDArray[np.float32]:
+        """The float tables set_b(B) quantizes (prototypes x B): float32 (M, C, 16)."""
+    def set_float_tables(
+        self,
+        tables: ArrayLike,
+        *,
+        aggregation: Literal["average", "exact"] = "average",
+        table_scale: Literal["global", "per_output"] = "per_output",
+    ) -> None:
+        """Quantizes float tables (M, C, 16) into the model's lookup tables."""
     def save(self, path: PathLike) -> None:
         """Writes the model file atomically."""
     def to_bytes(self) -> bytes:
@@ -88,6 +98,7 @@ def fit(
     mse_weight: float = 0.3,
     classifier_iterations: int = 20,
     choose_lambda: bool = False,
+    classifier_fixed: bool = False,
 ) -> Model:
     """Learns a model that approximates A @ B for rows A like those of A_train."""
 

@@ -1,23 +1,35 @@
-"""PyTorch layers computed with MADDNESS, for inference on the CPU.
+"""PyTorch layers computed with MADDNESS: inference on the CPU, and fine-tuning of the tables.
 
     import maddness.torch
     net.fc = maddness.torch.Linear.from_linear(net.fc, calibration_inputs, codebooks=16)
-    logits = net(x)                        # the last layer now runs on MADDNESS
+    net.conv3 = maddness.torch.Conv2d.from_conv2d(net.conv3, calibration_images, codebooks=16)
+    logits = net.eval()(x)                  # these layers now run on MADDNESS (C++ kernels)
+    net.train()                             # ... and in training mode their tables are trained
     torch.save(net.state_dict(), "net.pt")  # the MADDNESS model is part of the state dict
+
+In evaluation mode a layer runs the C++ kernels on its byte tables. In training mode (layers made
+by from_linear / from_conv2d) its float tables, a parameter of shape (out, C, 16), give the
+output: for each row, the sum over codebooks c of tables[:, c, code_c]; the gradient of the tables
+is the scatter-add of the output gradient over the batch's codes, and the input gets the gradient
+of the exact product x @ weight.T (straight-through: the codes, a step function of the input,
+have no useful gradient). The encoder (hash trees) and the codes stay fixed. Switching to
+evaluation mode quantizes the trained tables to bytes again.
 
 Importing this module imports torch; ``import maddness`` alone does not.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+import copy
+
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
 
 import maddness
 
-__all__ = ["Linear"]
+__all__ = ["Linear", "Conv2d"]
 
 
 def _rows(values: Any, width: int, name: str) -> np.ndarray:
@@ -39,24 +51,68 @@ def _rows(values: Any, width: int, name: str) -> np.ndarray:
     return array.reshape(-1, width)
 
 
+class _LookupProduct(torch.autograd.Function):
+    """out[n, m] = sum_c tables[m, c, codes[n, c]]; backward: the tables get the scatter-add of the
+    output gradient over the codes, the rows get grad @ weight (the exact product's gradient)."""
+
+    @staticmethod
+    def forward(ctx, rows, tables, codes, weight):  # type: ignore[override]
+        ctx.save_for_backward(codes, weight)
+        ctx.table_shape = tables.shape
+        out = rows.new_zeros((codes.shape[0], tables.shape[0]), dtype=tables.dtype)
+        for c in range(tables.shape[1]):
+            # tables[:, c, :].T is 16 x M: one row per code.
+            out += tables[:, c, :].t()[codes[:, c]]
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        codes, weight = ctx.saved_tensors
+        grad_rows = grad_tables = None
+        if ctx.needs_input_grad[0]:
+            grad_rows = grad.to(weight.dtype) @ weight
+        if ctx.needs_input_grad[1]:
+            outputs, codebooks, prototypes = ctx.table_shape
+            grad_tables = grad.new_zeros((codebooks, prototypes, outputs))
+            for c in range(codebooks):
+                grad_tables[c].index_add_(0, codes[:, c], grad)
+            grad_tables = grad_tables.permute(2, 0, 1)
+        return grad_rows, grad_tables, None, None
+
+
 class Linear(torch.nn.Module):
     """A stand-in for ``torch.nn.Linear`` whose product ``x @ weight.T`` is approximated by a
     MADDNESS model; the bias is added exactly.
 
-    Inference only: the output never requires grad and the layer has no parameters to train.
+    Evaluation mode: the C++ kernels on the model's byte tables; the output never requires grad.
     Inputs of shape (..., in_features) on the CPU, of any real dtype (float32 is read in place);
     the output is float32 of shape (..., out_features).
 
-    State dict: ``model_bytes`` (1-D uint8 tensor, the MADDNESS model file's bytes) and ``bias``
-    (float32, out_features) when the layer has one. A fresh ``Linear()`` can load any such state
-    dict, so a network whose layer was replaced can be rebuilt and loaded the usual way.
+    Training mode, for layers with float tables (made by ``from_linear``, or given ``weight``):
+    the output is computed in PyTorch from the float tables, a parameter ``tables`` of shape
+    (out_features, C, 16) starting at prototypes x weight.T, and is differentiable: the tables get
+    the scatter-add of the output gradient over the batch's codes, the input the gradient of the
+    exact product (straight-through). The codes come from the fixed encoder. Switching back to
+    evaluation mode (``eval()``) quantizes the tables to bytes again (per output column, with the
+    model's aggregation); so does an evaluation-mode call after the tables changed. Layers without
+    float tables (``Linear(model, bias)``) run the C++ kernels in both modes.
 
+    State dict: ``model_bytes`` (1-D uint8 tensor, the MADDNESS model file's bytes), ``bias``
+    (float32, out_features) when the layer has one, and for trainable layers ``tables`` and
+    ``weight`` (float32, out_features x in_features, for the input gradient). A fresh
+    ``Linear()`` can load any such state dict, so a network whose layer was replaced can be
+    rebuilt and loaded the usual way.
+
+    A new layer is in evaluation mode (also ``Linear()`` before loading a state dict);
+    ``train()``, or ``net.train()`` on a network holding it, switches it to training mode.
     Build one with ``Linear.from_linear(layer, calibration_inputs, codebooks=16)``, or
     ``Linear(model, bias)`` from a ``maddness.Model`` learned elsewhere (B = weight.T).
     """
 
     model_bytes: torch.Tensor
     bias: Optional[torch.Tensor]
+    weight: Optional[torch.Tensor]
+    tables: Optional[torch.nn.Parameter]
 
     def __init__(
         self,
@@ -64,15 +120,21 @@ class Linear(torch.nn.Module):
         bias: Optional[torch.Tensor] = None,
         *,
         threads: int = 0,
+        weight: Optional[torch.Tensor] = None,
     ) -> None:
         """`model`: a maddness.Model with tables (None: load a state dict before use);
         `bias`: None or a tensor of shape (model.output_dim,); `threads`: worker threads of
-        each forward call (0 = all cores)."""
+        each forward call (0 = all cores); `weight`: None, or the exact layer's weight
+        (out_features x in_features, B = weight.T), which makes the layer trainable: float tables
+        prototypes x weight.T, the model's byte tables re-quantized from them."""
         super().__init__()
         self.threads = threads
         self._model: Optional[maddness.Model] = None
+        self._synced: Optional[tuple] = None  # (id, version) of the tables last quantized
         self.register_buffer("model_bytes", torch.zeros(0, dtype=torch.uint8))
         self.register_buffer("bias", None)
+        self.register_buffer("weight", None)
+        self.register_parameter("tables", None)
         if model is not None:
             self._set_model(model)
         if bias is not None:
@@ -85,6 +147,24 @@ class Linear(torch.nn.Module):
                     "the model's output_dim"
                 )
             self.bias = bias
+        if weight is not None:
+            if model is None:
+                raise ValueError("weight needs a model")
+            weight = torch.as_tensor(weight).detach().to("cpu", torch.float32).clone()
+            expected = (self.out_features, self.in_features)
+            if tuple(weight.shape) != expected:
+                raise ValueError(
+                    f"weight has shape {tuple(weight.shape)}; it must be {expected}, "
+                    "(out_features, in_features) of the model"
+                )
+            self.weight = weight
+            tables = self.model.float_tables(weight.numpy().T)
+            self.tables = torch.nn.Parameter(torch.from_numpy(tables))
+            # The model's byte tables are these tables quantized (in double precision, as fit
+            # and set_b do); they are re-quantized once the tables change.
+            self._synced = (id(self.tables), self.tables._version)
+        # Like every MADDNESS layer, it starts in evaluation mode: the C++ kernels.
+        self.eval()
 
     @classmethod
     def from_linear(
@@ -94,9 +174,10 @@ class Linear(torch.nn.Module):
         codebooks: int = 16,
         *,
         threads: int = 0,
+        trainable: bool = True,
         **options: Any,
     ) -> "Linear":
-        """A MADDNESS Linear that approximates `layer`.
+        """A MADDNESS Linear that approximates `layer`, in evaluation mode.
 
         Args:
             layer: a torch.nn.Linear (its weight and bias are copied; the layer is unchanged).
@@ -104,6 +185,8 @@ class Linear(torch.nn.Module):
                 (..., in_features), at least 16 rows; more (thousands) gives better models.
             codebooks: number of codebooks C, 1 <= C <= min(in_features, 256).
             threads: worker threads for learning and for each forward call (0 = all cores).
+            trainable: keep float tables and the weight, for training mode (see the class);
+                False gives a smaller inference-only layer (the model's tables as fitted).
             **options: the other options of maddness.fit (variant, ridge_lambda, candidate_dims,
                 max_train_rows, seed, aggregation, progress).
         """
@@ -117,16 +200,18 @@ class Linear(torch.nn.Module):
             a_train, weight.numpy().T, codebooks=codebooks, threads=threads, **options
         )
         bias = None if layer.bias is None else layer.bias.detach()
-        return cls(model, bias, threads=threads)
+        return cls(model, bias, threads=threads, weight=weight if trainable else None)
 
     @property
     def model(self) -> maddness.Model:
-        """The maddness.Model (B = weight.T)."""
+        """The maddness.Model (B = weight.T), with tables quantized from the float tables."""
         if self._model is None:
             raise RuntimeError(
                 "this maddness.torch.Linear has no model yet: build it with Linear.from_linear "
                 "or load a state dict"
             )
+        if self.tables is not None and not self.training:
+            self._sync_tables()
         return self._model
 
     @property
@@ -137,6 +222,23 @@ class Linear(torch.nn.Module):
     def out_features(self) -> int:
         return self.model.output_dim
 
+    @property
+    def trainable(self) -> bool:
+        """Whether training mode trains float tables (else it runs the C++ kernels too)."""
+        return self.tables is not None
+
+    def train(self, mode: bool = True) -> "Linear":
+        super().train(mode)
+        if not mode and self.tables is not None and self._model is not None:
+            self._sync_tables()
+        return self
+
+    def codes(self, input: torch.Tensor) -> torch.Tensor:
+        """The 4-bit codes of the rows of `input` (..., in_features): int64 (rows, C)."""
+        model = self.model
+        rows = _rows(input, model.input_dim, "input")
+        return torch.from_numpy(model.encode(rows, threads=self.threads).astype(np.int64))
+
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         """(..., in_features) -> float32 (..., out_features)."""
         model = self.model
@@ -144,6 +246,15 @@ class Linear(torch.nn.Module):
             raise ValueError(
                 f"maddness.torch.Linear runs on the CPU; the input is on {input.device}"
             )
+        if self.training and self.tables is not None:
+            rows = input.reshape(-1, model.input_dim)
+            codes = self.codes(rows)
+            if rows.dtype != torch.float32:
+                rows = rows.to(torch.float32)
+            output = _LookupProduct.apply(rows, self.tables, codes, self.weight)
+            if self.bias is not None:
+                output = output + self.bias
+            return output.reshape(*input.shape[:-1], model.output_dim)
         with torch.no_grad():
             rows = _rows(input, model.input_dim, "input")
             output = torch.from_numpy(model(rows, threads=self.threads))
@@ -156,8 +267,28 @@ class Linear(torch.nn.Module):
             return "no model"
         return (
             f"in_features={self._model.input_dim}, out_features={self._model.output_dim}, "
-            f"codebooks={self._model.num_codebooks}, bias={self.bias is not None}"
+            f"codebooks={self._model.num_codebooks}, bias={self.bias is not None}, "
+            f"trainable={self.tables is not None}"
         )
+
+    def _sync_tables(self) -> None:
+        """Quantizes the float tables into the model (and model_bytes) if they changed."""
+        tables = self.tables
+        assert tables is not None and self._model is not None
+        key = (id(tables), tables._version)
+        if self._synced == key:
+            return
+        data = tables.detach().to("cpu", torch.float32).contiguous().numpy()
+        if not np.isfinite(data).all():
+            raise ValueError("the float tables hold NaN or Inf; training diverged")
+        # A copy: the model may be shared with the caller who built the layer.
+        model = copy.copy(self._model)
+        model.set_float_tables(data, aggregation=model.aggregation or "average")
+        self._model = model
+        self.model_bytes = torch.from_numpy(
+            np.frombuffer(bytearray(self._model.to_bytes()), dtype=np.uint8)
+        )
+        self._synced = key
 
     def _set_model(self, model: maddness.Model) -> None:
         if not isinstance(model, maddness.Model):
@@ -167,6 +298,23 @@ class Linear(torch.nn.Module):
         self._model = model
         data = bytearray(model.to_bytes())
         self.model_bytes = torch.from_numpy(np.frombuffer(data, dtype=np.uint8))
+
+    def __getstate__(self) -> Dict[str, Any]:
+        # Pickled with the float tables quantized into the model.
+        if self.tables is not None and self._model is not None:
+            self._sync_tables()
+        return super().__getstate__()
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        super().__setstate__(state)
+        if self.tables is not None:
+            self._synced = (id(self.tables), self.tables._version)
+
+    def _save_to_state_dict(self, destination: Any, prefix: str, keep_vars: bool) -> None:
+        # model_bytes always holds the float tables quantized, also in training mode.
+        if self.tables is not None and self._model is not None:
+            self._sync_tables()
+        super()._save_to_state_dict(destination, prefix, keep_vars)
 
     def _load_from_state_dict(
         self,
@@ -198,17 +346,162 @@ class Linear(torch.nn.Module):
                 return
             self._model = model
             self.model_bytes = torch.zeros_like(data, device="cpu")
-        bias_key = prefix + "bias"
-        if bias_key in state_dict and self.bias is None:
-            bias = state_dict[bias_key]
-            if isinstance(bias, torch.Tensor):
-                self.bias = torch.zeros(bias.shape, dtype=torch.float32)
+        for name in ("bias", "weight", "tables"):
+            key = prefix + name
+            value = state_dict.get(key)
+            if isinstance(value, torch.Tensor):
+                if name == "tables":
+                    self.tables = torch.nn.Parameter(torch.zeros(value.shape, dtype=torch.float32))
+                else:
+                    setattr(self, name, torch.zeros(value.shape, dtype=torch.float32))
+            elif key not in state_dict and name != "bias" and getattr(self, name) is not None:
+                # A state dict without float tables makes an inference-only layer.
+                setattr(self, name, None)
         super()._load_from_state_dict(
             state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
         )
-        if self._model is not None and self.bias is not None:
-            if tuple(self.bias.shape) != (self._model.output_dim,):
+        model = self._model
+        # The saved model_bytes are the saved tables quantized (_save_to_state_dict).
+        self._synced = None if self.tables is None else (id(self.tables), self.tables._version)
+        if model is None:
+            return
+        if self.bias is not None and tuple(self.bias.shape) != (model.output_dim,):
+            error_msgs.append(
+                f"While loading {prefix}bias: bias has shape {tuple(self.bias.shape)} but the "
+                f"model has {model.output_dim} outputs"
+            )
+        if self.tables is not None:
+            expected = (model.output_dim, model.num_codebooks, 16)
+            if tuple(self.tables.shape) != expected:
                 error_msgs.append(
-                    f"While loading {bias_key}: bias has shape {tuple(self.bias.shape)} but the "
-                    f"model has {self._model.output_dim} outputs"
+                    f"While loading {prefix}tables: tables have shape "
+                    f"{tuple(self.tables.shape)} but the model needs {expected}"
                 )
+            if self.weight is None or tuple(self.weight.shape) != (
+                model.output_dim,
+                model.input_dim,
+            ):
+                error_msgs.append(
+                    f"While loading {prefix}weight: a trainable layer needs weight of shape "
+                    f"({model.output_dim}, {model.input_dim})"
+                )
+
+
+def _pair(value: Any, name: str) -> Tuple[int, int]:
+    if isinstance(value, int):
+        return (value, value)
+    if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return value
+    raise ValueError(f"{name} is {value!r}; it must be an int or a pair of ints")
+
+
+class Conv2d(torch.nn.Module):
+    """A stand-in for ``torch.nn.Conv2d`` (groups = 1, zero padding) computed as a MADDNESS product
+    on its im2col rows: ``torch.nn.functional.unfold`` turns each output position's receptive
+    field into a row of C_in * kh * kw values, and a ``maddness.torch.Linear`` with
+    B = weight.flatten(1).T (plus the bias) gives the C_out outputs. Training and evaluation
+    modes, and the state dict (under ``linear.``), are the Linear's.
+
+    Build one with ``Conv2d.from_conv2d(conv, calibration_images, codebooks=16)``.
+    """
+
+    def __init__(
+        self,
+        linear: Optional[Linear] = None,
+        kernel_size: Any = 1,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+    ) -> None:
+        super().__init__()
+        self.linear = linear if linear is not None else Linear()
+        self.training = self.linear.training
+        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.stride = _pair(stride, "stride")
+        self.padding = _pair(padding, "padding")
+        self.dilation = _pair(dilation, "dilation")
+
+    @classmethod
+    def from_conv2d(
+        cls,
+        conv: torch.nn.Conv2d,
+        calibration_inputs: Any,
+        codebooks: int = 16,
+        *,
+        threads: int = 0,
+        max_rows: int = 50000,
+        seed: int = 0,
+        trainable: bool = True,
+        **options: Any,
+    ) -> "Conv2d":
+        """A MADDNESS Conv2d that approximates `conv`, in evaluation mode.
+
+        Args:
+            conv: a torch.nn.Conv2d with groups = 1 and padding_mode 'zeros' (copied).
+            calibration_inputs: images the layer sees in use, (N, C_in, H, W); their im2col rows
+                (N x output positions) are the training rows, at most `max_rows` of them drawn
+                at random with `seed`.
+            codebooks, threads, trainable, **options: as for Linear.from_linear.
+        """
+        if not isinstance(conv, torch.nn.Conv2d):
+            raise TypeError(f"conv must be a torch.nn.Conv2d, not {type(conv).__name__}")
+        if conv.groups != 1 or conv.padding_mode != "zeros" or isinstance(conv.padding, str):
+            raise ValueError(
+                f"conv has groups={conv.groups}, padding_mode={conv.padding_mode!r}, "
+                f"padding={conv.padding!r}; only groups=1, 'zeros' and numeric padding are "
+                "supported"
+            )
+        if max_rows < 16:
+            raise ValueError(f"max_rows is {max_rows}; it must be >= 16")
+        images = torch.as_tensor(calibration_inputs).detach().to("cpu", torch.float32)
+        if images.dim() != 4 or images.shape[1] != conv.in_channels:
+            raise ValueError(
+                f"calibration_inputs has shape {tuple(images.shape)}; it must be "
+                f"(N, {conv.in_channels}, H, W)"
+            )
+        result = cls(None, conv.kernel_size, conv.stride, conv.padding, conv.dilation)
+        rows = result._im2col(images)
+        rows = rows.reshape(-1, rows.shape[-1])
+        if len(rows) > max_rows:
+            generator = torch.Generator().manual_seed(seed)
+            pick = torch.randperm(len(rows), generator=generator)[:max_rows]
+            rows = rows[pick.sort().values]
+        weight = conv.weight.detach().to("cpu", torch.float32).flatten(1)
+        proxy = torch.nn.Linear(weight.shape[1], weight.shape[0], bias=conv.bias is not None)
+        with torch.no_grad():
+            proxy.weight.copy_(weight)
+            if conv.bias is not None:
+                proxy.bias.copy_(conv.bias.detach())
+        result.linear = Linear.from_linear(
+            proxy, rows, codebooks, threads=threads, trainable=trainable, seed=seed, **options
+        )
+        return result.eval()
+
+    def _im2col(self, input: torch.Tensor) -> torch.Tensor:
+        """(N, C_in, H, W) -> (N, positions, C_in * kh * kw), in the order of weight.flatten(1)."""
+        columns = torch.nn.functional.unfold(
+            input, self.kernel_size, dilation=self.dilation, padding=self.padding,
+            stride=self.stride,
+        )
+        return columns.transpose(1, 2)
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        """(N, C_in, H, W) -> float32 (N, C_out, H_out, W_out)."""
+        if input.dim() != 4:
+            raise ValueError(f"input has shape {tuple(input.shape)}; it must be (N, C_in, H, W)")
+        height, width = input.shape[2], input.shape[3]
+        out_height, out_width = (
+            (size + 2 * pad - dil * (kernel - 1) - 1) // step + 1
+            for size, pad, dil, kernel, step in zip(
+                (height, width), self.padding, self.dilation, self.kernel_size, self.stride
+            )
+        )
+        rows = self._im2col(input if input.dtype == torch.float32 else input.float())
+        output = self.linear(rows)  # N x positions x C_out
+        return output.transpose(1, 2).reshape(input.shape[0], -1, out_height, out_width)
+
+    def extra_repr(self) -> str:
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}"
+        )

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <memory>
 #include <vector>
 
 #include "maddness/maddness.h"
@@ -275,22 +277,130 @@ Model Model::Learn(const MatrixView& a_train, const MatrixView* b, const LearnOp
   }
   // Classifier-aware tables: start from prototypes x B and fit them to the classifier's decisions
   // on the same training rows the encoder was learned from.
-  if (options.progress) options.progress(Progress{"fitting classifier tables", 0, 1});
   const std::vector<std::size_t> rows =
       detail::SampleRows(a_train.rows, options.max_train_rows, options.seed);
-  const std::vector<double> float_tables = detail::FitClassifierTables(
-      data->encoder, a_train, rows, *b, options.classifier, options.ridge_lambda,
-      detail::BuildFloatTables(data->encoder, *b), detail::ResolveThreads(options.threads));
-  if (options.progress) options.progress(Progress{"fitting classifier tables", 1, 1});
-  data->tables = detail::QuantizeTables(float_tables, data->encoder.num_codebooks, b->cols,
-                                        options.aggregation, table_scale);
-  data->has_tables = true;
-  return Model(std::move(data));
+  const std::vector<double> plain_tables = detail::BuildFloatTables(data->encoder, *b);
+  const int threads = detail::ResolveThreads(options.threads);
+  const detail::ClassifierSplit split = detail::SplitClassifierRows(rows);
+  if (!options.classifier.choose || split.holdout.size() < detail::kMinHoldoutRows) {
+    if (options.progress) options.progress(Progress{"fitting classifier tables", 0, 1});
+    const std::vector<double> float_tables =
+        detail::FitClassifierTables(data->encoder, a_train, rows, *b, options.classifier,
+                                    options.ridge_lambda, plain_tables, threads);
+    if (options.progress) options.progress(Progress{"fitting classifier tables", 1, 1});
+    data->tables = detail::QuantizeTables(float_tables, data->encoder.num_codebooks, b->cols,
+                                          options.aggregation, table_scale);
+    data->has_tables = true;
+    return Model(std::move(data));
+  }
+  // Fitted on four fifths of the rows, chosen on the rest; kept only if it beats the plain
+  // tables there once both are quantized as the model will be.
+  if (options.progress) options.progress(Progress{"choosing classifier tables", 0, 1});
+  const detail::ClassifierChoice choice =
+      detail::ChooseClassifierTables(data->encoder, a_train, split, *b, options.classifier,
+                                     options.ridge_lambda, plain_tables, threads);
+  const std::vector<std::int32_t> targets =
+      detail::ClassifierTargets(a_train, split.holdout, *b, options.classifier);
+  std::vector<float> holdout(split.holdout.size() * a_train.cols);
+  for (std::size_t r = 0; r < split.holdout.size(); ++r) {
+    for (std::size_t j = 0; j < a_train.cols; ++j) {
+      holdout[r * a_train.cols + j] = a_train(split.holdout[r], j);
+    }
+  }
+  const MatrixView holdout_view =
+      MatrixView::RowMajor(holdout.data(), split.holdout.size(), a_train.cols);
+  // Held-out accuracy, then mean cross-entropy, of the quantized model.
+  struct HoldoutScore {
+    std::size_t correct = 0;
+    double loss = 0.0;
+  };
+  const auto score = [&](const std::vector<double>& float_tables,
+                         std::shared_ptr<detail::ModelData>* result) {
+    auto candidate = std::make_shared<detail::ModelData>(*data);
+    candidate->tables = detail::QuantizeTables(float_tables, data->encoder.num_codebooks, b->cols,
+                                               options.aggregation, table_scale);
+    candidate->has_tables = true;
+    *result = candidate;
+    ApplyOptions apply;
+    apply.threads = options.threads;
+    const std::vector<float> out = Model(candidate).Apply(holdout_view, apply);
+    const std::size_t m = b->cols;
+    std::vector<double> scores(m);
+    HoldoutScore total;
+    for (std::size_t r = 0; r < targets.size(); ++r) {
+      for (std::size_t k = 0; k < m; ++k) {
+        scores[k] = static_cast<double>(out[r * m + k]) +
+                    (k < options.classifier.bias.size() ? options.classifier.bias[k] : 0.0);
+      }
+      const auto best =
+          static_cast<std::size_t>(std::max_element(scores.begin(), scores.end()) - scores.begin());
+      const auto target = static_cast<std::size_t>(targets[r]);
+      total.correct += best == target;
+      double normalizer = 0.0;
+      for (std::size_t k = 0; k < m; ++k) normalizer += std::exp(scores[k] - scores[best]);
+      total.loss += scores[best] + std::log(normalizer) - scores[target];
+    }
+    total.loss /= static_cast<double>(targets.size());
+    return total;
+  };
+  std::shared_ptr<detail::ModelData> plain_model, fitted_model;
+  const HoldoutScore plain = score(plain_tables, &plain_model);
+  const HoldoutScore fitted = score(choice.tables, &fitted_model);
+  // The fit must classify more held-out rows correctly, or as many with a lower cross-entropy.
+  const bool keep_fit = fitted.correct > plain.correct ||
+                        (fitted.correct == plain.correct && fitted.loss < plain.loss);
+  if (options.progress) {
+    const double count = static_cast<double>(targets.size());
+    char stage[240];
+    std::snprintf(stage, sizeof(stage),
+                  "choosing classifier tables (held-out accuracy %.4f plain, %.4f fitted with "
+                  "MSE weight %g; cross-entropy %.4f, %.4f: %s kept)",
+                  static_cast<double>(plain.correct) / count,
+                  static_cast<double>(fitted.correct) / count, choice.mse_weight, plain.loss,
+                  fitted.loss, keep_fit ? "fitted" : "plain");
+    options.progress(Progress{stage, 1, 1});
+  }
+  return Model(keep_fit ? std::move(fitted_model) : std::move(plain_model));
 }
 
 void Model::SetB(const MatrixView& b, Aggregation aggregation, TableScale table_scale) {
   if (empty()) Fail("SetB needs a learned model; this one is empty");
   data_ = WithTables(*data_, b, aggregation, table_scale);
+}
+
+std::vector<float> Model::FloatTables(const MatrixView& b) const {
+  if (empty()) Fail("FloatTables needs a learned model; this one is empty");
+  detail::CheckMatrixView(b, "B");
+  if (b.rows != data_->encoder.input_dim) {
+    Fail("B has ", b.rows, " rows but A has ", data_->encoder.input_dim,
+         " columns; B must be D x M with D = ", data_->encoder.input_dim);
+  }
+  detail::CheckFinite(b, "B");
+  const std::vector<double> tables = detail::BuildFloatTables(data_->encoder, b);
+  return std::vector<float>(tables.begin(), tables.end());
+}
+
+void Model::SetFloatTables(const float* tables, std::size_t num_outputs, Aggregation aggregation,
+                           TableScale table_scale) {
+  if (empty()) Fail("SetFloatTables needs a learned model; this one is empty");
+  if (tables == nullptr) Fail("tables is a null pointer");
+  if (num_outputs == 0) Fail("num_outputs is 0; the tables need at least one output (M >= 1)");
+  if (table_scale == TableScale::kAuto) table_scale = TableScale::kPerOutput;
+  const std::size_t per_output =
+      static_cast<std::size_t>(data_->encoder.num_codebooks) * kNumPrototypes;
+  CheckRowsFit("tables", num_outputs, per_output, "values");
+  const std::size_t count = num_outputs * per_output;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!std::isfinite(tables[i])) {
+      Fail("tables[", i, "] is ", tables[i], "; the tables must be finite");
+    }
+  }
+  auto data = std::make_shared<detail::ModelData>(*data_);
+  data->tables =
+      detail::QuantizeTables(std::vector<double>(tables, tables + count),
+                             data_->encoder.num_codebooks, num_outputs, aggregation, table_scale);
+  data->has_tables = true;
+  data_ = std::move(data);
 }
 
 void Model::Apply(const MatrixView& a, float* out, std::size_t out_stride,

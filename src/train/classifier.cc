@@ -6,6 +6,7 @@
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -23,13 +24,64 @@ namespace {
 constexpr std::size_t kChunkRows = 2048;
 constexpr std::size_t kWaveChunks = 8;
 
+// Accuracy and mean cross-entropy of tables (layout [c][k][m]) on held-out rows' codes.
+class HoldoutScorer {
+ public:
+  struct Score {
+    double accuracy = 0.0;
+    double loss = HUGE_VAL;
+    // Higher accuracy wins; at equal accuracy, the lower cross-entropy.
+    bool BetterThan(const Score& other) const {
+      return accuracy > other.accuracy || (accuracy == other.accuracy && loss < other.loss);
+    }
+  };
+
+  HoldoutScorer(std::size_t num_codebooks, std::size_t num_outputs, std::vector<std::uint8_t> codes,
+                std::vector<std::int32_t> targets, std::vector<double> bias)
+      : codebooks_(num_codebooks),
+        outputs_(num_outputs),
+        codes_(std::move(codes)),
+        targets_(std::move(targets)),
+        bias_(std::move(bias)) {}
+
+  Score operator()(const double* tables) const {
+    std::vector<double> scores(outputs_);
+    std::size_t correct = 0;
+    double loss = 0.0;
+    for (std::size_t r = 0; r < targets_.size(); ++r) {
+      const std::uint8_t* codes = codes_.data() + r * codebooks_;
+      for (std::size_t m = 0; m < outputs_; ++m) scores[m] = bias_[m];
+      for (std::size_t c = 0; c < codebooks_; ++c) {
+        const double* entry = tables + (c * kNumPrototypes + codes[c]) * outputs_;
+        for (std::size_t m = 0; m < outputs_; ++m) scores[m] += entry[m];
+      }
+      const std::size_t best =
+          static_cast<std::size_t>(std::max_element(scores.begin(), scores.end()) - scores.begin());
+      const auto target = static_cast<std::size_t>(targets_[r]);
+      correct += best == target;
+      double normalizer = 0.0;
+      for (std::size_t m = 0; m < outputs_; ++m) normalizer += std::exp(scores[m] - scores[best]);
+      loss += scores[best] + std::log(normalizer) - scores[target];
+    }
+    const double count = static_cast<double>(std::max<std::size_t>(1, targets_.size()));
+    return Score{static_cast<double>(correct) / count, loss / count};
+  }
+
+ private:
+  std::size_t codebooks_;
+  std::size_t outputs_;
+  std::vector<std::uint8_t> codes_;    // rows x C
+  std::vector<std::int32_t> targets_;  // rows
+  std::vector<double> bias_;           // M
+};
+
 // The objective and its gradient, in the form LBFGS++ calls.
 class TableObjective {
  public:
   TableObjective(std::size_t num_rows, std::size_t num_codebooks, std::size_t num_outputs,
                  std::vector<std::uint8_t> codes, std::vector<double> exact,
                  std::vector<double> bias, std::vector<std::int32_t> labels, double mse_weight,
-                 double ridge, int threads)
+                 double ridge, int threads, const HoldoutScorer* scorer)
       : rows_(num_rows),
         codebooks_(num_codebooks),
         outputs_(num_outputs),
@@ -41,6 +93,7 @@ class TableObjective {
         mse_weight_(mse_weight),
         ridge_(ridge),
         threads_(threads),
+        scorer_(scorer),
         partial_gradients_(kWaveChunks * num_outputs * num_codebooks * kNumPrototypes),
         partial_losses_(kWaveChunks) {}
 
@@ -65,17 +118,29 @@ class TableObjective {
     const double ridge = ridge_ * inverse_rows;
     gradient = gradient * inverse_rows + (2.0 * ridge) * tables;
     loss = loss * inverse_rows + ridge * tables.squaredNorm();
-    if (loss < best_loss_) {
+    if (scorer_ != nullptr) {
+      const HoldoutScorer::Score score = (*scorer_)(tables.data());
+      if (evaluations_ == 0) initial_score_ = score;
+      if (evaluations_ == 0 || score.BetterThan(best_score_)) {
+        best_score_ = score;
+        best_loss_ = loss;
+        best_ = tables;
+      }
+    } else if (loss < best_loss_) {
       best_loss_ = loss;
       best_ = tables;
     }
+    ++evaluations_;
     return loss;
   }
 
   // The point with the lowest loss evaluated so far (the line search also evaluates points it
-  // then rejects) and that loss.
+  // then rejects) and that loss; with a held-out scorer, the point with the best held-out score
+  // and its (training) loss.
   const Eigen::VectorXd& best() const { return best_; }
   double best_loss() const { return best_loss_; }
+  HoldoutScorer::Score initial_score() const { return initial_score_; }
+  HoldoutScorer::Score best_score() const { return best_score_; }
 
  private:
   // Sum over the chunk's rows of each row's loss; writes the sum of their gradients.
@@ -158,11 +223,54 @@ class TableObjective {
   double mse_weight_;                 // w of the header, per squared output error
   double ridge_;                      // w lambda
   int threads_;
+  const HoldoutScorer* scorer_;  // or null
   std::vector<double> partial_gradients_;
   std::vector<double> partial_losses_;
   Eigen::VectorXd best_;
   double best_loss_ = HUGE_VAL;
+  std::size_t evaluations_ = 0;
+  HoldoutScorer::Score initial_score_;
+  HoldoutScorer::Score best_score_;
 };
+
+// Codes (rows x C) and, when `exact` is not null, exact products a_n B (rows x M) of the rows
+// `rows` of `a_train`, a chunk of rows per task.
+void EncodeRows(const Encoder& encoder, const MatrixView& a_train,
+                const std::vector<std::size_t>& rows, const RowMatrixD& b_double, int threads,
+                std::vector<std::uint8_t>* codes, std::vector<double>* exact) {
+  const std::size_t num_rows = rows.size();
+  const std::size_t codebooks = static_cast<std::size_t>(encoder.num_codebooks);
+  const auto outputs = static_cast<std::size_t>(b_double.cols());
+  const std::size_t dim = encoder.input_dim;
+  codes->assign(num_rows * codebooks, 0);
+  if (exact != nullptr) exact->assign(num_rows * outputs, 0.0);
+  const std::size_t num_chunks = (num_rows + kChunkRows - 1) / kChunkRows;
+  ParallelFor(num_chunks, threads, [&](std::size_t chunk) {
+    const std::size_t begin = chunk * kChunkRows;
+    const std::size_t end = std::min(num_rows, begin + kChunkRows);
+    for (std::size_t r = begin; r < end; ++r) {
+      for (std::size_t c = 0; c < codebooks; ++c) {
+        (*codes)[r * codebooks + c] =
+            static_cast<std::uint8_t>(EncodeRowRef(encoder, a_train, rows[r], static_cast<int>(c)));
+      }
+    }
+    if (exact == nullptr) return;
+    Eigen::MatrixXd block(static_cast<Eigen::Index>(end - begin), static_cast<Eigen::Index>(dim));
+    for (std::size_t r = begin; r < end; ++r) {
+      for (std::size_t j = 0; j < dim; ++j) {
+        block(static_cast<Eigen::Index>(r - begin), static_cast<Eigen::Index>(j)) =
+            a_train(rows[r], j);
+      }
+    }
+    const Eigen::MatrixXd product = block * b_double;
+    for (std::size_t r = begin; r < end; ++r) {
+      for (std::size_t m = 0; m < outputs; ++m) {
+        (*exact)[r * outputs + m] =
+            product(static_cast<Eigen::Index>(r - begin), static_cast<Eigen::Index>(m));
+      }
+    }
+  });
+}
 
 }  // namespace
 
@@ -204,39 +312,17 @@ std::vector<double> FitClassifierTables(const Encoder& encoder, const MatrixView
                                         const std::vector<std::size_t>& rows, const MatrixView& b,
                                         const ClassifierOptions& options, double ridge_lambda,
                                         const std::vector<double>& initial_tables, int threads,
-                                        ClassifierFitReport* report) {
+                                        ClassifierFitReport* report,
+                                        const std::vector<std::size_t>* holdout_rows) {
   const std::size_t num_rows = rows.size();
   const std::size_t codebooks = static_cast<std::size_t>(encoder.num_codebooks);
   const std::size_t outputs = b.cols;
-  const std::size_t dim = encoder.input_dim;
 
-  // Codes and exact products of the training rows, a chunk of rows per task.
-  std::vector<std::uint8_t> codes(num_rows * codebooks);
-  std::vector<double> exact(num_rows * outputs);
+  // Codes and exact products of the training rows.
+  std::vector<std::uint8_t> codes;
+  std::vector<double> exact;
   const RowMatrixD b_double = ToDoubleMatrix(b);
-  const std::size_t num_chunks = (num_rows + kChunkRows - 1) / kChunkRows;
-  ParallelFor(num_chunks, threads, [&](std::size_t chunk) {
-    const std::size_t begin = chunk * kChunkRows;
-    const std::size_t end = std::min(num_rows, begin + kChunkRows);
-    Eigen::MatrixXd block(static_cast<Eigen::Index>(end - begin), static_cast<Eigen::Index>(dim));
-    for (std::size_t r = begin; r < end; ++r) {
-      for (std::size_t c = 0; c < codebooks; ++c) {
-        codes[r * codebooks + c] =
-            static_cast<std::uint8_t>(EncodeRowRef(encoder, a_train, rows[r], static_cast<int>(c)));
-      }
-      for (std::size_t j = 0; j < dim; ++j) {
-        block(static_cast<Eigen::Index>(r - begin), static_cast<Eigen::Index>(j)) =
-            a_train(rows[r], j);
-      }
-    }
-    const Eigen::MatrixXd product = block * b_double;
-    for (std::size_t r = begin; r < end; ++r) {
-      for (std::size_t m = 0; m < outputs; ++m) {
-        exact[r * outputs + m] =
-            product(static_cast<Eigen::Index>(r - begin), static_cast<Eigen::Index>(m));
-      }
-    }
-  });
+  EncodeRows(encoder, a_train, rows, b_double, threads, &codes, &exact);
 
   // w = mse_weight / (M var(y)): the squared error counts relative to the product's spread.
   double mean = 0.0;
@@ -256,9 +342,17 @@ std::vector<double> FitClassifierTables(const Encoder& encoder, const MatrixView
     for (std::size_t r = 0; r < num_rows; ++r) labels[r] = options.labels[rows[r]];
   }
 
+  std::unique_ptr<HoldoutScorer> scorer;
+  if (holdout_rows != nullptr) {
+    std::vector<std::uint8_t> holdout_codes;
+    EncodeRows(encoder, a_train, *holdout_rows, b_double, threads, &holdout_codes, nullptr);
+    scorer = std::make_unique<HoldoutScorer>(codebooks, outputs, std::move(holdout_codes),
+                                             ClassifierTargets(a_train, *holdout_rows, b, options),
+                                             bias);
+  }
   TableObjective objective(num_rows, codebooks, outputs, std::move(codes), std::move(exact),
                            std::move(bias), std::move(labels), weight, weight * ridge_lambda,
-                           threads);
+                           threads, scorer.get());
   // The solver works on the layout [c][k][m] (TableObjective); tables come and go as [m][c][k].
   const std::size_t entries = codebooks * kNumPrototypes;
   Eigen::VectorXd tables(static_cast<Eigen::Index>(entries * outputs));
@@ -293,6 +387,12 @@ std::vector<double> FitClassifierTables(const Encoder& encoder, const MatrixView
     report->iterations = iterations;
     report->initial_loss = initial_loss;
     report->final_loss = objective.best_loss();
+    if (scorer != nullptr) {
+      report->initial_holdout_accuracy = objective.initial_score().accuracy;
+      report->initial_holdout_loss = objective.initial_score().loss;
+      report->holdout_accuracy = objective.best_score().accuracy;
+      report->holdout_loss = objective.best_score().loss;
+    }
   }
   std::vector<double> result(entries * outputs);
   for (std::size_t m = 0; m < outputs; ++m) {
@@ -301,6 +401,68 @@ std::vector<double> FitClassifierTables(const Encoder& encoder, const MatrixView
     }
   }
   return result;
+}
+
+ClassifierSplit SplitClassifierRows(const std::vector<std::size_t>& rows) {
+  ClassifierSplit split;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    (i % kHoldoutPeriod == kHoldoutPeriod - 1 ? split.holdout : split.fit).push_back(rows[i]);
+  }
+  return split;
+}
+
+std::vector<std::int32_t> ClassifierTargets(const MatrixView& a_train,
+                                            const std::vector<std::size_t>& rows,
+                                            const MatrixView& b, const ClassifierOptions& options) {
+  std::vector<std::int32_t> targets(rows.size());
+  if (!options.labels.empty()) {
+    for (std::size_t r = 0; r < rows.size(); ++r) targets[r] = options.labels[rows[r]];
+    return targets;
+  }
+  // The classifier's decisions, in double precision.
+  const std::size_t outputs = b.cols;
+  std::vector<double> scores(outputs);
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    for (std::size_t m = 0; m < outputs; ++m) {
+      scores[m] = m < options.bias.size() ? static_cast<double>(options.bias[m]) : 0.0;
+    }
+    for (std::size_t j = 0; j < b.rows; ++j) {
+      const double value = a_train(rows[r], j);
+      if (value == 0.0) continue;
+      for (std::size_t m = 0; m < outputs; ++m) scores[m] += value * b(j, m);
+    }
+    targets[r] =
+        static_cast<std::int32_t>(std::max_element(scores.begin(), scores.end()) - scores.begin());
+  }
+  return targets;
+}
+
+ClassifierChoice ChooseClassifierTables(const Encoder& encoder, const MatrixView& a_train,
+                                        const ClassifierSplit& split, const MatrixView& b,
+                                        const ClassifierOptions& options, double ridge_lambda,
+                                        const std::vector<double>& initial_tables, int threads) {
+  ClassifierChoice choice;
+  bool first = true;
+  // From the largest weight (the closest to the plain tables) down: ties keep the larger.
+  for (std::size_t i = std::size(kMseWeightFactors); i-- > 0;) {
+    ClassifierOptions candidate = options;
+    candidate.mse_weight = options.mse_weight * kMseWeightFactors[i];
+    ClassifierFitReport report;
+    std::vector<double> tables =
+        FitClassifierTables(encoder, a_train, split.fit, b, candidate, ridge_lambda, initial_tables,
+                            threads, &report, &split.holdout);
+    const HoldoutScorer::Score score{report.holdout_accuracy, report.holdout_loss};
+    const HoldoutScorer::Score best{choice.report.holdout_accuracy, choice.report.holdout_loss};
+    if (first || score.BetterThan(best)) {
+      choice.tables = std::move(tables);
+      choice.mse_weight = candidate.mse_weight;
+      choice.report = report;
+    }
+    first = false;
+    // Without a squared-error weight every factor gives the same fit.
+    if (options.mse_weight == 0.0) break;
+  }
+  return choice;
 }
 
 }  // namespace maddness::detail

@@ -281,17 +281,25 @@ def test_classifier_tables(a_train, b):
     bias = rng.standard_normal(M).astype(np.float32)
     labels = np.argmax(a_train @ b + bias, axis=1)
     plain = maddness.fit(a_train, b, codebooks=C)
-    fitted = maddness.fit(a_train, b, codebooks=C, classifier=True, bias=bias, train_labels=labels)
-    distilled = maddness.fit(a_train, b, codebooks=C, classifier=True, bias=bias)
+    # Held-out choice (the default): never less accurate than the plain tables on the held-out
+    # rows (every fifth), or the plain tables themselves.
+    chosen = maddness.fit(a_train, b, codebooks=C, classifier=True, bias=bias, train_labels=labels)
+    held_out = a_train[4::5]
+    if chosen.to_bytes() != plain.to_bytes():
+        assert np.mean(np.argmax(chosen(held_out) + bias, 1) == labels[4::5]) >= np.mean(
+            np.argmax(plain(held_out) + bias, 1) == labels[4::5]
+        )
+    # One fit on every row: it lowers the training cross-entropy.
+    fixed = {"classifier": True, "bias": bias, "classifier_fixed": True}
+    fitted = maddness.fit(a_train, b, codebooks=C, train_labels=labels, **fixed)
+    distilled = maddness.fit(a_train, b, codebooks=C, **fixed)
     plain_ce = softmax_cross_entropy(plain(a_train) + bias, labels)
     assert softmax_cross_entropy(fitted(a_train) + bias, labels) < 0.9 * plain_ce
     assert softmax_cross_entropy(distilled(a_train) + bias, labels) < plain_ce
     # The outputs still approximate A @ B, and the tables are the only difference.
     assert nmse(fitted(a_train), a_train @ b) < 0.3
     np.testing.assert_array_equal(fitted.encode(a_train), plain.encode(a_train))
-    again = maddness.fit(
-        a_train, b, codebooks=C, classifier=True, bias=bias, train_labels=labels, threads=1
-    )
+    again = maddness.fit(a_train, b, codebooks=C, train_labels=labels, threads=1, **fixed)
     assert again.to_bytes() == fitted.to_bytes()
 
     with pytest.raises(ValueError, match=r"bias has shape \(3,\); it must be \(%d,\)" % M):

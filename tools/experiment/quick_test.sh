@@ -38,8 +38,9 @@ expect_error "--out $work/file: exists and is not a folder" --task digits --out 
 
 # A missing dataset in a full run is skipped with a message (fashion too: --fashion-dir).
 "$maddness" experiment --task all --quick --data "$work/none" --fashion-dir "$work/none" \
-  --out "$work/empty" 2>"$work/err.txt" || fail "a full run without data failed"
-for task in imgfilter digits fashion ucr; do
+  --deepfeat-dir "$work/none" --out "$work/empty" 2>"$work/err.txt" ||
+  fail "a full run without data failed"
+for task in imgfilter digits fashion ucr deepfeat; do
   grep -q "skipping task $task:" "$work/err.txt" || fail "no skip message for $task"
 done
 
@@ -79,6 +80,8 @@ if [[ ${#tasks[@]} -eq 0 ]]; then
   echo "quick_test: no datasets under $data; only the argument checks ran"
   exit 0
 fi
+# (The deep-feature task has its own test, experiment_deepfeat.)
 "$maddness" experiment --task all --quick --repeats 3 --data "$data" --out "$work/quick" \
+  --deepfeat-dir "$work/none" \
   2>"$work/err.txt" || fail "the quick suite failed: $(tail -5 "$work/err.txt")"
 "$python" "$here/check_results.py" "$work/quick" "${tasks[@]}"
