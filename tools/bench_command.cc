@@ -186,9 +186,9 @@ int RunBench(const BenchArgs& args) {
   }
   std::vector<float> exact_out(n * m);
   // MADDNESS's output: 64-byte aligned, and column-major output with a column stride of N
-  // rounded up to 32 rows (as the paper pads N), so that every column starts a cache line and
+  // rounded up to 64 rows (the paper pads N to 32), so that every column starts a cache line and
   // large outputs can be written with streaming stores.
-  const std::size_t out_stride = col_output ? (n + 31) / 32 * 32 : m;
+  const std::size_t out_stride = col_output ? (n + 63) / 64 * 64 : m;
   const std::size_t out_values = col_output ? m * out_stride : n * m;
   const AlignedBuffer<float> out(out_values);
   const AlignedBuffer<std::uint16_t> raw_out(out_values);

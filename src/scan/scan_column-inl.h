@@ -54,6 +54,10 @@ inline void ScanDequantizeColumnsImpl(const ScanArgs& args, const float* out_sca
 // Packed codes scanned per chunk by the direct kernel (below): all tiles of outputs read them from
 // L1 (48 KiB on recent Intel cores, 32 KiB on Zen 3).
 inline constexpr std::size_t kColumnChunkBytes = 16 * 1024;
+// Column-major outputs of at least this many bytes are written with streaming stores (where a
+// vector is aligned): the lines are written whole without being read first. 512 KiB: a quarter of
+// the L2 of recent Intel cores, half of Zen 3's; docs/kernels.md has the figures.
+inline constexpr std::size_t kColumnStreamMinBytes = std::size_t{512} << 10;
 
 // Writers of one output's rows [0, rows) of a chunk to dst (the column at the chunk's first
 // row), from 8-bit roots (Column8) or from 16-bit sums in the stage order (Column16: each N-row
@@ -446,7 +450,7 @@ HWY_INLINE void DirectColumns(const ScanArgs& args, std::size_t num_groups, std:
   const std::size_t chunk_blocks = std::max<std::size_t>(1, kColumnChunkBytes / block_bytes);
   const std::size_t end_row = std::min(args.num_rows, block_end * kBlockRows);
   // Large outputs are written with streaming stores where aligned (kStreamMinBytes).
-  const bool stream = args.num_rows * args.output_dim * sizeof(Out) >= kStreamMinBytes;
+  const bool stream = args.num_rows * args.output_dim * sizeof(Out) >= kColumnStreamMinBytes;
   for (std::size_t chunk = block_begin; chunk * kBlockRows < end_row; chunk += chunk_blocks) {
     const std::size_t first_row = chunk * kBlockRows;
     const std::size_t chunk_end = std::min(end_row, (chunk + chunk_blocks) * kBlockRows);
