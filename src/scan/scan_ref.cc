@@ -50,60 +50,57 @@ std::uint16_t RawSum(const ScanArgs& args, std::size_t block_begin, std::size_t 
   return static_cast<std::uint16_t>(total);
 }
 
+// Calls write(index, m, raw sum) for every row n < num_rows of blocks [block_begin, block_end) and
+// every output m, with index = n * row_step + m * output_step.
+template <typename Write>
+void ForEachRawSum(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
+                   std::size_t row_step, std::size_t output_step, const Write& write) {
+  const std::size_t row_end = std::min(args.num_rows, block_end * kBlockRows);
+  for (std::size_t row = block_begin * kBlockRows; row < row_end; ++row) {
+    for (std::size_t m = 0; m < args.output_dim; ++m) {
+      write(row * row_step + m * output_step, m, RawSum(args, block_begin, row, m));
+    }
+  }
+}
+
 }  // namespace
 
 void ScanRef(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
              std::uint16_t* raw, std::size_t raw_row_stride) {
-  const std::size_t row_end = std::min(args.num_rows, block_end * kBlockRows);
-  for (std::size_t row = block_begin * kBlockRows; row < row_end; ++row) {
-    for (std::size_t m = 0; m < args.output_dim; ++m) {
-      raw[row * raw_row_stride + m] = RawSum(args, block_begin, row, m);
-    }
-  }
+  ForEachRawSum(args, block_begin, block_end, raw_row_stride, 1,
+                [&](std::size_t i, std::size_t, std::uint16_t sum) { raw[i] = sum; });
 }
 
 void ScanDequantizeRef(const ScanArgs& args, const float* out_scale, const float* out_offset,
                        std::size_t block_begin, std::size_t block_end, float* out,
                        std::size_t out_row_stride) {
-  const std::size_t row_end = std::min(args.num_rows, block_end * kBlockRows);
-  for (std::size_t row = block_begin * kBlockRows; row < row_end; ++row) {
-    for (std::size_t m = 0; m < args.output_dim; ++m) {
-      out[row * out_row_stride + m] =
-          Dequantize(RawSum(args, block_begin, row, m), out_scale[m], out_offset[m]);
-    }
-  }
+  ForEachRawSum(args, block_begin, block_end, out_row_stride, 1,
+                [&](std::size_t i, std::size_t m, std::uint16_t sum) {
+                  out[i] = Dequantize(sum, out_scale[m], out_offset[m]);
+                });
 }
 
 void ScanColumnsRef(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
                     std::uint16_t* raw, std::size_t col_stride) {
-  const std::size_t row_end = std::min(args.num_rows, block_end * kBlockRows);
-  for (std::size_t row = block_begin * kBlockRows; row < row_end; ++row) {
-    for (std::size_t m = 0; m < args.output_dim; ++m) {
-      raw[m * col_stride + row] = RawSum(args, block_begin, row, m);
-    }
-  }
+  ForEachRawSum(args, block_begin, block_end, 1, col_stride,
+                [&](std::size_t i, std::size_t, std::uint16_t sum) { raw[i] = sum; });
 }
 
 void ScanColumns8Ref(const ScanArgs& args, std::size_t block_begin, std::size_t block_end,
                      std::uint8_t* raw, std::size_t col_stride) {
-  const std::size_t row_end = std::min(args.num_rows, block_end * kBlockRows);
-  for (std::size_t row = block_begin * kBlockRows; row < row_end; ++row) {
-    for (std::size_t m = 0; m < args.output_dim; ++m) {
-      raw[m * col_stride + row] = static_cast<std::uint8_t>(RawSum(args, block_begin, row, m));
-    }
-  }
+  ForEachRawSum(args, block_begin, block_end, 1, col_stride,
+                [&](std::size_t i, std::size_t, std::uint16_t sum) {
+                  raw[i] = static_cast<std::uint8_t>(sum);
+                });
 }
 
 void ScanDequantizeColumnsRef(const ScanArgs& args, const float* out_scale, const float* out_offset,
                               std::size_t block_begin, std::size_t block_end, float* out,
                               std::size_t col_stride) {
-  const std::size_t row_end = std::min(args.num_rows, block_end * kBlockRows);
-  for (std::size_t row = block_begin * kBlockRows; row < row_end; ++row) {
-    for (std::size_t m = 0; m < args.output_dim; ++m) {
-      out[m * col_stride + row] =
-          Dequantize(RawSum(args, block_begin, row, m), out_scale[m], out_offset[m]);
-    }
-  }
+  ForEachRawSum(args, block_begin, block_end, 1, col_stride,
+                [&](std::size_t i, std::size_t m, std::uint16_t sum) {
+                  out[i] = Dequantize(sum, out_scale[m], out_offset[m]);
+                });
 }
 
 }  // namespace maddness::detail
