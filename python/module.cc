@@ -13,6 +13,7 @@
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -487,7 +488,8 @@ Args:
         rows). float32 is read in place; other dtypes are converted.
     B: D x M matrix (array-like, no NaN or inf).
     codebooks: number of codebooks C, 1 <= C <= min(D, 256). More is more accurate and slower;
-        each row of A becomes C 4-bit codes.
+        each row of A becomes C 4-bit codes. Learning's time and memory grow as (16C)^2 x D
+        whatever the number of rows (C = 256, D = 5000: about a minute and 1 GB).
     variant: 'maddness' (prototypes refined by ridge regression over all D columns, the paper's
         MADDNESS) or 'pq' (bucket means in each codebook's own columns, MADDNESS-PQ).
     ridge_lambda: ridge parameter (>= 0) of the prototype regression.
@@ -740,7 +742,19 @@ void DefineModule(py::module_& module) {
           "__deepcopy__", [](const Model& self, const py::handle&) { return Model(self); },
           py::arg("memo"))
       .def(py::pickle([](const Model& self) { return ToBytes(self); },
-                      [](const py::bytes& state) { return FromBytes(state); }));
+                      [](const py::bytes& state) { return FromBytes(state); }))
+      // Protocols 0 and 1 rebuild objects through copyreg._reconstructor, which calls
+      // object.__new__ and so makes an instance pybind11 cannot initialize (it aborts the
+      // interpreter). Protocol 2's reduction (copyreg.__newobj__, the class, the model-file
+      // bytes) is made of objects that every protocol can store, so every protocol uses it.
+      .def(
+          "__reduce_ex__",
+          [](const py::object& self, int protocol) {
+            return py::module_::import("builtins")
+                .attr("object")
+                .attr("__reduce_ex__")(self, std::max(protocol, 2));
+          },
+          py::arg("protocol"));
 
   const auto fit = [](const py::handle& a_train, const py::handle& b, int codebooks,
                       const std::string& variant, double ridge_lambda, int candidate_dims,

@@ -58,6 +58,10 @@ void CheckOptions(const LearnOptions& options, std::size_t input_dim) {
   if (options.candidate_dims < 1) {
     Fail("candidate_dims is ", options.candidate_dims, "; it must be at least 1");
   }
+  if (options.max_train_rows != 0 && options.max_train_rows < kMinTrainRows) {
+    Fail("max_train_rows is ", options.max_train_rows, "; it must be 0 (every row) or at least ",
+         kMinTrainRows, " (one training row per prototype)");
+  }
   detail::ResolveThreads(options.threads);
 }
 

@@ -1,0 +1,109 @@
+"""Regression tests of issue 17: outputs that are not regular files, pickling at every protocol,
+and the other holes a hostile or careless user found."""
+
+import os
+import pickle
+import stat
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import maddness
+from conftest import C, D
+
+
+def read_all(path, into):
+    with open(path, "rb") as stream:
+        into.append(stream.read())
+
+
+def test_save_into_a_fifo_keeps_it(model, tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=read_all, args=(fifo, received))
+    reader.start()
+    model.save(fifo)
+    reader.join()
+    assert received == [model.to_bytes()]
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(os.listdir(tmp_path)) == ["fifo"]
+
+
+def test_save_through_a_symlink(model, tmp_path):
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "model.maddness"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.maddness"
+    link.symlink_to(target)
+    model.save(link)
+    assert link.is_symlink()
+    assert target.read_bytes() == model.to_bytes()
+    dangling = tmp_path / "dangling.maddness"
+    dangling.symlink_to(tmp_path / "missing.maddness")
+    with pytest.raises(maddness.Error, match="symbolic link"):
+        model.save(dangling)
+    assert dangling.is_symlink() and not dangling.exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mknod of a character device needs root")
+def test_save_into_a_character_device_keeps_it(model, tmp_path):
+    null = tmp_path / "null"
+    os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    model.save(null)
+    assert stat.S_ISCHR(os.lstat(null).st_mode)
+    full = tmp_path / "full"
+    os.mknod(full, stat.S_IFCHR | 0o666, os.makedev(1, 7))
+    with pytest.raises(maddness.Error, match="space"):
+        model.save(full)
+    assert stat.S_ISCHR(os.lstat(full).st_mode)
+    assert sorted(os.listdir(tmp_path)) == ["full", "null"]
+
+
+# Each pickling runs in a child interpreter: before the fix, protocols 0 and 1 aborted it.
+PICKLE_PROGRAM = r"""
+import pickle, sys
+import numpy as np
+import maddness
+rng = np.random.default_rng(5)
+a = rng.standard_normal((200, 16)).astype(np.float32)
+b = rng.standard_normal((16, 3)).astype(np.float32)
+kind, protocol = sys.argv[1], int(sys.argv[2])
+if kind == "model":
+    model = maddness.fit(a, b, codebooks=4, threads=1)
+    restored = pickle.loads(pickle.dumps(model, protocol=protocol))
+    assert restored.to_bytes() == model.to_bytes()
+    np.testing.assert_array_equal(restored(a), model(a))
+elif kind == "encoder":
+    encoder = maddness.fit_encoder(a, codebooks=4, threads=1)
+    restored = pickle.loads(pickle.dumps(encoder, protocol=protocol))
+    assert restored.encoder_only and restored.to_bytes() == encoder.to_bytes()
+else:
+    import torch
+    import maddness.torch
+    layer = torch.nn.Linear(16, 3)
+    replaced = maddness.torch.Linear.from_linear(layer, a, codebooks=4)
+    restored = pickle.loads(pickle.dumps(replaced, protocol=protocol))
+    x = torch.from_numpy(a)
+    np.testing.assert_array_equal(restored(x).numpy(), replaced(x).numpy())
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("kind", ["model", "encoder", "torch"])
+def test_pickle_at_every_protocol(kind):
+    if kind == "torch":
+        pytest.importorskip("torch")
+    for protocol in range(0, pickle.HIGHEST_PROTOCOL + 1):
+        result = subprocess.run(
+            [sys.executable, "-c", PICKLE_PROGRAM, kind, str(protocol)],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ),
+        )
+        assert result.returncode == 0 and result.stdout.strip() == "ok", (
+            f"{kind} at protocol {protocol}: status {result.returncode}, {result.stderr[-2000:]}"
+        )
