@@ -43,6 +43,9 @@ struct TreeLearner {
   std::vector<std::int8_t> quantized;
   std::vector<float> features;
   std::size_t feature_width = 0;
+  // Whether ProjectOntoProduct set `features`. Not features.empty(): a process of a distributed
+  // learning may hold no rows, and must still reduce statistics of the same width as the others.
+  bool projected = false;
   // Multiplies each column's remaining SSE when choosing candidates (empty: all 1).
   std::vector<double> candidate_weights;
   std::size_t num_rows = 0;
@@ -51,8 +54,8 @@ struct TreeLearner {
   // Reduces the statistics over the processes holding other rows (reduce.h).
   const Reducer* reducer = &LocalReducer();
 
-  const float* Features() const { return features.empty() ? centered.data() : features.data(); }
-  std::size_t FeatureWidth() const { return features.empty() ? width : feature_width; }
+  const float* Features() const { return projected ? features.data() : centered.data(); }
+  std::size_t FeatureWidth() const { return projected ? feature_width : width; }
 
   void Learn(std::uint32_t first_column, const std::vector<ColumnQuantizer>& quantizers,
              SplitLevel* levels, std::uint8_t* codes, std::size_t code_stride) {
@@ -147,7 +150,7 @@ struct TreeLearner {
                   next_centered.begin() + static_cast<std::ptrdiff_t>(i * width));
       std::copy_n(quantized.begin() + static_cast<std::ptrdiff_t>(from * width), width,
                   next_quantized.begin() + static_cast<std::ptrdiff_t>(i * width));
-      if (!features.empty()) {
+      if (projected) {
         std::copy_n(features.begin() + static_cast<std::ptrdiff_t>(from * feature_width),
                     feature_width,
                     next_features.begin() + static_cast<std::ptrdiff_t>(i * feature_width));
@@ -249,6 +252,7 @@ void ProjectOntoProduct(const MatrixView& b, std::uint32_t first, TreeLearner* l
   }
   const std::size_t feature_width = kept.size();
   learner->feature_width = feature_width;
+  learner->projected = true;
   learner->features.resize(learner->num_rows * feature_width);
   for (std::size_t r = 0; r < learner->num_rows; ++r) {
     const float* x = learner->centered.data() + r * learner->width;
