@@ -737,5 +737,45 @@ else
 fi
 rm -rf "$TARGETS"
 
+# ---------------------------------------------------------------------------------------------
+# SIGINT and SIGTERM while a large output is written (issue 17): the temporary file goes too.
+# The signal is sent once the temporary file exists (polled); a run that ends before it was seen
+# is retried. `env --default-signal` undoes the SIGINT that the shell ignores for background jobs.
+
+SIGNALED="$WORK/signaled"
+mkdir -p "$SIGNALED"
+npy matrix "$WORK/b_wide.npy" '<f4' $D 4000 9
+npy matrix "$WORK/a_many.npy" '<f4' 12000 $D 10
+expect_ok "train a model with 4000 outputs" train --a "$WORK/a_train.npy" \
+  --b "$WORK/b_wide.npy" --codebooks 4 -q -o "$WORK/model_wide"
+for signal in INT TERM; do
+  seen=0
+  for _ in 1 2 3 4 5; do
+    env --default-signal=INT,TERM "$MADDNESS" apply "$WORK/model_wide" --a "$WORK/a_many.npy" \
+      -o "$SIGNALED/y.npy" 2>/dev/null &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+      if compgen -G "$SIGNALED/y.npy.tmp-*" >/dev/null; then
+        kill -s "$signal" "$pid"
+        seen=1
+        break
+      fi
+      sleep 0.005
+    done
+    status=0
+    wait "$pid" || status=$?
+    if [[ $seen == 1 ]]; then
+      check "apply killed by SIG$signal: ends by the signal" \
+        test "$status" -eq $((128 + $(kill -l "$signal")))
+      check "apply killed by SIG$signal: no temporary file" \
+        test -z "$(ls -A "$SIGNALED")"
+      break
+    fi
+    rm -f "$SIGNALED/y.npy"
+  done
+  check "apply: the temporary file was seen, so SIG$signal was tested" test "$seen" -eq 1
+  rm -rf "${SIGNALED:?}"/*
+done
+
 echo "cli_test: $((checks - failures)) of $checks checks passed"
 [[ $failures == 0 ]]
