@@ -738,6 +738,28 @@ fi
 rm -rf "$TARGETS"
 
 # ---------------------------------------------------------------------------------------------
+# Bounded reads (issue 17): the header is checked first, and a model file is never read past the
+# size its header gives. /dev/zero never ends: reading it whole would never finish.
+
+for command in info apply; do
+  status=0
+  if [[ $command == info ]]; then
+    timeout 30 "$MADDNESS" info /dev/zero >/dev/null 2>"$WORK/stderr" || status=$?
+  else
+    timeout 30 "$MADDNESS" apply "$WORK/model" --a /dev/zero -o "$OUT/y.npy" \
+      2>"$WORK/stderr" || status=$?
+  fi
+  check "$command reads /dev/zero: refused at once (status $status)" test "$status" -eq 1
+  check "$command reads /dev/zero: says what it is not" grep -q "not a" "$WORK/stderr"
+done
+cp "$WORK/model" "$WORK/model_huge"
+truncate -s 3G "$WORK/model_huge"
+run info "$WORK/model_huge"
+check "info on a model with 3 GB of trailing data: status 1" test "$(cat "$WORK/status")" -eq 1
+check "info on a model with 3 GB of trailing data: says so" grep -q "trailing data" "$WORK/stderr"
+rm -f "$WORK/model_huge"
+
+# ---------------------------------------------------------------------------------------------
 # SIGINT and SIGTERM while a large output is written (issue 17): the temporary file goes too.
 # The signal is sent once the temporary file exists (polled); a run that ends before it was seen
 # is retried. `env --default-signal` undoes the SIGINT that the shell ignores for background jobs.

@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "src/io/file.h"
+#include "src/io/model_file.h"
 
 namespace maddness::cli {
 namespace {
@@ -81,7 +82,7 @@ std::vector<float> ReadVector(const std::string& path, const std::string& name,
 
 Model LoadModel(const std::string& path, const std::string& name) {
   // Read here rather than with Model::Load so that every message starts with the argument.
-  const std::vector<std::uint8_t> bytes = io::ReadFile(path, name);
+  const std::vector<std::uint8_t> bytes = io::ReadModelFile(path, name);
   try {
     return Model::Deserialize(bytes.data(), bytes.size());
   } catch (const Error& error) {

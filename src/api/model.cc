@@ -412,7 +412,7 @@ Model Model::Deserialize(const std::uint8_t* bytes, std::size_t size) {
 void Model::Save(const std::string& path) const { io::WriteFileAtomic(path, Serialize(), "model"); }
 
 Model Model::Load(const std::string& path) {
-  const std::vector<std::uint8_t> bytes = io::ReadFile(path, "model");
+  const std::vector<std::uint8_t> bytes = io::ReadModelFile(path, "model");
   try {
     return Deserialize(bytes.data(), bytes.size());
   } catch (const Error& error) {

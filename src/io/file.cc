@@ -14,6 +14,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <limits>
 #include <sstream>
 
 #include "src/common/check.h"
@@ -88,6 +90,12 @@ std::string DirectoryOf(const std::string& path) {
 }  // namespace
 
 std::vector<std::uint8_t> ReadFile(const std::string& path, const std::string& name) {
+  return ReadFileBounded(path, name, 0, nullptr);
+}
+
+std::vector<std::uint8_t> ReadFileBounded(
+    const std::string& path, const std::string& name, std::size_t prefix_bytes,
+    const std::function<std::size_t(const std::uint8_t*, std::size_t)>& limit_of) {
   if (path.empty()) detail::Fail(name, ": the file name is empty");
   int fd;
   do {
@@ -100,31 +108,42 @@ std::vector<std::uint8_t> ReadFile(const std::string& path, const std::string& n
   if (::fstat(fd, &info) != 0) FailWithErrno(name, path, "cannot get the file's size", errno);
   if (S_ISDIR(info.st_mode)) detail::Fail(Where(name, path), ": is a directory, not a file");
 
-  // Regular files are read into a buffer of their size; anything else (pipes, a file that grows
-  // while we read) continues through a chunk buffer, so that the end-of-file check never
-  // reallocates the whole file.
-  std::vector<std::uint8_t> bytes(S_ISREG(info.st_mode) ? static_cast<std::size_t>(info.st_size)
-                                                        : 0);
+  // A regular file is read into a buffer of its size plus one byte (room to see the end of the
+  // file without reallocating the whole buffer); anything else (a pipe, a device, a file that
+  // grows while we read) grows the buffer by chunks. Never past `stop`.
+  const bool regular = S_ISREG(info.st_mode);
+  const auto file_size = static_cast<std::size_t>(regular ? info.st_size : 0);
+  constexpr std::size_t kChunk = std::size_t{1} << 16;
+  std::vector<std::uint8_t> bytes;
   std::size_t filled = 0;
-  std::uint8_t chunk[1 << 16];
-  for (;;) {
-    const bool into_bytes = filled < bytes.size();
-    std::uint8_t* target = into_bytes ? bytes.data() + filled : chunk;
-    const std::size_t capacity = into_bytes ? bytes.size() - filled : sizeof(chunk);
-    const ssize_t count = ::read(fd, target, capacity);
-    if (count < 0) {
-      if (errno == EINTR) continue;
-      FailWithErrno(name, path, "cannot read the file", errno);
-    }
-    if (count == 0) break;
-    if (into_bytes) {
+  // Reads until `stop` bytes are held or the file ends; returns whether it ended.
+  const auto read_until = [&](std::size_t stop) {
+    while (filled < stop) {
+      if (filled == bytes.size()) {
+        const std::size_t grown = regular && filled <= file_size
+                                      ? file_size + 1
+                                      : filled + std::min(kChunk, stop - filled);
+        bytes.resize(std::min(stop, std::max(grown, filled + 1)));
+      }
+      const ssize_t count = ::read(fd, bytes.data() + filled, bytes.size() - filled);
+      if (count < 0) {
+        if (errno == EINTR) continue;
+        FailWithErrno(name, path, "cannot read the file", errno);
+      }
+      if (count == 0) return true;
       filled += static_cast<std::size_t>(count);
-    } else {
-      bytes.insert(bytes.end(), chunk, chunk + count);
-      filled = bytes.size();
     }
+    return false;
+  };
+  const std::size_t kUnbounded = std::numeric_limits<std::size_t>::max();
+  bool ended = false;
+  std::size_t limit = kUnbounded;
+  if (limit_of) {
+    ended = read_until(prefix_bytes);
+    limit = limit_of(bytes.data(), filled);
   }
-  bytes.resize(filled);  // the file shrank while we read it
+  if (!ended) read_until(limit == kUnbounded ? kUnbounded : limit + 1);
+  bytes.resize(filled);  // the file may be shorter than the buffer
   return bytes;
 }
 

@@ -3,6 +3,7 @@
 #define MADDNESS_SRC_IO_FILE_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,15 @@ namespace maddness::io {
 
 // Reads the whole file; throws maddness::Error naming `name` and `path` when it cannot.
 std::vector<std::uint8_t> ReadFile(const std::string& path, const std::string& name);
+
+// Reads the file like ReadFile, but first only its first `prefix_bytes` bytes (fewer when the
+// file ends sooner), which it hands to limit_of(bytes, size). limit_of throws Error when they show
+// that the file is not what the caller reads (a wrong magic), or returns the most bytes the whole
+// file may have. Reading then stops at that limit plus one byte: a result longer than the limit
+// means the file is longer, and a huge file or an endless device (/dev/zero) is never read whole.
+std::vector<std::uint8_t> ReadFileBounded(
+    const std::string& path, const std::string& name, std::size_t prefix_bytes,
+    const std::function<std::size_t(const std::uint8_t*, std::size_t)>& limit_of);
 
 // Where an output named `path` goes. The one rule for every writer (model files, .npy outputs,
 // experiment results, Python save, maddness-mpi):

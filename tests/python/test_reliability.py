@@ -107,3 +107,13 @@ def test_pickle_at_every_protocol(kind):
         assert result.returncode == 0 and result.stdout.strip() == "ok", (
             f"{kind} at protocol {protocol}: status {result.returncode}, {result.stderr[-2000:]}"
         )
+
+
+def test_load_reads_no_more_than_the_header_allows(model, tmp_path):
+    # /dev/zero never ends: load must refuse it after its first bytes.
+    with pytest.raises(maddness.Error, match="not a maddness model file"):
+        maddness.load("/dev/zero")
+    longer = tmp_path / "longer.maddness"
+    longer.write_bytes(model.to_bytes() + b"\0" * 1000)
+    with pytest.raises(maddness.Error, match="trailing data"):
+        maddness.load(longer)
