@@ -327,12 +327,14 @@ py::array_t<float> CheckOut(const py::handle& object, const InputMatrix& a, std:
   const py::ssize_t ndim = out.ndim();
   std::ptrdiff_t col_stride = 1;
   std::ptrdiff_t stride = static_cast<std::ptrdiff_t>(output_dim);
-  const bool layout_ok =
-      reinterpret_cast<std::uintptr_t>(out.data()) % alignof(float) == 0 &&
-      (output_dim == 1 || (ElementStride(out.strides(ndim - 1), &col_stride) && col_stride == 1)) &&
-      (a.one_row || rows == 1 ||
-       (ElementStride(out.strides(0), &stride) &&
-        stride >= static_cast<std::ptrdiff_t>(output_dim)));
+  // An empty out (0 rows) holds nothing to lay out; numpy gives such arrays zero strides.
+  const bool layout_ok = (!a.one_row && rows == 0) ||
+                         (reinterpret_cast<std::uintptr_t>(out.data()) % alignof(float) == 0 &&
+                          (output_dim == 1 || (ElementStride(out.strides(ndim - 1), &col_stride) &&
+                                               col_stride == 1)) &&
+                          (a.one_row || rows == 1 ||
+                           (ElementStride(out.strides(0), &stride) &&
+                            stride >= static_cast<std::ptrdiff_t>(output_dim))));
   if (!layout_ok) {
     throw py::value_error("out has strides " + std::string(py::repr(out.attr("strides"))) +
                           "; it must be aligned, with contiguous rows (columns 4 bytes apart) "

@@ -117,3 +117,12 @@ def test_load_reads_no_more_than_the_header_allows(model, tmp_path):
     longer.write_bytes(model.to_bytes() + b"\0" * 1000)
     with pytest.raises(maddness.Error, match="trailing data"):
         maddness.load(longer)
+
+
+def test_apply_into_an_empty_out(model):
+    # numpy gives empty arrays zero strides; there is nothing to lay out.
+    for out in (np.empty((0, model.output_dim), np.float32), np.zeros((0, model.output_dim), np.float32)):
+        result = model.apply(np.zeros((0, D), np.float32), out=out)
+        assert result.shape == (0, model.output_dim)
+    with pytest.raises(ValueError, match="shape"):
+        model.apply(np.zeros((0, D), np.float32), out=np.empty((1, model.output_dim), np.float32))
