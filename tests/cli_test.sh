@@ -675,6 +675,13 @@ done
 expect_error "train --choose-lambda without --b" "--choose-lambda" train \
   --a "$WORK/a_train.npy" --codebooks 4 --choose-lambda -o "$OUT/model"
 check "train --choose-lambda without --b: names --b" grep -qF -- "--b" "$WORK/stderr"
+# One rule with Python for option values: '-' and '_' are the same.
+expect_ok "set-b --table-scale per_output" set-b "$WORK/encoder" --b "$WORK/b.npy" \
+  --table-scale per_output -o "$WORK/model_per_output_underscore"
+expect_ok "set-b --table-scale per-output" set-b "$WORK/encoder" --b "$WORK/b.npy" \
+  --table-scale per-output -o "$WORK/model_per_output_hyphen"
+same_file "per_output and per-output are the same value" "$WORK/model_per_output_underscore" \
+  "$WORK/model_per_output_hyphen"
 # A B whose tables overflow float32 is named as --b, with the reason.
 perl -e '
   my $header = "{\x27descr\x27: \x27<f4\x27, \x27fortran_order\x27: False, \x27shape\x27: ('"$D"', 3), }";

@@ -185,9 +185,10 @@ const char* ObjectiveName(Objective objective) {
 
 TableScale ParseTableScale(const std::string& value, const std::string& name) {
   if (value == "global") return TableScale::kGlobal;
-  if (value == "per-output") return TableScale::kPerOutput;
+  // One rule with Python: '-' and '_' are the same in option values.
+  if (value == "per-output" || value == "per_output") return TableScale::kPerOutput;
   if (value == "auto") return TableScale::kAuto;
-  Fail(name, " ", value, ": must be 'global', 'per-output' or 'auto'");
+  Fail(name, " ", value, ": must be 'global', 'per-output' (or 'per_output') or 'auto'");
 }
 
 const char* TableScaleName(TableScale table_scale) {

@@ -126,3 +126,37 @@ def test_apply_into_an_empty_out(model):
         assert result.shape == (0, model.output_dim)
     with pytest.raises(ValueError, match="shape"):
         model.apply(np.zeros((0, D), np.float32), out=np.empty((1, model.output_dim), np.float32))
+
+
+def test_conversions_follow_the_command_line_rules(model, a_train, b):
+    a = np.zeros((3, D), np.float64)
+    a[1, 2] = 1e300
+    with pytest.raises(ValueError, match=r"A\[1, 2\] is 1e\+300; it is outside the range of float32"):
+        model.apply(a)
+    big = np.zeros((3, D), np.int64)
+    big[2, 0] = 2**24 + 1
+    with pytest.raises(ValueError, match=r"A\[2, 0\] is 16777217; it is an integer larger"):
+        model.apply(big)
+    with pytest.raises(ValueError, match=r"B\[0, 1\] is -1e\+300"):
+        wide = b.astype(np.float64)
+        wide[0, 1] = -1e300
+        maddness.fit(a_train, wide, codebooks=C)
+    # Within the rules, conversions are accepted: 2^24 itself, and float64 rounding.
+    exact = np.full((3, D), 2**24, np.int64)
+    np.testing.assert_array_equal(model.apply(exact), model.apply(exact.astype(np.float32)))
+    # The table_scale value is spelled as on the command line too.
+    encoder = maddness.fit_encoder(a_train, codebooks=C, threads=1)
+    encoder.set_b(b, table_scale="per-output")
+    other = maddness.fit_encoder(a_train, codebooks=C, threads=1)
+    other.set_b(b, table_scale="per_output")
+    assert encoder.to_bytes() == other.to_bytes()
+
+
+def test_tensors_requiring_grad_or_bfloat16_are_converted(model, a_test):
+    torch = pytest.importorskip("torch")
+    tensor = torch.from_numpy(a_test.copy()).requires_grad_(True)
+    np.testing.assert_array_equal(model(tensor), model(a_test))
+    half = torch.from_numpy(a_test.copy()).to(torch.bfloat16)
+    expected = model(half.float().numpy())
+    np.testing.assert_array_equal(model(half), expected)
+    np.testing.assert_array_equal(model(half.requires_grad_(True)), expected)
