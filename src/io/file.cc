@@ -265,20 +265,21 @@ void WriteAll(int fd, const std::vector<std::uint8_t>& bytes, const std::string&
 
 TemporaryFile::TemporaryFile(const std::string& path, const std::string& name)
     : path_(path), name_(name), temp_path_(path + ".tmp-XXXXXX") {
+  int error_number = 0;
   {
     const BlockTerminatingSignals blocked;
     // mkstemp replaces the trailing XXXXXX in place, in the string's own buffer.
     fd_ = ::mkstemp(temp_path_.data());
+    error_number = errno;
     if (fd_ >= 0) slot_ = RegisterPending(temp_path_);
   }
   if (fd_ < 0) {
-    const int error_number = errno;
     detail::Fail(Where(name, path), ": cannot create a temporary file in its directory (",
                  DirectoryOf(path), "): ", std::strerror(error_number));
   }
   // mkstemp creates the file with mode 0600; give it the mode a plain open() would.
   if (::fchmod(fd_, 0666 & ~CurrentUmask()) != 0) {
-    const int error_number = errno;
+    error_number = errno;
     ::close(fd_);
     ::unlink(temp_path_.c_str());
     UnregisterPending(slot_);
