@@ -703,7 +703,10 @@ Args:
 
 constexpr const char kSaveDoc[] = R"doc(save(path) -> None
 
-Writes the model file (docs/format.md) atomically: a temporary file renamed over `path`.
+Writes the model file (docs/format.md) atomically: a temporary file renamed over `path`. A
+symbolic link is followed (the file it leads to is replaced; a link to nothing raises
+maddness.Error); a character device or FIFO is written in place, never replaced (a FIFO waits
+for a reader); a directory, block device or socket raises maddness.Error.
 
 Args:
     path: str or os.PathLike.
