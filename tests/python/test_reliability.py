@@ -160,3 +160,14 @@ def test_tensors_requiring_grad_or_bfloat16_are_converted(model, a_test):
     expected = model(half.float().numpy())
     np.testing.assert_array_equal(model(half), expected)
     np.testing.assert_array_equal(model(half.requires_grad_(True)), expected)
+
+
+def test_learning_options_and_huge_b(a_train, b):
+    for rows in (1, 15):
+        with pytest.raises(maddness.Error, match=f"max_train_rows is {rows}; it must be 0"):
+            maddness.fit(a_train, b, codebooks=C, max_train_rows=rows)
+    model = maddness.fit(a_train, b, codebooks=C, max_train_rows=16, threads=1)
+    assert model.num_train_rows == 16
+    huge = np.where(np.arange(D * 3).reshape(D, 3) % 2 == 0, 3e38, -3e38).astype(np.float32)
+    with pytest.raises(maddness.Error, match="B is too large"):
+        maddness.fit(a_train, huge, codebooks=3)
