@@ -701,16 +701,17 @@ expect_error "set-b with a huge B" "--b ($WORK/b_huge.npy)" set-b "$WORK/model" 
 TARGETS="$WORK/targets"
 mkdir -p "$TARGETS"
 mkfifo "$TARGETS/fifo"
-cat "$TARGETS/fifo" >"$TARGETS/from_fifo" &
+# The readers give up after 60 s, so that a writer that never opens the FIFO cannot hang the test.
+timeout 60 cat "$TARGETS/fifo" >"$TARGETS/from_fifo" &
 reader=$!
 expect_ok "apply -o FIFO" apply "$WORK/model" --a "$WORK/a_test.npy" -o "$TARGETS/fifo"
-wait "$reader"
+wait "$reader" || true
 check "apply -o FIFO: the FIFO stays a FIFO" test -p "$TARGETS/fifo"
 same_file "apply -o FIFO: the reader gets the output" "$WORK/y.npy" "$TARGETS/from_fifo"
-cat "$TARGETS/fifo" >"$TARGETS/model_from_fifo" &
+timeout 60 cat "$TARGETS/fifo" >"$TARGETS/model_from_fifo" &
 reader=$!
 expect_ok "set-b -o FIFO" set-b "$WORK/model" --b "$WORK/b.npy" -o "$TARGETS/fifo"
-wait "$reader"
+wait "$reader" || true
 check "set-b -o FIFO: the FIFO stays a FIFO" test -p "$TARGETS/fifo"
 expect_ok "info on the model read from the FIFO" info "$TARGETS/model_from_fifo"
 

@@ -1,5 +1,6 @@
 // Tests of src/io: whole-file reads and atomic writes, .npy files, and the model file format
 // (docs/format.md), including every truncation and every single-byte corruption of a model file.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -18,7 +19,6 @@
 #include <limits>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "maddness/maddness.h"
@@ -185,11 +185,16 @@ TEST_F(IoFileTest, WriteFileAtomicOverADirectoryThrowsAndCreatesNothing) {
 // Issue 17: outputs that are not regular files are written in place or through, never replaced.
 TEST_F(IoFileTest, WriteFileAtomicWritesIntoAFifoAndKeepsIt) {
   ASSERT_EQ(::mkfifo(Path("fifo").c_str(), 0600), 0);
-  std::vector<std::uint8_t> received;
-  std::thread reader([&] { received = ReadFile(Path("fifo"), "--in"); });
+  // The read end is opened first, without blocking, so that the writer's open returns at once
+  // and the bytes wait in the pipe; a writer that replaced the FIFO would leave it empty.
+  const int reader = ::open(Path("fifo").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(reader, 0);
   const std::vector<std::uint8_t> bytes = {5, 6, 7, 8};
   WriteFileAtomic(Path("fifo"), bytes, "--out");
-  reader.join();
+  std::vector<std::uint8_t> received(16);
+  const ssize_t count = ::read(reader, received.data(), received.size());
+  ::close(reader);
+  received.resize(count > 0 ? static_cast<std::size_t>(count) : 0);
   EXPECT_EQ(received, bytes);
   struct stat info;
   ASSERT_EQ(::lstat(Path("fifo").c_str(), &info), 0);

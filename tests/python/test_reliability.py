@@ -6,7 +6,6 @@ import pickle
 import stat
 import subprocess
 import sys
-import threading
 
 import numpy as np
 import pytest
@@ -15,20 +14,27 @@ import maddness
 from conftest import C, D
 
 
-def read_all(path, into):
-    with open(path, "rb") as stream:
-        into.append(stream.read())
-
-
 def test_save_into_a_fifo_keeps_it(model, tmp_path):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    received = []
-    reader = threading.Thread(target=read_all, args=(fifo, received))
-    reader.start()
-    model.save(fifo)
-    reader.join()
-    assert received == [model.to_bytes()]
+    # The read end is opened first, without blocking: save's open returns at once and the model
+    # (smaller than a pipe's buffer) waits in the pipe; a save that replaced the FIFO leaves it
+    # empty instead of hanging.
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        model.save(fifo)
+        received = b""
+        while True:
+            try:
+                chunk = os.read(reader, 1 << 16)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            received += chunk
+    finally:
+        os.close(reader)
+    assert received == model.to_bytes()
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert sorted(os.listdir(tmp_path)) == ["fifo"]
 
