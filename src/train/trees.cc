@@ -21,6 +21,13 @@
 namespace maddness::detail {
 namespace {
 
+// pointer + offset, where a null pointer (the data of an empty vector: a process of a distributed
+// learning may hold no rows) stays null, since offsetting it is undefined even when unused.
+template <typename T>
+T* OffsetOrNull(T* pointer, std::size_t offset) {
+  return pointer == nullptr ? nullptr : pointer + offset;
+}
+
 constexpr int kLevels = 256;
 
 int LevelIndex(std::int8_t value) { return static_cast<int>(value) + 128; }
@@ -88,10 +95,10 @@ struct TreeLearner {
         bool abandoned = false;
         for (std::size_t b = 0; b < num_buckets; ++b) {
           const std::size_t begin = bounds[b];
-          const SplitChoice choice =
-              OptimalSplitContiguous(quantized.data() + begin * width + candidate, width,
-                                     Features() + begin * feature_columns, norms.data() + begin,
-                                     bounds[b + 1] - begin, feature_columns, &scratch, *reducer);
+          const SplitChoice choice = OptimalSplitContiguous(
+              OffsetOrNull(quantized.data(), begin * width + candidate), width,
+              OffsetOrNull(Features(), begin * feature_columns), OffsetOrNull(norms.data(), begin),
+              bounds[b + 1] - begin, feature_columns, &scratch, *reducer);
           thresholds[b] = choice.threshold;
           total += choice.loss;
           if (have_best && total >= best_loss) {
@@ -455,8 +462,8 @@ std::vector<std::uint8_t> LearnTrees(const TrainingSet& train, const LearnOption
       }
     }
     if (product_b != nullptr) ProjectOntoProduct(*product_b, first, &learner);
-    learner.Learn(first, quantizers, &encoder->splits[c * kTreeDepth], codes.data() + c,
-                  static_cast<std::size_t>(num_codebooks));
+    learner.Learn(first, quantizers, &encoder->splits[c * kTreeDepth],
+                  OffsetOrNull(codes.data(), c), static_cast<std::size_t>(num_codebooks));
 
     // MADDNESS-PQ prototypes: bucket means over the codebook's own columns (empty buckets: 0).
     std::vector<double> sums(kNumPrototypes * width, 0.0);
