@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -66,13 +67,69 @@ struct InputMatrix {
 // Reads `object` (an ndarray or anything numpy.asarray accepts: lists, CPU torch tensors, ...) as
 // a 2-D matrix, or a 1-D row when `allow_one_row`. `name` names the argument in messages, `shape`
 // says what it should be ("N x D").
+// A torch.Tensor as something numpy.asarray takes: detached from autograd, on the CPU, and
+// float32 when numpy has no such dtype (bfloat16). Other objects are returned as they are. Torch
+// is not imported: a tensor is recognized by its type's module.
+py::object WithoutTorchTensor(const py::handle& object) {
+  const py::object module_name = py::type::of(object).attr("__module__");
+  if (!py::isinstance<py::str>(module_name) ||
+      module_name.cast<std::string>().rfind("torch", 0) != 0 || !py::hasattr(object, "detach")) {
+    return py::reinterpret_borrow<py::object>(object);
+  }
+  py::object tensor = object.attr("detach")();
+  if (tensor.attr("device").attr("type").cast<std::string>() != "cpu") {
+    tensor = tensor.attr("cpu")();
+  }
+  if (py::str(tensor.attr("dtype")).cast<std::string>() == "torch.bfloat16") {
+    tensor = tensor.attr("float")();
+  }
+  return tensor.attr("numpy")();
+}
+
+// One rule with the command line's .npy reader: converting to float32 may round, but must not
+// turn a finite float beyond the float32 range into an infinity, nor an integer beyond 2^24
+// (where float32 stops holding every integer) into another integer. Throws ValueError naming the
+// first such entry of `original`. Called before the conversion (which would warn of overflows).
+void CheckConversion(const py::array& original, const char* name) {
+  const py::module_ numpy = py::module_::import("numpy");
+  const char kind = original.dtype().kind();
+  py::object bad;
+  std::string rule;
+  if (kind == 'f') {
+    if (original.dtype().itemsize() <= 4) return;
+    bad = numpy.attr("logical_and")(
+        numpy.attr("isfinite")(original),
+        numpy.attr("greater")(numpy.attr("abs")(original),
+                              static_cast<double>(std::numeric_limits<float>::max())));
+    rule = "is outside the range of float32 (about 3.4e38)";
+  } else {
+    if (original.dtype().itemsize() < 4) return;  // 8- and 16-bit integers are exact
+    constexpr long long kExact = 1LL << 24;
+    bad =
+        numpy.attr("logical_or")(original.attr("__gt__")(kExact), original.attr("__lt__")(-kExact));
+    rule =
+        "is an integer larger in magnitude than 2^24 = 16777216, beyond which float32 does "
+        "not hold every integer exactly";
+  }
+  if (!numpy.attr("any")(bad).cast<bool>()) return;
+  const py::tuple index(numpy.attr("argwhere")(bad).attr("__getitem__")(0).attr("tolist")());
+  std::string where;
+  for (const py::handle position : index) {
+    where += (where.empty() ? "" : ", ") + py::str(position).cast<std::string>();
+  }
+  const std::string value =
+      py::repr(original.attr("__getitem__")(index).attr("item")()).cast<std::string>();
+  throw py::value_error(std::string(name) + "[" + where + "] is " + value + "; it " + rule + " (" +
+                        DtypeString(original) + " values are converted to float32)");
+}
+
 InputMatrix ReadMatrix(const py::handle& object, const char* name, const char* shape,
                        bool allow_one_row) {
   InputMatrix input;
   if (py::isinstance<py::array>(object)) {
     input.array = py::reinterpret_borrow<py::array>(object);
   } else {
-    input.array = py::module_::import("numpy").attr("asarray")(object);
+    input.array = py::module_::import("numpy").attr("asarray")(WithoutTorchTensor(object));
   }
   py::array& array = input.array;
   const char kind = array.dtype().kind();
@@ -98,8 +155,8 @@ InputMatrix ReadMatrix(const py::handle& object, const char* name, const char* s
                         ElementStride(array.strides(ndim - 1), &col_stride) &&
                         (input.one_row || ElementStride(array.strides(0), &row_stride));
   if (!in_place) {
-    // One copy, to C-contiguous float32. Values out of the float32 range become infinite and are
-    // then rejected by the library with the row and column named.
+    // One copy, to C-contiguous float32; values it cannot hold are refused by CheckConversion.
+    if (!IsNativeFloat32(array)) CheckConversion(array, name);
     array = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(array);
     if (!array) throw py::error_already_set();
     col_stride = 1;
@@ -139,10 +196,11 @@ ColumnGrouping ParseGrouping(const std::string& text) {
 
 TableScale ParseTableScale(const std::string& text) {
   if (text == "global") return TableScale::kGlobal;
-  if (text == "per_output") return TableScale::kPerOutput;
+  // One rule with the command line: '-' and '_' are the same in option values.
+  if (text == "per_output" || text == "per-output") return TableScale::kPerOutput;
   if (text == "auto") return TableScale::kAuto;
   throw py::value_error("table_scale is '" + text +
-                        "'; it must be 'global', 'per_output' or 'auto'");
+                        "'; it must be 'global', 'per_output' (or 'per-output') or 'auto'");
 }
 
 const char* AggregationName(Aggregation aggregation) {
@@ -341,12 +399,15 @@ py::array_t<float> CheckOut(const py::handle& object, const InputMatrix& a, std:
     *col_major = true;
     *row_stride = static_cast<std::size_t>(column_step);
   } else {
-    const bool layout_ok = aligned &&
-                           (output_dim == 1 || (ElementStride(out.strides(ndim - 1), &col_stride) &&
-                                                col_stride == 1)) &&
-                           (a.one_row || rows == 1 ||
-                            (ElementStride(out.strides(0), &stride) &&
-                             stride >= static_cast<std::ptrdiff_t>(output_dim)));
+    // An empty out (0 rows) holds nothing to lay out; numpy gives such arrays zero strides.
+    const bool layout_ok =
+        (!a.one_row && rows == 0) ||
+        (aligned &&
+         (output_dim == 1 ||
+          (ElementStride(out.strides(ndim - 1), &col_stride) && col_stride == 1)) &&
+         (a.one_row || rows == 1 ||
+          (ElementStride(out.strides(0), &stride) &&
+           stride >= static_cast<std::ptrdiff_t>(output_dim))));
     if (!layout_ok) {
       throw py::value_error("out has strides " + std::string(py::repr(out.attr("strides"))) +
                             "; it must be aligned, with contiguous rows (C order: columns 4 "
@@ -517,7 +578,8 @@ Args:
         rows). float32 is read in place; other dtypes are converted.
     B: D x M matrix (array-like, no NaN or inf).
     codebooks: number of codebooks C, 1 <= C <= min(D, 256). More is more accurate and slower;
-        each row of A becomes C 4-bit codes.
+        each row of A becomes C 4-bit codes. Learning's time and memory grow as (16C)^2 x D
+        whatever the number of rows (C = 256, D = 5000: about a minute and 1 GB).
     variant: 'maddness' (prototypes refined by ridge regression over all D columns, the paper's
         MADDNESS) or 'pq' (bucket means in each codebook's own columns, MADDNESS-PQ).
     ridge_lambda: ridge parameter (>= 0) of the prototype regression.
@@ -531,7 +593,8 @@ Args:
         (the rows of A @ B: splits that matter for this B) or 'auto' (whichever of the two
         approximates A @ B better on held-out training rows).
     table_scale: how the tables are scaled to bytes: 'global' (one scale for all outputs, the
-        paper), 'per_output' (one per output column: each output uses the whole byte) or 'auto'
+        paper), 'per_output' (or 'per-output', as on the command line; one per output column:
+        each output uses the whole byte) or 'auto'
         ('per_output', or 'global' when A_train is too small for the held-out choices, so that
         the model is exactly the paper's MADDNESS).
     grouping: which columns each codebook's tree splits on: 'contiguous' (C ranges of adjacent
@@ -679,7 +742,10 @@ Args:
 
 constexpr const char kSaveDoc[] = R"doc(save(path) -> None
 
-Writes the model file (docs/format.md) atomically: a temporary file renamed over `path`.
+Writes the model file (docs/format.md) atomically: a temporary file renamed over `path`. A
+symbolic link is followed (the file it leads to is replaced; a link to nothing raises
+maddness.Error); a character device or FIFO is written in place, never replaced (a FIFO waits
+for a reader); a directory, block device or socket raises maddness.Error.
 
 Args:
     path: str or os.PathLike.
@@ -840,7 +906,19 @@ void DefineModule(py::module_& module) {
           "__deepcopy__", [](const Model& self, const py::handle&) { return Model(self); },
           py::arg("memo"))
       .def(py::pickle([](const Model& self) { return ToBytes(self); },
-                      [](const py::bytes& state) { return FromBytes(state); }));
+                      [](const py::bytes& state) { return FromBytes(state); }))
+      // Protocols 0 and 1 rebuild objects through copyreg._reconstructor, which calls
+      // object.__new__ and so makes an instance pybind11 cannot initialize (it aborts the
+      // interpreter). Protocol 2's reduction (copyreg.__newobj__, the class, the model-file
+      // bytes) is made of objects that every protocol can store, so every protocol uses it.
+      .def(
+          "__reduce_ex__",
+          [](const py::object& self, int protocol) {
+            return py::module_::import("builtins")
+                .attr("object")
+                .attr("__reduce_ex__")(self, std::max(protocol, 2));
+          },
+          py::arg("protocol"));
 
   const auto fit = [](const py::handle& a_train, const py::handle& b, int codebooks,
                       const std::string& variant, double ridge_lambda, int candidate_dims,

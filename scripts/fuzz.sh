@@ -12,7 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(model_reader npy_reader kernels_diff); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(model_reader npy_reader kernels_diff learn_reduce); fi
 build=${FUZZ_BUILD:-build-fuzz}
 
 # libFuzzer ships with clang: Debian's clang-14 and its runtime libraries.

@@ -509,9 +509,13 @@ check "eval --train-labels without --classifier: names --classifier" \
 run train --b "$WORK/b.npy" -o "$OUT/model"
 check "train without --a: status 2" test "$(cat "$WORK/status")" -eq 2
 check "train without --a: names --a" grep -qF -- "--a" "$WORK/stderr"
-run eval "${eval_args[@]}" --bias "$WORK/bias.npy" --json
-check "eval --bias without --labels: status 2" test "$(cat "$WORK/status")" -eq 2
-check "eval --bias without --labels: names --labels" grep -qF -- "--labels" "$WORK/stderr"
+# --bias serves the accuracy (--labels) and the classifier fit (--classifier): it needs one.
+expect_error "eval --bias without --labels or --classifier" "--labels" eval "${eval_args[@]}" \
+  --bias "$WORK/bias.npy" --json
+check "eval --bias without --labels or --classifier: names --bias and --classifier" \
+  grep -q -- "--bias.*--classifier" "$WORK/stderr"
+expect_ok "eval --classifier --bias without --labels" eval "${eval_args[@]}" --classifier \
+  --bias "$WORK/bias.npy" --json
 run train --a "$WORK/a_train.npy" "${train_args[@]}" --candidate-dims many
 check "--candidate-dims not a number: status 2" test "$(cat "$WORK/status")" -eq 2
 check "--candidate-dims not a number: names it" grep -qF -- "--candidate-dims" "$WORK/stderr"
@@ -642,6 +646,177 @@ for kind in const dupcols 16_rows; do
 done
 expect_ok "train with C = D on constant A" train --a "$WORK/a_const.npy" --b "$WORK/b.npy" \
   --codebooks $D -q -o "$WORK/model_const_cd"
+
+# ---------------------------------------------------------------------------------------------
+# Options (issue 17): ranges, dependencies and messages.
+
+# --max-train-rows between 1 and 15 would learn from fewer rows than prototypes.
+for rows in 1 15; do
+  expect_error "train --max-train-rows $rows" "--max-train-rows" train --a "$WORK/a_train.npy" \
+    "${train_args[@]}" --max-train-rows $rows
+  check "train --max-train-rows $rows: names the minimum" grep -q "16" "$WORK/stderr"
+done
+expect_ok "train --max-train-rows 16" train --a "$WORK/a_train.npy" --b "$WORK/b.npy" \
+  --codebooks 4 --max-train-rows 16 -o "$WORK/model_16_rows"
+check "train --max-train-rows 16: the progress line counts the rows used" \
+  grep -q "on 16 (sampled from 600) x $D rows" "$WORK/stderr"
+expect_ok "info: the model was learned on 16 rows" info "$WORK/model_16_rows" --json
+json_check "info: n_train of the sampled model" "d['n_train'] == 16"
+# Negative, fractional and overflowing counts are refused, not wrapped around or saturated.
+for value in -1 18446744073709551616 1e23 1.5 " 7"; do
+  run train --a "$WORK/a_train.npy" "${train_args[@]}" --seed "$value"
+  check "train --seed '$value': status 2" test "$(cat "$WORK/status")" -eq 2
+  check "train --seed '$value': names --seed and the value" \
+    grep -qF -- "--seed" "$WORK/stderr"
+  run train --a "$WORK/a_train.npy" "${train_args[@]}" --max-train-rows "$value"
+  check "train --max-train-rows '$value': status 2" test "$(cat "$WORK/status")" -eq 2
+  check "train --max-train-rows '$value': names it" grep -qF -- "--max-train-rows" "$WORK/stderr"
+done
+check "no model from refused counts" test -z "$(ls -A "$OUT")"
+expect_ok "train --seed 2^64 - 1" train --a "$WORK/a_train.npy" --b "$WORK/b.npy" --codebooks 4 \
+  -q --seed 18446744073709551615 -o "$WORK/model_big_seed"
+# --lambda 0 with C >= 2 is singular although no bucket is empty; the message says why.
+for lambda in 0 1e-30; do
+  expect_error "train --lambda $lambda" "ridge_lambda is $lambda" train --a "$WORK/a_train.npy" \
+    --b "$WORK/b.npy" --codebooks 2 --grouping contiguous --lambda $lambda -o "$OUT/model"
+  check "train --lambda $lambda: does not blame empty buckets that are not empty" \
+    grep -q "no bucket is empty, but with 2 codebooks" "$WORK/stderr"
+done
+# --choose-lambda compares errors of A*B: without --b it cannot run.
+expect_error "train --choose-lambda without --b" "--choose-lambda" train \
+  --a "$WORK/a_train.npy" --codebooks 4 --choose-lambda -o "$OUT/model"
+check "train --choose-lambda without --b: names --b" grep -qF -- "--b" "$WORK/stderr"
+# One rule with Python for option values: '-' and '_' are the same.
+expect_ok "set-b --table-scale per_output" set-b "$WORK/encoder" --b "$WORK/b.npy" \
+  --table-scale per_output -o "$WORK/model_per_output_underscore"
+expect_ok "set-b --table-scale per-output" set-b "$WORK/encoder" --b "$WORK/b.npy" \
+  --table-scale per-output -o "$WORK/model_per_output_hyphen"
+same_file "per_output and per-output are the same value" "$WORK/model_per_output_underscore" \
+  "$WORK/model_per_output_hyphen"
+# A B whose tables overflow float32 is named as --b, with the reason.
+perl -e '
+  my $header = "{\x27descr\x27: \x27<f4\x27, \x27fortran_order\x27: False, \x27shape\x27: ('"$D"', 3), }";
+  $header .= " " x (64 - (10 + length($header) + 1) % 64) . "\n";
+  open(my $f, ">:raw", $ARGV[0]) or die; print $f "\x93NUMPY\x01\x00", pack("v", length($header)), $header;
+  print $f pack("f<", ($_ % 2 ? -3e38 : 3e38)) for 1 .. '"$D"' * 3;' "$WORK/b_huge.npy"
+expect_error "train with a huge B" "--b ($WORK/b_huge.npy)" train --a "$WORK/a_train.npy" \
+  --b "$WORK/b_huge.npy" --codebooks 3 -o "$OUT/model"
+check "train with a huge B: says it is too large" grep -q "too large" "$WORK/stderr"
+expect_error "set-b with a huge B" "--b ($WORK/b_huge.npy)" set-b "$WORK/model" \
+  --b "$WORK/b_huge.npy" -o "$OUT/model"
+
+# ---------------------------------------------------------------------------------------------
+# Outputs that are not regular files (issue 17): a FIFO and a character device are written in
+# place, a symbolic link is followed; none is ever replaced by a regular file.
+
+TARGETS="$WORK/targets"
+mkdir -p "$TARGETS"
+mkfifo "$TARGETS/fifo"
+# The readers give up after 60 s, so that a writer that never opens the FIFO cannot hang the test.
+timeout 60 cat "$TARGETS/fifo" >"$TARGETS/from_fifo" &
+reader=$!
+expect_ok "apply -o FIFO" apply "$WORK/model" --a "$WORK/a_test.npy" -o "$TARGETS/fifo"
+wait "$reader" || true
+check "apply -o FIFO: the FIFO stays a FIFO" test -p "$TARGETS/fifo"
+same_file "apply -o FIFO: the reader gets the output" "$WORK/y.npy" "$TARGETS/from_fifo"
+timeout 60 cat "$TARGETS/fifo" >"$TARGETS/model_from_fifo" &
+reader=$!
+expect_ok "set-b -o FIFO" set-b "$WORK/model" --b "$WORK/b.npy" -o "$TARGETS/fifo"
+wait "$reader" || true
+check "set-b -o FIFO: the FIFO stays a FIFO" test -p "$TARGETS/fifo"
+expect_ok "info on the model read from the FIFO" info "$TARGETS/model_from_fifo"
+
+echo old >"$TARGETS/behind_link.npy"
+ln -s behind_link.npy "$TARGETS/link.npy"
+expect_ok "apply -o symlink" apply "$WORK/model" --a "$WORK/a_test.npy" -o "$TARGETS/link.npy"
+check "apply -o symlink: the link stays a link" test -L "$TARGETS/link.npy"
+same_file "apply -o symlink: written through the link" "$WORK/y.npy" "$TARGETS/behind_link.npy"
+ln -s behind_link.model "$TARGETS/link.model"
+expect_error "train -o a symlink to nothing" "-o" train --a "$WORK/a_train.npy" \
+  --b "$WORK/b.npy" --codebooks 4 -q -o "$TARGETS/link.model"
+check "train -o a symlink to nothing: the link stays, nothing is created" \
+  test -L "$TARGETS/link.model" -a ! -e "$TARGETS/behind_link.model"
+check "no temporary file next to the targets" \
+  test -z "$(find "$TARGETS" -name '*.tmp-*')"
+
+if [[ $(id -u) == 0 ]] && mknod -m 666 "$TARGETS/null" c 1 3 2>/dev/null; then
+  expect_ok "apply -o a null device" apply "$WORK/model" --a "$WORK/a_test.npy" \
+    -o "$TARGETS/null"
+  check "apply -o a null device: still a character device" test -c "$TARGETS/null"
+  expect_ok "train -o a null device" train --a "$WORK/a_train.npy" --b "$WORK/b.npy" \
+    --codebooks 4 -q -o "$TARGETS/null"
+  check "train -o a null device: still a character device" test -c "$TARGETS/null"
+  if mknod -m 666 "$TARGETS/full" c 1 7 2>/dev/null; then
+    expect_error "apply -o a full device" "No space left" apply "$WORK/model" \
+      --a "$WORK/a_test.npy" -o "$TARGETS/full"
+    check "apply -o a full device: still a character device" test -c "$TARGETS/full"
+  fi
+else
+  echo "cli_test: not root (or no mknod): skipping the character-device output cases"
+fi
+rm -rf "$TARGETS"
+
+# ---------------------------------------------------------------------------------------------
+# Bounded reads (issue 17): the header is checked first, and a model file is never read past the
+# size its header gives. /dev/zero never ends: reading it whole would never finish.
+
+for command in info apply; do
+  status=0
+  if [[ $command == info ]]; then
+    timeout 30 "$MADDNESS" info /dev/zero >/dev/null 2>"$WORK/stderr" || status=$?
+  else
+    timeout 30 "$MADDNESS" apply "$WORK/model" --a /dev/zero -o "$OUT/y.npy" \
+      2>"$WORK/stderr" || status=$?
+  fi
+  check "$command reads /dev/zero: refused at once (status $status)" test "$status" -eq 1
+  check "$command reads /dev/zero: says what it is not" grep -q "not a" "$WORK/stderr"
+done
+cp "$WORK/model" "$WORK/model_huge"
+truncate -s 3G "$WORK/model_huge"
+run info "$WORK/model_huge"
+check "info on a model with 3 GB of trailing data: status 1" test "$(cat "$WORK/status")" -eq 1
+check "info on a model with 3 GB of trailing data: says so" grep -q "trailing data" "$WORK/stderr"
+rm -f "$WORK/model_huge"
+
+# ---------------------------------------------------------------------------------------------
+# SIGINT and SIGTERM while a large output is written (issue 17): the temporary file goes too.
+# The signal is sent once the temporary file exists (polled); a run that ends before it was seen
+# is retried. `env --default-signal` undoes the SIGINT that the shell ignores for background jobs.
+
+SIGNALED="$WORK/signaled"
+mkdir -p "$SIGNALED"
+npy matrix "$WORK/b_wide.npy" '<f4' $D 4000 9
+npy matrix "$WORK/a_many.npy" '<f4' 12000 $D 10
+expect_ok "train a model with 4000 outputs" train --a "$WORK/a_train.npy" \
+  --b "$WORK/b_wide.npy" --codebooks 4 -q -o "$WORK/model_wide"
+for signal in INT TERM; do
+  seen=0
+  for _ in 1 2 3 4 5; do
+    env --default-signal=INT,TERM "$MADDNESS" apply "$WORK/model_wide" --a "$WORK/a_many.npy" \
+      -o "$SIGNALED/y.npy" 2>/dev/null &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+      if compgen -G "$SIGNALED/y.npy.tmp-*" >/dev/null; then
+        kill -s "$signal" "$pid"
+        seen=1
+        break
+      fi
+      sleep 0.005
+    done
+    status=0
+    wait "$pid" || status=$?
+    if [[ $seen == 1 ]]; then
+      check "apply killed by SIG$signal: ends by the signal" \
+        test "$status" -eq $((128 + $(kill -l "$signal")))
+      check "apply killed by SIG$signal: no temporary file" \
+        test -z "$(ls -A "$SIGNALED")"
+      break
+    fi
+    rm -f "$SIGNALED/y.npy"
+  done
+  check "apply: the temporary file was seen, so SIG$signal was tested" test "$seen" -eq 1
+  rm -rf "${SIGNALED:?}"/*
+done
 
 echo "cli_test: $((checks - failures)) of $checks checks passed"
 [[ $failures == 0 ]]

@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "src/io/file.h"
+#include "src/io/model_file.h"
 
 namespace maddness::cli {
 namespace {
@@ -81,7 +82,7 @@ std::vector<float> ReadVector(const std::string& path, const std::string& name,
 
 Model LoadModel(const std::string& path, const std::string& name) {
   // Read here rather than with Model::Load so that every message starts with the argument.
-  const std::vector<std::uint8_t> bytes = io::ReadFile(path, name);
+  const std::vector<std::uint8_t> bytes = io::ReadModelFile(path, name);
   try {
     return Model::Deserialize(bytes.data(), bytes.size());
   } catch (const Error& error) {
@@ -92,11 +93,12 @@ Model LoadModel(const std::string& path, const std::string& name) {
 void CheckOutputPath(const std::string& path, const std::string& name) {
   namespace fs = std::filesystem;
   if (path.empty()) Fail(name, " is empty; it must name an output file");
+  // The library's rule for outputs: links are followed; devices and FIFOs are written in place
+  // (no temporary file, so the directory need not be writable); other kinds are refused.
+  const io::OutputTarget target = io::ResolveOutputTarget(path, name);
+  if (target.in_place) return;
   std::error_code error;
-  const fs::path output(path);
-  if (fs::is_directory(output, error)) {
-    Fail(name, " ", path, ": is a directory; it must name an output file");
-  }
+  const fs::path output(target.path);
   const fs::path parent = output.has_parent_path() ? output.parent_path() : fs::path(".");
   if (!fs::is_directory(parent, error)) {
     Fail(name, " ", path, ": the directory ", parent.string(),
@@ -116,6 +118,20 @@ void CheckCodebooks(long long value, std::size_t input_dim, const std::string& n
          ": the number of codebooks must not exceed D, the number of columns of A (", input_dim,
          ")");
   }
+}
+
+std::string UnsignedTextError(const std::string& text, std::uint64_t max) {
+  const std::string rule =
+      text + ": must be a whole number from 0 to " + std::to_string(max) + " in decimal digits";
+  if (text.empty() || text.size() > 20) return rule;
+  std::uint64_t value = 0;
+  for (const char digit : text) {
+    if (digit < '0' || digit > '9') return rule;
+    const auto next = static_cast<std::uint64_t>(digit - '0');
+    if (value > (max - next) / 10) return rule;
+    value = value * 10 + next;
+  }
+  return "";
 }
 
 void CheckThreads(int value, const std::string& name) {
@@ -175,9 +191,10 @@ const char* ObjectiveName(Objective objective) {
 
 TableScale ParseTableScale(const std::string& value, const std::string& name) {
   if (value == "global") return TableScale::kGlobal;
-  if (value == "per-output") return TableScale::kPerOutput;
+  // One rule with Python: '-' and '_' are the same in option values.
+  if (value == "per-output" || value == "per_output") return TableScale::kPerOutput;
   if (value == "auto") return TableScale::kAuto;
-  Fail(name, " ", value, ": must be 'global', 'per-output' or 'auto'");
+  Fail(name, " ", value, ": must be 'global', 'per-output' (or 'per_output') or 'auto'");
 }
 
 const char* TableScaleName(TableScale table_scale) {
@@ -217,6 +234,11 @@ LearnOptions ToLearnOptions(const LearnArgs& learn) {
   CheckLambda(learn.lambda, "--lambda");
   CheckThreads(learn.threads, "--threads");
   CheckCandidateDims(learn.candidate_dims, "--candidate-dims");
+  if (learn.max_train_rows != 0 &&
+      learn.max_train_rows < static_cast<std::size_t>(kNumPrototypes)) {
+    Fail("--max-train-rows ", learn.max_train_rows, ": must be 0 (every row) or at least ",
+         kNumPrototypes, " (one training row per prototype)");
+  }
   LearnOptions options;
   options.num_codebooks = static_cast<int>(learn.codebooks);
   options.variant = ParseVariant(learn.variant, "--variant");

@@ -34,6 +34,20 @@ struct NamedMatrix {
   std::string Describe() const;
 };
 
+// Runs step() and returns its result. The library names the matrix B in its messages ("B is too
+// large: ..."); such an Error is thrown again naming the argument that gave B ("--b (b.npy): B is
+// too large: ...").
+template <typename Step>
+auto NamingB(const NamedMatrix& b, Step&& step) -> decltype(step()) {
+  try {
+    return step();
+  } catch (const Error& error) {
+    const std::string message = error.what();
+    if (message.rfind("B ", 0) == 0) throw Error(b.Describe() + ": " + message);
+    throw;
+  }
+}
+
 // Reads a 2-D matrix (rows x cols) from `path`, converted to float32, and checks that it has at
 // least `min_rows` rows and one column and that every entry is finite.
 NamedMatrix ReadMatrix(const std::string& path, const std::string& name, std::size_t min_rows);
@@ -58,6 +72,10 @@ void CheckOutputPath(const std::string& path, const std::string& name);
 // Checks that `value` is a valid --codebooks for inputs with `input_dim` columns:
 // 1 <= C <= min(D, kMaxCodebooks). Pass input_dim = 0 to check only the fixed range.
 void CheckCodebooks(long long value, std::size_t input_dim, const std::string& name);
+// For the validator of an unsigned option (--seed, --max-train-rows): "" when `text` is a whole
+// number in [0, max] in decimal digits, else the message. CLI11 alone wraps "-1" around to 2^64 - 1
+// and saturates 1e23.
+std::string UnsignedTextError(const std::string& text, std::uint64_t max);
 // --threads: >= 0 (0 = all cores).
 void CheckThreads(int value, const std::string& name);
 // --lambda: finite and >= 0.

@@ -40,6 +40,11 @@ int RunEval(const EvalArgs& args) {
   const std::size_t num_test = a_test.rows();
 
   const bool with_labels = !args.labels_path.empty();
+  if (!args.bias_path.empty() && !with_labels && !learn.classifier) {
+    throw Error("--bias " + args.bias_path +
+                ": is used only with --labels (added to the outputs before the argmax) or "
+                "--classifier (the table fit uses it); give one of them, or drop --bias");
+  }
   std::vector<float> bias(num_outputs, 0.0f);
   std::vector<std::int64_t> labels;
   if (with_labels) {
@@ -55,7 +60,7 @@ int RunEval(const EvalArgs& args) {
 
   const MatrixView b_view = b.view();
   auto start = std::chrono::steady_clock::now();
-  const Model model = Model::Learn(a_train.view(), &b_view, options);
+  const Model model = NamingB(b, [&] { return Model::Learn(a_train.view(), &b_view, options); });
   const double train_seconds = SecondsSince(start);
   printer.Finish();
 

@@ -12,10 +12,13 @@
 #include <cstdlib>
 #include <exception>
 #include <functional>
+#include <limits>
 #include <new>
 #include <string>
 
 #include "maddness/maddness.h"
+#include "src/io/file.h"
+#include "tools/cli_common.h"
 #include "tools/commands.h"
 
 namespace maddness::cli {
@@ -33,20 +36,32 @@ std::string DefaultDeepfeatDir() {
   return base + "/.cache/maddness/deepfeat";
 }
 
+// Accepts only whole numbers in [0, max] (see cli::UnsignedTextError).
+CLI::Validator UnsignedValidator(std::uint64_t max) {
+  return CLI::Validator([max](std::string& text) { return cli::UnsignedTextError(text, max); },
+                        "UINT");
+}
+
 void AddLearnOptions(CLI::App* command, LearnArgs* learn, bool with_train_rows) {
   command
       ->add_option("--codebooks,-c", learn->codebooks,
                    "number of codebooks C, 1 <= C <= min(D, 256); more is more accurate and "
-                   "slower")
+                   "slower; learning's time and memory grow as (16C)^2 x D whatever the number "
+                   "of rows (C = 256, D = 5000: about a minute and 1 GB)")
       ->capture_default_str();
-  command->add_option("--lambda", learn->lambda, "ridge parameter of the prototypes, >= 0")
+  command
+      ->add_option("--lambda", learn->lambda,
+                   "ridge parameter of the prototypes, >= 0; 0 (plain least squares) makes the "
+                   "regression singular when C >= 2 or a bucket is empty, and a lambda tiny next "
+                   "to the row count acts like 0")
       ->capture_default_str();
   command->add_flag("--choose-lambda", learn->choose_lambda,
                     "with --b: choose the prototypes with the smallest cross-validation error of "
                     "A*B on the training rows: ridge with --lambda times 1, 3, 10, ..., 1000, or "
                     "the bucket means (the model is then MADDNESS-PQ's)");
   command->add_option("--seed", learn->seed, "seed of the random choices while learning")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(UnsignedValidator(std::numeric_limits<std::uint64_t>::max()));
   command
       ->add_option("--variant", learn->variant,
                    "maddness (ridge prototypes) or pq (bucket means, the paper's MADDNESS-PQ)")
@@ -85,6 +100,7 @@ void AddLearnOptions(CLI::App* command, LearnArgs* learn, bool with_train_rows) 
     command
         ->add_option("--max-train-rows", learn->max_train_rows,
                      "learn from at most this many random rows of A (0 = all)")
+        ->check(UnsignedValidator(std::numeric_limits<std::size_t>::max()))
         ->capture_default_str();
     CLI::Option* classifier =
         command->add_flag("--classifier", learn->classifier,
@@ -185,11 +201,12 @@ int Main(int argc, char** argv) {
   eval_command->add_option("--a-train", eval.a_train_path, "A_train.npy: N_train x D")->required();
   eval_command->add_option("--a-test", eval.a_test_path, "A_test.npy: N_test x D")->required();
   eval_command->add_option("--b", eval.b_path, "B.npy: D x M")->required();
-  CLI::Option* labels_option = eval_command->add_option(
-      "--labels", eval.labels_path, "labels.npy: N_test integers in [0, M); reports accuracy");
-  eval_command
-      ->add_option("--bias", eval.bias_path, "b.npy: M values added to the outputs (default 0)")
-      ->needs(labels_option);
+  eval_command->add_option("--labels", eval.labels_path,
+                           "labels.npy: N_test integers in [0, M); reports accuracy");
+  eval_command->add_option("--bias", eval.bias_path,
+                           "b.npy: M values added to the outputs (default 0); used for the "
+                           "accuracy (--labels) and by the table fit (--classifier), so it needs "
+                           "one of them");
   eval_command->add_flag("--json", eval.json, "print exactly one JSON object on stdout");
   AddLearnOptions(eval_command, &eval.learn, true);
 
@@ -310,6 +327,8 @@ int Main(int argc, char** argv) {
 }  // namespace maddness::cli
 
 int main(int argc, char** argv) {
+  // SIGINT or SIGTERM during a long write must not leave its temporary file behind.
+  maddness::io::RemoveTemporaryFilesOnSignals();
   try {
     return maddness::cli::Main(argc, argv);
   } catch (const maddness::Error& error) {

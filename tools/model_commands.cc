@@ -41,6 +41,11 @@ int RunTrain(const TrainArgs& args) {
         "--objective product: needs --b, the matrix whose product the trees preserve; "
         "without --b use --objective input (then add the tables with set-b)");
   }
+  if (options.choose_ridge_lambda && args.b_path.empty()) {
+    throw Error(
+        "--choose-lambda: needs --b, since it compares the errors of A*B on the training rows; "
+        "without --b give --lambda, or choose when learning with B");
+  }
   const LearnOptions defaults;
   if (args.b_path.empty() && (options.aggregation != defaults.aggregation ||
                               options.table_scale != defaults.table_scale)) {
@@ -69,13 +74,18 @@ int RunTrain(const TrainArgs& args) {
 
   const auto start = std::chrono::steady_clock::now();
   const MatrixView b_view = b.view();
-  const Model model = Model::Learn(a.view(), args.b_path.empty() ? nullptr : &b_view, options);
+  const Model model = NamingB(
+      b, [&] { return Model::Learn(a.view(), args.b_path.empty() ? nullptr : &b_view, options); });
   printer.Finish();
   const double seconds = SecondsSince(start);
   model.Save(args.output_path);
   if (!learn.quiet) {
-    std::fprintf(stderr, "learned %d codebooks on %zu x %zu rows in %.2f s%s; wrote %s\n",
-                 model.num_codebooks(), a.rows(), a.cols(), seconds,
+    // The rows learning used: all of A_train, or the --max-train-rows sample of it.
+    const std::string sample =
+        model.num_train_rows() < a.rows() ? " (sampled from " + std::to_string(a.rows()) + ")" : "";
+    std::fprintf(stderr, "learned %d codebooks on %llu%s x %zu rows in %.2f s%s; wrote %s\n",
+                 model.num_codebooks(), static_cast<unsigned long long>(model.num_train_rows()),
+                 sample.c_str(), a.cols(), seconds,
                  model.has_tables() ? "" : " (encoder only: run set-b to add tables)",
                  args.output_path.c_str());
   }
@@ -89,7 +99,7 @@ int RunSetB(const SetBArgs& args) {
   Model model = LoadModel(args.model_path, "MODEL");
   const NamedMatrix b = ReadMatrix(args.b_path, "--b", 1);
   CheckBHeight(b, model.input_dim(), "the model " + args.model_path);
-  model.SetB(b.view(), aggregation, table_scale);
+  NamingB(b, [&] { model.SetB(b.view(), aggregation, table_scale); });
   model.Save(args.output_path);
   return 0;
 }

@@ -60,6 +60,10 @@ void CheckOptions(const LearnOptions& options, std::size_t input_dim) {
   if (options.candidate_dims < 1) {
     Fail("candidate_dims is ", options.candidate_dims, "; it must be at least 1");
   }
+  if (options.max_train_rows != 0 && options.max_train_rows < kMinTrainRows) {
+    Fail("max_train_rows is ", options.max_train_rows, "; it must be 0 (every row) or at least ",
+         kMinTrainRows, " (one training row per prototype)");
+  }
   detail::ResolveThreads(options.threads);
 }
 
@@ -584,7 +588,7 @@ Model Model::Deserialize(const std::uint8_t* bytes, std::size_t size) {
 void Model::Save(const std::string& path) const { io::WriteFileAtomic(path, Serialize(), "model"); }
 
 Model Model::Load(const std::string& path) {
-  const std::vector<std::uint8_t> bytes = io::ReadFile(path, "model");
+  const std::vector<std::uint8_t> bytes = io::ReadModelFile(path, "model");
   try {
     return Deserialize(bytes.data(), bytes.size());
   } catch (const Error& error) {

@@ -11,6 +11,7 @@
 
 #include "src/common/check.h"
 #include "src/common/layout.h"
+#include "src/io/file.h"
 #include "src/io/little_endian.h"
 #include "src/lut/lut.h"
 
@@ -289,6 +290,27 @@ class ByteReader {
 
 }  // namespace
 
+std::vector<std::uint8_t> ReadModelFile(const std::string& path, const std::string& name) {
+  std::size_t expected = 0;
+  std::vector<std::uint8_t> bytes =
+      ReadFileBounded(path, name, kHeaderBytes, [&](const std::uint8_t* prefix, std::size_t size) {
+        // A file shorter than the header has been read whole: DeserializeModel says what is
+        // wrong with it. Otherwise the header says how long the file must be.
+        if (size < kHeaderBytes) return size;
+        try {
+          expected = ModelFileSize(prefix, size);
+        } catch (const Error& error) {
+          Fail(name, " (", path, "): ", error.what());
+        }
+        return expected;
+      });
+  if (expected != 0 && bytes.size() > expected) {
+    Fail(name, " (", path, "): model file: longer than the ", expected,
+         " bytes that the counts of its header (D, C, M) give; it has trailing data");
+  }
+  return bytes;
+}
+
 std::vector<std::uint8_t> SerializeModel(const detail::ModelData& model) {
   CheckModel(model, "model to save");
   const detail::Encoder& encoder = model.encoder;
@@ -338,7 +360,22 @@ std::vector<std::uint8_t> SerializeModel(const detail::ModelData& model) {
   return bytes;
 }
 
-detail::ModelData DeserializeModel(const std::uint8_t* bytes, std::size_t size) {
+namespace {
+
+// The header's fields, checked (docs/format.md, steps 1 to 3), and the sizes they give.
+struct Header {
+  std::uint32_t version = 0;
+  std::uint32_t variant = 0;
+  std::uint64_t input_dim = 0;
+  std::uint64_t output_dim = 0;
+  std::uint32_t num_codebooks = 0;
+  std::uint32_t has_tables = 0;
+  std::uint32_t aggregation = 0;
+  SectionSizes sizes{};
+};
+
+// Needs only the first min(size, kHeaderBytes) bytes.
+Header CheckHeader(const std::uint8_t* bytes, std::size_t size) {
   if (size == 0) Fail("model file: the file is empty");
   if (std::memcmp(bytes, kMagic, std::min(size, sizeof(kMagic))) != 0) {
     Fail("model file: not a maddness model file (it does not start with \"MADDNESS\")");
@@ -346,6 +383,7 @@ detail::ModelData DeserializeModel(const std::uint8_t* bytes, std::size_t size) 
   if (size < kVersionOffset + 4) {
     Fail("model file: truncated: ", size, " bytes, too short for the magic and version");
   }
+  Header header;
   const auto version = LoadLittleEndian<std::uint32_t>(bytes + kVersionOffset);
   if (version > kModelFormatVersion) {
     Fail("model file: format version ", version, " is newer than this build of maddness reads (",
@@ -379,9 +417,35 @@ detail::ModelData DeserializeModel(const std::uint8_t* bytes, std::size_t size) 
          " in a model without tables; it must be 0");
   }
 
-  const SectionSizes sizes = ComputeSectionSizes(version, static_cast<std::size_t>(input_dim),
-                                                 static_cast<int>(num_codebooks), has_tables == 1,
-                                                 static_cast<std::size_t>(output_dim));
+  header.version = version;
+  header.variant = variant;
+  header.input_dim = input_dim;
+  header.output_dim = output_dim;
+  header.num_codebooks = num_codebooks;
+  header.has_tables = has_tables;
+  header.aggregation = aggregation;
+  header.sizes = ComputeSectionSizes(version, static_cast<std::size_t>(input_dim),
+                                     static_cast<int>(num_codebooks), has_tables == 1,
+                                     static_cast<std::size_t>(output_dim));
+  return header;
+}
+
+}  // namespace
+
+std::size_t ModelFileSize(const std::uint8_t* bytes, std::size_t size) {
+  return CheckHeader(bytes, size).sizes.file;
+}
+
+detail::ModelData DeserializeModel(const std::uint8_t* bytes, std::size_t size) {
+  const Header header = CheckHeader(bytes, size);
+  const std::uint32_t version = header.version;
+  const std::uint32_t variant = header.variant;
+  const std::uint64_t input_dim = header.input_dim;
+  const std::uint64_t output_dim = header.output_dim;
+  const std::uint32_t num_codebooks = header.num_codebooks;
+  const std::uint32_t has_tables = header.has_tables;
+  const std::uint32_t aggregation = header.aggregation;
+  const SectionSizes& sizes = header.sizes;
   if (size < sizes.file) {
     Fail("model file: truncated: ", size, " bytes, but D = ", input_dim, ", C = ", num_codebooks,
          " and M = ", output_dim, " need ", sizes.file);

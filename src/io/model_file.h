@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "src/common/model_data.h"
@@ -19,6 +20,18 @@ std::vector<std::uint8_t> SerializeModel(const detail::ModelData& model);
 // checksum, and every field's range (split dims < D, codebook ranges, table sizes). Throws
 // maddness::Error describing the first problem found.
 detail::ModelData DeserializeModel(const std::uint8_t* bytes, std::size_t size);
+
+// The size in bytes that a model file with this header must have, after checking the magic, the
+// version and the header's counts (the first checks of DeserializeModel, with its messages).
+// Reads only the first min(size, 60) bytes.
+std::size_t ModelFileSize(const std::uint8_t* bytes, std::size_t size);
+
+// Reads the model file at `path` (the argument `name`) for DeserializeModel: its header first,
+// checked with ModelFileSize, then no more than the size the header gives, so that a huge file
+// or a device like /dev/zero is refused without reading it whole. Throws Error naming `name` and
+// `path` for a file that cannot be read, is not a model file, or is longer than its header says;
+// a shorter file is returned for DeserializeModel to report.
+std::vector<std::uint8_t> ReadModelFile(const std::string& path, const std::string& name);
 
 }  // namespace maddness::io
 

@@ -398,12 +398,26 @@ void WriteNpyArray(const std::string& path, const T* values, const std::vector<s
   WriteFileAtomic(path, bytes, "output file");
 }
 
+// The whole file, after a look at its magic: a file that is not a .npy file (a huge one, or
+// /dev/zero) is refused without being read whole.
+std::vector<std::uint8_t> ReadNpyFile(const std::string& path, const std::string& name,
+                                      const std::string& where) {
+  return ReadFileBounded(
+      path, name, kMagicBytes, [&](const std::uint8_t* prefix, std::size_t size) {
+        if (size < kMagicBytes || std::memcmp(prefix, kMagic, kMagicBytes) != 0) {
+          detail::Fail(where,
+                       ": not a .npy file (it does not start with the magic string \\x93NUMPY)");
+        }
+        return std::numeric_limits<std::size_t>::max();
+      });
+}
+
 }  // namespace
 
 // Peak memory: the whole file plus the float32 array.
 NpyFloatArray ReadNpy(const std::string& path, const std::string& name) {
   const std::string where = Where(name, path);
-  const std::vector<std::uint8_t> bytes = ReadFile(path, name);
+  const std::vector<std::uint8_t> bytes = ReadNpyFile(path, name, where);
   const NpyContents contents = ParseNpy(bytes, where, bytes.size());
 
   NpyFloatArray array;
@@ -431,7 +445,7 @@ NpyFloatArray ReadNpy(const std::string& path, const std::string& name) {
 
 std::vector<std::int64_t> ReadNpyLabels(const std::string& path, const std::string& name) {
   const std::string where = Where(name, path);
-  const std::vector<std::uint8_t> bytes = ReadFile(path, name);
+  const std::vector<std::uint8_t> bytes = ReadNpyFile(path, name, where);
   const NpyContents contents = ParseNpy(bytes, where, bytes.size());
   if (contents.shape.size() != 1) {
     detail::Fail(where, ": labels must be a 1-D array but the file has shape ",

@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "src/common/check.h"
 #include "src/common/eigen_matrix.h"
 #include "src/common/layout.h"
 #include "src/scan/scan.h"
@@ -55,6 +56,22 @@ Tables QuantizeTables(const std::vector<double>& float_tables, int num_codebooks
     const double scale = gap > 0.0 ? 255.0 / gap : 0.0;
     double offset_sum = 0.0;
     for (const double offset : offsets) offset_sum += offset;
+    // The outputs' float32 scale and offset: a B so large that they overflow gives no usable
+    // model (the file format, and every output, needs them finite).
+    constexpr double kFloatMax = std::numeric_limits<float>::max();
+    const double out_scale = scale > 0.0 ? raw_to_sum / scale : 0.0;
+    const double out_offset = scale > 0.0 ? offset_sum - bias / scale : offset_sum;
+    if (!std::isfinite(gap) || !(std::fabs(out_scale) <= kFloatMax) ||
+        !(std::fabs(out_offset) <= kFloatMax)) {
+      double largest = 0.0;
+      for (std::size_t c = 0; c < codebooks; ++c) {
+        largest = std::max({largest, std::fabs(offsets[c]), std::fabs(maxima[c])});
+      }
+      Fail("B is too large: the lookup tables of output ", first,
+           " (prototypes x B, summed over the codebooks) reach ", largest,
+           ", beyond what float32 outputs hold (", kFloatMax,
+           "); scale B down (and the outputs up by the same factor)");
+    }
     for (std::size_t m = first; m < last; ++m) {
       for (std::size_t e = 0; e < row_entries; ++e) {
         const double shifted =
@@ -62,9 +79,8 @@ Tables QuantizeTables(const std::vector<double>& float_tables, int num_codebooks
         const double rounded = std::nearbyint(std::min(255.0, std::max(0.0, shifted)));
         tables.luts[m * bytes_per_output + e] = static_cast<std::uint8_t>(rounded);
       }
-      tables.out_scale[m] = static_cast<float>(scale > 0.0 ? raw_to_sum / scale : 0.0);
-      tables.out_offset[m] =
-          static_cast<float>(scale > 0.0 ? offset_sum - bias / scale : offset_sum);
+      tables.out_scale[m] = static_cast<float>(out_scale);
+      tables.out_offset[m] = static_cast<float>(out_offset);
     }
   }
   BuildPairTables(num_codebooks, &tables);

@@ -1,6 +1,7 @@
 // Prototype optimization by ridge regression (spec 5.2), without materializing G.
 #include <Eigen/Dense>
 #include <algorithm>
+#include <string>
 
 #include "src/common/check.h"
 #include "src/common/eigen_matrix.h"
@@ -70,8 +71,20 @@ void FitRidgePrototypes(const TrainingSet& train, const std::vector<std::uint8_t
   system.diagonal().array() += ridge_lambda;
   const Eigen::LLT<Eigen::MatrixXd> cholesky(system);
   if (cholesky.info() != Eigen::Success) {
-    Fail("ridge_lambda is ", ridge_lambda,
-         "; the prototype regression is singular (some buckets are empty), use a lambda > 0");
+    // Say why: empty buckets give zero rows and columns; without them, C >= 2 codebooks still
+    // make G^T G singular, since each codebook's 16 bucket indicators sum to the same all-ones
+    // column. A tiny lambda next to row counts in the thousands does not help in floating point.
+    std::size_t empty_buckets = 0;
+    for (Eigen::Index i = 0; i < n; ++i) empty_buckets += system(i, i) == ridge_lambda ? 1 : 0;
+    const std::string reason =
+        empty_buckets > 0
+            ? StrCat(empty_buckets, " of the ", unknowns, " buckets are empty")
+            : StrCat("no bucket is empty, but with ", num_codebooks,
+                     " codebooks the bucket indicators are linearly dependent: every codebook's "
+                     "16 add up to the same all-ones column");
+    Fail("ridge_lambda is ", ridge_lambda, "; the prototype regression is singular (", reason,
+         "), so lambda must be large enough to make it solvable: use a lambda that is not "
+         "negligible next to the training row count (the default, 1, works)");
   }
   const Eigen::MatrixXd correction = cholesky.solve(gram_residual);
   for (Eigen::Index i = 0; i < n; ++i) {

@@ -21,6 +21,13 @@
 namespace maddness::detail {
 namespace {
 
+// pointer + offset, where a null pointer (the data of an empty vector: a process of a distributed
+// learning may hold no rows) stays null, since offsetting it is undefined even when unused.
+template <typename T>
+T* OffsetOrNull(T* pointer, std::size_t offset) {
+  return pointer == nullptr ? nullptr : pointer + offset;
+}
+
 constexpr int kLevels = 256;
 
 int LevelIndex(std::int8_t value) { return static_cast<int>(value) + 128; }
@@ -43,6 +50,9 @@ struct TreeLearner {
   std::vector<std::int8_t> quantized;
   std::vector<float> features;
   std::size_t feature_width = 0;
+  // Whether ProjectOntoProduct set `features`. Not features.empty(): a process of a distributed
+  // learning may hold no rows, and must still reduce statistics of the same width as the others.
+  bool projected = false;
   // Multiplies each column's remaining SSE when choosing candidates (empty: all 1).
   std::vector<double> candidate_weights;
   std::size_t num_rows = 0;
@@ -51,8 +61,8 @@ struct TreeLearner {
   // Reduces the statistics over the processes holding other rows (reduce.h).
   const Reducer* reducer = &LocalReducer();
 
-  const float* Features() const { return features.empty() ? centered.data() : features.data(); }
-  std::size_t FeatureWidth() const { return features.empty() ? width : feature_width; }
+  const float* Features() const { return projected ? features.data() : centered.data(); }
+  std::size_t FeatureWidth() const { return projected ? feature_width : width; }
 
   void Learn(std::uint32_t first_column, const std::vector<ColumnQuantizer>& quantizers,
              SplitLevel* levels, std::uint8_t* codes, std::size_t code_stride) {
@@ -85,10 +95,10 @@ struct TreeLearner {
         bool abandoned = false;
         for (std::size_t b = 0; b < num_buckets; ++b) {
           const std::size_t begin = bounds[b];
-          const SplitChoice choice =
-              OptimalSplitContiguous(quantized.data() + begin * width + candidate, width,
-                                     Features() + begin * feature_columns, norms.data() + begin,
-                                     bounds[b + 1] - begin, feature_columns, &scratch, *reducer);
+          const SplitChoice choice = OptimalSplitContiguous(
+              OffsetOrNull(quantized.data(), begin * width + candidate), width,
+              OffsetOrNull(Features(), begin * feature_columns), OffsetOrNull(norms.data(), begin),
+              bounds[b + 1] - begin, feature_columns, &scratch, *reducer);
           thresholds[b] = choice.threshold;
           total += choice.loss;
           if (have_best && total >= best_loss) {
@@ -147,7 +157,7 @@ struct TreeLearner {
                   next_centered.begin() + static_cast<std::ptrdiff_t>(i * width));
       std::copy_n(quantized.begin() + static_cast<std::ptrdiff_t>(from * width), width,
                   next_quantized.begin() + static_cast<std::ptrdiff_t>(i * width));
-      if (!features.empty()) {
+      if (projected) {
         std::copy_n(features.begin() + static_cast<std::ptrdiff_t>(from * feature_width),
                     feature_width,
                     next_features.begin() + static_cast<std::ptrdiff_t>(i * feature_width));
@@ -249,6 +259,7 @@ void ProjectOntoProduct(const MatrixView& b, std::uint32_t first, TreeLearner* l
   }
   const std::size_t feature_width = kept.size();
   learner->feature_width = feature_width;
+  learner->projected = true;
   learner->features.resize(learner->num_rows * feature_width);
   for (std::size_t r = 0; r < learner->num_rows; ++r) {
     const float* x = learner->centered.data() + r * learner->width;
@@ -451,8 +462,8 @@ std::vector<std::uint8_t> LearnTrees(const TrainingSet& train, const LearnOption
       }
     }
     if (product_b != nullptr) ProjectOntoProduct(*product_b, first, &learner);
-    learner.Learn(first, quantizers, &encoder->splits[c * kTreeDepth], codes.data() + c,
-                  static_cast<std::size_t>(num_codebooks));
+    learner.Learn(first, quantizers, &encoder->splits[c * kTreeDepth],
+                  OffsetOrNull(codes.data(), c), static_cast<std::size_t>(num_codebooks));
 
     // MADDNESS-PQ prototypes: bucket means over the codebook's own columns (empty buckets: 0).
     std::vector<double> sums(kNumPrototypes * width, 0.0);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end test of maddness-mpi on 1, 2 and 4 ranks of this machine (--oversubscribe).
+# End-to-end test of maddness-mpi on 1 to 4 ranks of this machine (--oversubscribe), and 17 for
+# ranks without rows.
 #
 #   bash tests/mpi/mpi_test.sh path/to/maddness-mpi path/to/maddness [path/to/mpiexec]
 #
@@ -118,6 +119,7 @@ np.save(f"{work}/a_test.npy", rows(517))
 np.save(f"{work}/a_3.npy", rows(3))
 np.save(f"{work}/a_0.npy", np.zeros((0, D), np.float32))
 np.save(f"{work}/a_15.npy", rows(15))
+np.save(f"{work}/a_16.npy", rows(16))
 np.save(f"{work}/b.npy", rng.standard_normal((D, M)).astype(np.float32))
 np.save(f"{work}/a_f64.npy", rows(50).astype(np.float64))
 np.save(f"{work}/a_fortran.npy", np.asfortranarray(rows(50)))
@@ -240,6 +242,44 @@ import json, sys
 info = json.load(open(sys.argv[1]))
 assert info["n_train"] == 1001 and info["codebooks"] == 8 and info["m"] == 5, info
 ' "$WORK/info.json"
+
+# Ranks without rows (issue 17): more ranks than rows, and more ranks than sampled rows. Every
+# rank must reduce statistics of the same length (the product objective's features included).
+for ranks in 1 2 3 17; do
+  mpi_ok "train on 16 rows, $ranks ranks" "$ranks" train --a "$WORK/a_16.npy" --b "$WORK/b.npy" \
+    -c 4 -q -o "$WORK/t16_$ranks.maddness"
+  "$MADDNESS" info --json "$WORK/t16_$ranks.maddness" >"$WORK/info.json" 2>&1 || true
+  py "the model of 16 rows on $ranks ranks" '
+import json, sys
+info = json.load(open(sys.argv[1]))
+assert info["n_train"] == 16 and info["codebooks"] == 4 and info["m"] == 5, info
+' "$WORK/info.json"
+done
+mpi_ok "train, 16 sampled rows on 17 ranks" 17 train --a "$WORK/a_train.npy" --b "$WORK/b.npy" \
+  -c 4 -q --max-train-rows 16 -o "$WORK/t17s.maddness"
+mpi_ok "train, encoder only, 16 rows on 17 ranks" 17 train --a "$WORK/a_16.npy" -c 4 -q \
+  --objective input -o "$WORK/e16_17.maddness"
+mpi_error "train --max-train-rows 1" "--max-train-rows 1" 2 train --a "$WORK/a_train.npy" \
+  --b "$WORK/b.npy" --max-train-rows 1 -o "$OUT/m.maddness"
+
+# Outputs (issue 17): a symbolic link is followed; a FIFO is refused (MPI-IO writes at offsets),
+# and stays a FIFO.
+echo old >"$WORK/behind_link.npy"
+ln -s behind_link.npy "$WORK/link.npy"
+mpi_ok "apply -o a symbolic link" 2 apply "$WORK/m.maddness" --a "$WORK/a_test.npy" \
+  -o "$WORK/link.npy"
+if [[ -L $WORK/link.npy ]]; then pass; else fail "apply -o a symbolic link: the link is gone"; fi
+same_bytes "apply -o a symbolic link: written through it" "$WORK/ref_a_test.npy" \
+  "$WORK/behind_link.npy"
+mkfifo "$WORK/fifo"
+mpi_error "apply -o a FIFO" "FIFO" 2 apply "$WORK/m.maddness" --a "$WORK/a_test.npy" \
+  -o "$WORK/fifo"
+if [[ -p $WORK/fifo ]]; then pass; else fail "apply -o a FIFO: no longer a FIFO"; fi
+if [[ -z $(find "$WORK" -maxdepth 1 -name '*.tmp-*') ]]; then
+  pass
+else
+  fail "temporary files left: $(find "$WORK" -maxdepth 1 -name '*.tmp-*')"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # Errors: status 1, one message naming the argument, no file left, no hang.

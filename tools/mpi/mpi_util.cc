@@ -11,8 +11,10 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <new>
 
+#include "src/io/file.h"
 #include "src/io/npy.h"
 
 namespace maddness::mpi {
@@ -195,25 +197,23 @@ void WriteSharedFile(const World& world, const std::string& path,
                      const std::vector<std::uint8_t>& header, const std::uint8_t* local_bytes,
                      std::size_t local_size, std::size_t byte_offset) {
   const std::string what = "-o (" + path + ")";
-  // Rank 0 makes a unique temporary name (mkstemp creates the empty file) and shares it.
+  // Rank 0 applies the library's rule for outputs (io::ResolveOutputTarget): symbolic links are
+  // followed, and the file they lead to is replaced. MPI-IO writes at offsets, which a device or
+  // FIFO cannot take, so those are refused. Rank 0 then makes a unique temporary file (removed on
+  // failure, and on SIGINT or SIGTERM) and shares its name.
   std::string temp_path;
+  std::unique_ptr<io::TemporaryFile> temp;
   RunOnEveryRank(world, [&] {
     if (!world.root()) return;
-    temp_path = path + ".tmp-XXXXXX";
-    const int fd = ::mkstemp(temp_path.data());
-    if (fd < 0) {
+    const io::OutputTarget target = io::ResolveOutputTarget(path, "-o");
+    if (target.in_place) {
       throw Error(what +
-                  ": cannot create a temporary file in its directory: " + std::strerror(errno));
+                  ": is a character device or FIFO; maddness-mpi writes its output with MPI-IO "
+                  "at file offsets, which needs a regular file (write one, then copy it)");
     }
-    const mode_t mask = ::umask(0);
-    ::umask(mask);
-    const int chmod_result = ::fchmod(fd, 0666 & ~mask);
-    ::close(fd);
-    if (chmod_result != 0) {
-      ::unlink(temp_path.c_str());
-      throw Error(what +
-                  ": cannot set the permissions of the temporary file: " + std::strerror(errno));
-    }
+    temp = std::make_unique<io::TemporaryFile>(target.path, "-o");
+    temp->CloseDescriptor();
+    temp_path = temp->path();
   });
   int name_length = static_cast<int>(temp_path.size());
   MPI_Bcast(&name_length, 1, MPI_INT, 0, MPI_COMM_WORLD);
@@ -258,12 +258,14 @@ void WriteSharedFile(const World& world, const std::string& path,
     }
     MPI_File_close(&handle);  // collective
   }
-  if (world.root()) {
-    if (!failure && ::rename(temp_path.c_str(), path.c_str()) != 0) {
-      error = what + ": cannot rename the temporary file over it: " + std::strerror(errno);
+  if (world.root() && !failure) {
+    try {
+      temp->RenameOver();
+    } catch (const Error& rename_error) {
+      error = rename_error.what();
     }
-    if (failure || !error.empty()) ::unlink(temp_path.c_str());
   }
+  temp.reset();  // removes the temporary file unless it was renamed
   if (!failure) failure = FirstFailure(world.root() ? error : "", world);
   if (failure) throw RankFailure(*failure);
 }

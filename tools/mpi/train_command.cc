@@ -112,12 +112,19 @@ int RunTrain(const MpiTrainArgs& args) {
     if (!world.root()) return;
     const std::vector<std::uint8_t> bytes = io::SerializeModel(*data);
     Model model = Model::Deserialize(bytes.data(), bytes.size());
-    if (!args.b_path.empty()) model.SetB(b_view, options.aggregation, options.table_scale);
+    if (!args.b_path.empty()) {
+      cli::NamingB(b, [&] { model.SetB(b_view, options.aggregation, options.table_scale); });
+    }
     model.Save(args.output_path);
     if (!learn.quiet) {
       std::fprintf(stderr,
-                   "learned %d codebooks on %zu x %zu rows over %d ranks in %.2f s%s; wrote %s\n",
-                   model.num_codebooks(), a.rows, a.cols, world.size, seconds,
+                   "learned %d codebooks on %llu%s x %zu rows over %d ranks in %.2f s%s; "
+                   "wrote %s\n",
+                   model.num_codebooks(), static_cast<unsigned long long>(model.num_train_rows()),
+                   model.num_train_rows() < a.rows
+                       ? (" (sampled from " + std::to_string(a.rows) + ")").c_str()
+                       : "",
+                   a.cols, world.size, seconds,
                    model.has_tables() ? "" : " (encoder only: run set-b to add tables)",
                    args.output_path.c_str());
     }
