@@ -1,6 +1,7 @@
-// Google Benchmark programs for the kernels alone, single thread: encode, scan (raw uint16 and
-// de-quantized float32 output), de-quantization alone, encode + scan end to end (as Model::Apply
-// does it, one task of 64 blocks at a time) and, when built with them, the exact float32 products
+// Google Benchmark programs for the kernels alone, single thread: encode, scan (row-major raw
+// uint16 and float32 output; column-major raw uint16, uint8 and float32 output),
+// de-quantization alone, encode + scan end to end (as Model::Apply does it, one task of 64
+// blocks at a time) and, when built with them, the exact float32 products
 // of oneDNN and OpenBLAS on the same shapes.
 //
 //   build/bench/maddness_kernels_bench --benchmark_filter='Scan.*/10000/512/100/16'
@@ -184,7 +185,49 @@ void RunScan(benchmark::State& state, int threads) {
   SetLookups(state, p);
   SetLabel(state);
 }
+// The column-major scans (output m of row n at m * N + n): uint16 raw sums, uint8 raw sums (one
+// averaging group only: C <= 16) or float32, per task of 64 blocks as Model::ScanPacked does.
+enum class ColumnOutput { kRaw16, kRaw8, kFloat };
+template <ColumnOutput kOutput>
+void RunScanColumns(benchmark::State& state) {
+  Problem& p = GetProblem(state);
+  if (kOutput == ColumnOutput::kRaw8 && p.codebooks > kMaxGroupSize) {
+    state.SkipWithError("8-bit raw sums need C <= 16");
+    return;
+  }
+  const ScanArgs args = p.Args();
+  const std::size_t num_blocks = NumBlocks(p.rows);
+  const std::size_t task_bytes = kBlocksPerTask * CodePairs(p.codebooks) * kBlockRows;
+  AlignedVector<float> out(kOutput == ColumnOutput::kFloat ? p.rows * p.outputs : 0);
+  AlignedVector<std::uint16_t> raw(kOutput == ColumnOutput::kRaw16 ? p.rows * p.outputs : 0);
+  AlignedVector<std::uint8_t> raw8(kOutput == ColumnOutput::kRaw8 ? p.rows * p.outputs : 0);
+  for (auto _ : state) {
+    for (std::size_t first = 0; first < num_blocks; first += kBlocksPerTask) {
+      const std::size_t last = std::min(num_blocks, first + kBlocksPerTask);
+      ScanArgs task = args;
+      task.packed_codes = p.codes.data() + first / kBlocksPerTask * task_bytes;
+      if constexpr (kOutput == ColumnOutput::kFloat) {
+        ScanDequantizeColumns(task, p.scale.data(), p.offset.data(), first, last, out.data(),
+                              p.rows);
+      } else if constexpr (kOutput == ColumnOutput::kRaw16) {
+        ScanColumns(task, first, last, raw.data(), p.rows);
+      } else {
+        ScanColumns8(task, first, last, raw8.data(), p.rows);
+      }
+    }
+    benchmark::DoNotOptimize(out.data());
+    benchmark::DoNotOptimize(raw.data());
+    benchmark::DoNotOptimize(raw8.data());
+    benchmark::ClobberMemory();
+  }
+  SetLookups(state, p);
+  SetLabel(state);
+}
+
 void BM_ScanRaw(benchmark::State& state) { RunScan<false>(state, 1); }
+void BM_ScanColumnsRaw(benchmark::State& state) { RunScanColumns<ColumnOutput::kRaw16>(state); }
+void BM_ScanColumnsRaw8(benchmark::State& state) { RunScanColumns<ColumnOutput::kRaw8>(state); }
+void BM_ScanColumnsF32(benchmark::State& state) { RunScanColumns<ColumnOutput::kFloat>(state); }
 void BM_ScanF32(benchmark::State& state) { RunScan<true>(state, 1); }
 void BM_ScanRawThreads(benchmark::State& state) {
   RunScan<false>(state, static_cast<int>(state.range(5)));
@@ -386,6 +429,9 @@ BENCHMARK(BM_Encode)->Apply(EncodeSuiteShapes);
 BENCHMARK(BM_Encode)->Name("BM_EncodePaper")->Apply(EncodePaperShapes);
 BENCHMARK(BM_ScanRaw)->Apply(Shapes);
 BENCHMARK(BM_ScanF32)->Apply(Shapes);
+BENCHMARK(BM_ScanColumnsRaw)->Apply(Shapes);
+BENCHMARK(BM_ScanColumnsRaw8)->Apply(Shapes);
+BENCHMARK(BM_ScanColumnsF32)->Apply(Shapes);
 BENCHMARK(BM_DequantizeAlone)->Apply(ExactShapes);
 BENCHMARK(BM_EndToEndRaw)->Apply(Shapes);
 BENCHMARK(BM_EndToEndF32)->Apply(Shapes);

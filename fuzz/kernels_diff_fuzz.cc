@@ -1,9 +1,10 @@
 // Fuzz target, differential: the input describes an encoder (hash trees), a matrix A, packed codes
 // and quantized tables. Every SIMD target compiled into the library that this CPU can run must
-// give the same bytes as the scalar references for EncodeBlocks, ScanBlocks and
-// ScanDequantizeBlocks, on all blocks and on a sub-range of them (with C <= 2, with or without the
-// pair tables, as the input says); with NaN or infinities in A, EncodeBlocks must report them on
-// every target. Any difference aborts.
+// give the same bytes as the scalar references for EncodeBlocks, ScanBlocks,
+// ScanDequantizeBlocks and the column-major scans (ScanColumns, ScanColumns8,
+// ScanDequantizeColumns), on all blocks and on a sub-range of them (with C <= 2, with or without
+// the pair tables, as the input says); with NaN or infinities in A, EncodeBlocks must report them
+// on every target. Any difference aborts.
 #include <hwy/targets.h>
 
 #include <algorithm>
@@ -217,6 +218,34 @@ void Run(fuzz::FuzzInput& input) {
       [&](float* out) {
         ScanDequantizeBlocks(sub_args, scale.data(), offset.data(), first, num_blocks, out, stride);
       });
+
+  // Column-major output: output m of row n at m * out_col_stride + n.
+  const std::size_t out_col_stride = rows + input.Range(0, 3);
+  const std::size_t out_col_size = outputs * out_col_stride + 4;
+  Compare<std::uint16_t>(
+      "ScanColumns", out_col_size, 0xBEEF,
+      [&](std::uint16_t* out) { ScanColumnsRef(args, 0, num_blocks, out, out_col_stride); },
+      [&](std::uint16_t* out) { ScanColumns(args, 0, num_blocks, out, out_col_stride); });
+  Compare<std::uint16_t>(
+      "ScanColumns (sub-range)", out_col_size, 0xBEEF,
+      [&](std::uint16_t* out) { ScanColumnsRef(sub_args, first, num_blocks, out, out_col_stride); },
+      [&](std::uint16_t* out) { ScanColumns(sub_args, first, num_blocks, out, out_col_stride); });
+  Compare<float>(
+      "ScanDequantizeColumns", out_col_size, -12345.0f,
+      [&](float* out) {
+        ScanDequantizeColumnsRef(args, scale.data(), offset.data(), 0, num_blocks, out,
+                                 out_col_stride);
+      },
+      [&](float* out) {
+        ScanDequantizeColumns(args, scale.data(), offset.data(), 0, num_blocks, out,
+                              out_col_stride);
+      });
+  if (aggregation == Aggregation::kAveraging && num_codebooks <= kMaxGroupSize) {
+    Compare<std::uint8_t>(
+        "ScanColumns8", out_col_size, 0xA5,
+        [&](std::uint8_t* out) { ScanColumns8Ref(args, 0, num_blocks, out, out_col_stride); },
+        [&](std::uint8_t* out) { ScanColumns8(args, 0, num_blocks, out, out_col_stride); });
+  }
 }
 
 }  // namespace
