@@ -40,11 +40,21 @@ class Model:
     @property
     def num_train_rows(self) -> int: ...
     def apply(
-        self, A: ArrayLike, *, threads: int = 0, out: Optional[npt.NDArray[np.float32]] = None
+        self,
+        A: ArrayLike,
+        *,
+        threads: int = 0,
+        out: Optional[npt.NDArray[np.float32]] = None,
+        order: Literal["C", "F"] = "C",
     ) -> npt.NDArray[np.float32]:
-        """Approximates A @ B: float32 (N, M), or (M,) for a 1-D A."""
+        """Approximates A @ B: float32 (N, M), or (M,) for a 1-D A; order="F" for Fortran order."""
     def __call__(
-        self, A: ArrayLike, *, threads: int = 0, out: Optional[npt.NDArray[np.float32]] = None
+        self,
+        A: ArrayLike,
+        *,
+        threads: int = 0,
+        out: Optional[npt.NDArray[np.float32]] = None,
+        order: Literal["C", "F"] = "C",
     ) -> npt.NDArray[np.float32]:
         """m(A) is m.apply(A)."""
     def encode(self, A: ArrayLike, *, threads: int = 0) -> npt.NDArray[np.uint8]:
