@@ -49,9 +49,11 @@ void CheckBenchArgs(const BenchArgs& args) {
   }
   if (args.output == "raw8" &&
       (args.output_layout != "col" || args.codebooks > 16 || args.aggregation != "average")) {
-    throw Error(
-        "--output raw8 needs --output-layout col, --codebooks at most 16 and "
-        "--aggregation average (8-bit raw sums are one averaging group's roots)");
+    throw Error("--output is 'raw8' with --output-layout '" + args.output_layout +
+                "', --codebooks " + std::to_string(args.codebooks) + " and --aggregation '" +
+                args.aggregation +
+                "'; 8-bit raw sums need --output-layout col, at most 16 codebooks and "
+                "--aggregation average (they are one averaging group's roots)");
   }
   if (args.output != "f32" && args.output != "raw" && args.output != "raw8") {
     throw Error("--output is '" + args.output + "'; it must be 'f32', 'raw' or 'raw8'");
