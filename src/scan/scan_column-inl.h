@@ -214,6 +214,36 @@ HWY_INLINE V8 Lookup(V8 table, V8 index) {
 #endif
 }
 
+// The rounded average of one pair's two lookups (the tables at kOffset and kOffset + 16 from
+// `tables`, each broadcast to every 128-bit block). On AVX2 the step is written out as
+// instructions: GCC 12 schedules the table loads of a whole vector of rows ahead of their lookups
+// and, with 16 vector registers, stores them on the stack and loads them again (and compiles
+// LoadDup128 to a load, a store and a broadcast from the stack, since VBROADCASTI128 reads only
+// memory); given the tables as memory operands it computes every table's address once, outside
+// the row loop, and keeps those on the stack. Written out with the base pointer and a constant
+// offset, each table is one broadcast load next to its lookup. The tables are not written while
+// the scan runs, so the instructions need not be ordered against stores.
+template <std::size_t kOffset>
+HWY_INLINE V8 PairAverage(const std::uint8_t* HWY_RESTRICT tables, V8 low, V8 high) {
+#if HWY_TARGET == HWY_AVX2 && HWY_COMPILER_GCC
+  __m256i average;
+  __m256i other;
+  asm("vbroadcasti128 %c[low_table](%[tables]), %[average]\n\t"
+      "vbroadcasti128 %c[high_table](%[tables]), %[other]\n\t"
+      "vpshufb %[low], %[average], %[average]\n\t"
+      "vpshufb %[high], %[other], %[other]\n\t"
+      "vpavgb %[other], %[average], %[average]"
+      : [average] "=&x"(average), [other] "=&x"(other)
+      : [tables] "r"(tables), [low_table] "i"(kOffset), [high_table] "i"(kOffset + 16),
+        [low] "x"(low.raw), [high] "x"(high.raw));
+  return V8{average};
+#else
+  const D8 d8;
+  return hn::AverageRound(Lookup(LoadTable(d8, tables + kOffset), low),
+                          Lookup(LoadTable(d8, tables + kOffset + 16), high));
+#endif
+}
+
 // The roots of pairs [kFirst, kFirst + kCount) of a group (a balanced subtree in codebook order)
 // for the tile's outputs. codes: the vector's codes of the group's first pair (pairs kBlockRows
 // bytes apart); tables[t]: output t's 32 table bytes of that pair (pairs 32 bytes apart).
@@ -226,9 +256,7 @@ HWY_INLINE void Subtree(const std::uint8_t* HWY_RESTRICT codes,
     const V8 low = LowIndex(packed);
     const V8 high = HighIndex(packed);
     for (std::size_t t = 0; t < kTile; ++t) {
-      const std::uint8_t* table = tables[t] + kFirst * 32;
-      roots[t] = hn::AverageRound(Lookup(LoadTable(d8, table), low),
-                                  Lookup(LoadTable(d8, table + 16), high));
+      roots[t] = PairAverage<kFirst * 32>(tables[t], low, high);
     }
   } else {
     V8 right[kTile];
@@ -377,8 +405,8 @@ inline FloatColumnStore ColumnStore(const float*, const float* scale, const floa
 }
 
 // Outputs per tile: each code load and split is shared by the tile's outputs, and the tree values
-// of four outputs still fit in the registers (16 on AVX2 and older, 32 on AVX-512). Four was
-// faster than two on AVX2 and AVX3_DL, and eight no faster (docs/kernels.md).
+// of four outputs still fit in the registers (16 on AVX2 and older, 32 on AVX-512) but for a few
+// spills. The last outputs go in a tile of two, then one. Measurements in docs/kernels.md.
 inline constexpr std::size_t kColumnTile = 4;
 
 // Rows [first_row, end_row) of outputs [m0, m0 + kTile), blocks of codes from `codes` (the block
@@ -464,6 +492,11 @@ HWY_INLINE void DirectColumns(const ScanArgs& args, std::size_t num_groups, std:
     for (; m + kColumnTile <= args.output_dim; m += kColumnTile) {
       DirectTile<kPairs, kColumnTile>(args, codes, num_groups, first_row, chunk_end, m, out,
                                       col_stride, out_scale, out_offset, stream);
+    }
+    if (kColumnTile > 2 && m + 2 <= args.output_dim) {
+      DirectTile<kPairs, 2>(args, codes, num_groups, first_row, chunk_end, m, out, col_stride,
+                            out_scale, out_offset, stream);
+      m += 2;
     }
     for (; m < args.output_dim; ++m) {
       DirectTile<kPairs, 1>(args, codes, num_groups, first_row, chunk_end, m, out, col_stride,
