@@ -27,4 +27,4 @@ fi
 
 mkdir -p "$out"
 "$experiment" --task all --data "$data" --out "$out" "$@"
-/usr/bin/python3 "$project/scripts/plot_results.py" "$out"
+/usr/bin/python3 "$project/bench/experiment/plot_results.py" "$out"
