@@ -22,6 +22,9 @@
 #include <string>
 #include <vector>
 
+#ifdef MADDNESS_WITH_BASELINES
+#include "bench/experiment/baselines/exact_product.h"
+#endif
 #include "bench/lookup_peak.h"
 #include "maddness/maddness.h"
 #include "src/common/aligned.h"
@@ -30,7 +33,6 @@
 #include "src/common/parallel.h"
 #include "src/encode/encode.h"
 #include "src/scan/scan.h"
-#include "tools/exact_product.h"
 
 namespace maddness::detail {
 namespace {
@@ -336,10 +338,12 @@ void BM_LookupPeak(benchmark::State& state) {
   state.SetLabel(target);
 }
 
-// The exact float32 products of tools/exact_product.h (the ones `maddness bench` and the demo
-// time), on one thread, with B (D x M, row-major) prepared once outside the timed loop.
-template <std::unique_ptr<cli::ExactMatmul> (*Make)(const float*, bool, std::size_t, std::size_t,
-                                                    const float*, std::size_t)>
+#ifdef MADDNESS_WITH_BASELINES
+// The exact float32 products of bench/experiment/baselines/exact_product.h (the ones `maddness
+// bench` and the demo time), on one thread, with B (D x M, row-major) prepared once outside the
+// timed loop.
+template <std::unique_ptr<baselines::ExactMatmul> (*Make)(
+    baselines::ProductLayout, const float*, std::size_t, std::size_t, const float*, std::size_t)>
 void BM_Exact(benchmark::State& state) {
   Problem& p = GetProblem(state);
   std::vector<float> b(p.dim * p.outputs);
@@ -347,16 +351,17 @@ void BM_Exact(benchmark::State& state) {
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for (float& value : b) value = normal(generator);
   std::vector<float> c(p.rows * p.outputs);
-  const std::unique_ptr<cli::ExactMatmul> product =
-      Make(p.a, p.col_major, p.rows, p.dim, b.data(), p.outputs);
+  const std::unique_ptr<baselines::ExactMatmul> product =
+      Make(baselines::LayoutOfA(p.col_major), p.a, p.rows, p.dim, b.data(), p.outputs);
   for (auto _ : state) {
     product->Run(c.data(), 1);
     benchmark::DoNotOptimize(c.data());
   }
   state.SetLabel(product->name() + (p.col_major ? ", col-major" : ", row-major"));
 }
-void BM_OneDnnMatmul(benchmark::State& state) { BM_Exact<cli::MakeOneDnnProduct>(state); }
-void BM_OpenBlasSgemm(benchmark::State& state) { BM_Exact<cli::MakeOpenBlasProduct>(state); }
+void BM_OneDnnMatmul(benchmark::State& state) { BM_Exact<baselines::MakeOneDnnProduct>(state); }
+void BM_OpenBlasSgemm(benchmark::State& state) { BM_Exact<baselines::MakeOpenBlasProduct>(state); }
+#endif  // MADDNESS_WITH_BASELINES
 
 // N, D, M, C, layout. N = 1,000,000 shapes allocate 2 GB for A.
 void Shapes(benchmark::internal::Benchmark* b) {
@@ -454,8 +459,10 @@ BENCHMARK(BM_EndToEndRaw)->Apply(Shapes);
 BENCHMARK(BM_EndToEndF32)->Apply(Shapes);
 BENCHMARK(BM_ScanRawThreads)->Apply(ThreadShapes);
 BENCHMARK(BM_EndToEndF32Threads)->Apply(ThreadShapes);
+#ifdef MADDNESS_WITH_BASELINES
 BENCHMARK(BM_OneDnnMatmul)->Apply(ExactShapes);
 BENCHMARK(BM_OpenBlasSgemm)->Apply(ExactShapes);
+#endif
 
 }  // namespace
 }  // namespace maddness::detail

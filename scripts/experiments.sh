@@ -1,30 +1,30 @@
 #!/usr/bin/env bash
-# Runs the whole experiment suite (`maddness experiment --task all`) and draws its figures.
+# Runs the whole experiment suite (`maddness-experiment --task all`) and draws its figures.
 #
-#   bash scripts/experiments.sh [OUT_DIR] [extra arguments for maddness experiment...]
+#   bash scripts/experiments.sh [OUT_DIR] [extra arguments for maddness-experiment...]
 #
 # OUT_DIR (default experiment-results) receives results.csv, results.json, results.png,
-# results.svg and summary.md. Environment: MADDNESS = the maddness binary (default
-# build/tools/maddness, configured and built here when missing), DATA = the shared data folder
-# (default ../shared/data next to the project). One thread for every timed product unless the
+# results.svg and summary.md. Environment: MADDNESS_EXPERIMENT = the maddness-experiment binary
+# (default build/bench/experiment/maddness-experiment, configured and built here when missing),
+# DATA = the shared data folder (default ../shared/data next to the project). One thread for every timed product unless the
 # extra arguments say otherwise (e.g. --threads 2).
 set -euo pipefail
 project=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-experiment-results}
 shift || true
 data=${DATA:-$project/../shared/data}
-maddness=${MADDNESS:-$project/build/tools/maddness}
+experiment=${MADDNESS_EXPERIMENT:-$project/build/bench/experiment/maddness-experiment}
 # OpenBLAS as the tests run it (this CPU exposes AVX2 only).
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
 export OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE:-512}
 
-if [[ ! -x $maddness ]]; then
-  echo "experiments: building $maddness" >&2
+if [[ ! -x $experiment ]]; then
+  echo "experiments: building $experiment" >&2
   cmake -S "$project" -B "$project/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DPython_EXECUTABLE=/usr/bin/python3 >/dev/null
-  cmake --build "$project/build" --target maddness_cli
+    -DMADDNESS_BUILD_EXPERIMENTS=ON -DPython_EXECUTABLE=/usr/bin/python3 >/dev/null
+  cmake --build "$project/build" --target maddness_experiment
 fi
 
 mkdir -p "$out"
-"$maddness" experiment --task all --data "$data" --out "$out" "$@"
-/usr/bin/python3 "$project/scripts/plot_results.py" "$out"
+"$experiment" --task all --data "$data" --out "$out" "$@"
+/usr/bin/python3 "$project/bench/experiment/plot_results.py" "$out"

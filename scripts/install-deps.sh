@@ -19,7 +19,7 @@ packages=(
   dataset-fashion-mnist                            # the demo's data
   libopenmpi-dev openmpi-bin                       # maddness-mpi (MADDNESS_MPI): MPI scale-out
   python3-dask                                     # the Dask example and its test (scale-out)
-  python3-matplotlib                               # scripts/plot_results.py: the experiment figures
+  python3-matplotlib                               # bench/experiment/plot_results.py: experiment figures
 )
 
 missing=()

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Make the project's deep-feature benchmark (`maddness experiment --task deepfeat`).
+"""Make the project's deep-feature benchmark (`maddness-experiment --task deepfeat`).
 
 Trains a small CNN on Fashion-MNIST (Debian package dataset-fashion-mnist) on the CPU, seeded and
 deterministic, and writes into a cache folder outside the repository (default

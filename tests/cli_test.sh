@@ -13,6 +13,13 @@ set -euo pipefail
 MADDNESS=${1:?usage: cli_test.sh path/to/maddness [shared-data-dir]}
 SHARED_DATA=${2:-}
 PYTHON=/usr/bin/python3  # Debian's python3 (json module); only used when present
+# Whether the program was built with MADDNESS_BUILD_EXPERIMENTS (bench, demo, experiment): ctest
+# says so (1 or 0); run by hand, the program is asked.
+if [[ -z ${MADDNESS_WITH_EXPERIMENTS:-} ]]; then
+  MADDNESS_WITH_EXPERIMENTS=0
+  if "$MADDNESS" --help | grep -q '^ *bench '; then MADDNESS_WITH_EXPERIMENTS=1; fi
+fi
+WITH_EXPERIMENTS=$MADDNESS_WITH_EXPERIMENTS
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -430,11 +437,14 @@ expect_error "eval: bad table scale" "--table-scale" eval "${eval_args[@]}" --ta
 expect_error "eval: candidate dims -1" "--candidate-dims" eval "${eval_args[@]}" \
   --candidate-dims -1 --json
 # demo checks its options before it reads any data.
-expect_error "demo: bad objective" "--objective" demo --objective rows --data "$WORK/none" -q
-expect_error "demo: bad table scale" "--table-scale" demo --table-scale none --data "$WORK/none" -q
-expect_error "demo: candidate dims 0" "--candidate-dims" demo --candidate-dims 0 \
-  --data "$WORK/none" -q
-expect_error "demo: missing data" "--data" demo --data "$WORK/none" -q
+if [[ $WITH_EXPERIMENTS == 1 ]]; then
+  expect_error "demo: bad objective" "--objective" demo --objective rows --data "$WORK/none" -q
+  expect_error "demo: bad table scale" "--table-scale" demo --table-scale none \
+    --data "$WORK/none" -q
+  expect_error "demo: candidate dims 0" "--candidate-dims" demo --candidate-dims 0 \
+    --data "$WORK/none" -q
+  expect_error "demo: missing data" "--data" demo --data "$WORK/none" -q
+fi
 expect_error "train: output in a missing directory" "-o" train --a "$WORK/a_train.npy" \
   --b "$WORK/b.npy" --codebooks 4 -o "$OUT/no/such/dir/model"
 
@@ -525,15 +535,23 @@ check "unknown subcommand: status 2" test "$(cat "$WORK/status")" -eq 2
 # ---------------------------------------------------------------------------------------------
 # bench: one JSON object with the documented keys; bad values refused.
 
-expect_ok "bench --json" bench --n 300 --d 32 --m 5 --codebooks 4 --repeats 3 --json
-json_check "bench JSON" "all(k in d for k in ['exact_ms', 'exact_library', 'maddness_ms', \
-  'encode_ms', 'scan_ms', 'speedup', 'lookups_per_s', 'target', 'threads']) and d['n'] == 300"
-expect_ok "bench raw, column-major" bench --n 100 --d 16 --m 3 --codebooks 3 --layout col \
-  --output raw --repeats 2
-check "bench: names the fastest exact product" grep -q "fastest exact product" "$WORK/stdout"
-expect_error "bench --layout bad" --layout bench --layout diagonal --repeats 1
-expect_error "bench --codebooks > --d" --codebooks bench --d 8 --codebooks 9 --repeats 1
-expect_error "bench --output bad" --output bench --output f16 --repeats 1
+# Built without MADDNESS_BUILD_EXPERIMENTS, the program has no bench, demo nor experiment.
+if [[ $WITH_EXPERIMENTS == 1 ]]; then
+  expect_ok "bench --json" bench --n 300 --d 32 --m 5 --codebooks 4 --repeats 3 --json
+  json_check "bench JSON" "all(k in d for k in ['exact_ms', 'exact_library', 'maddness_ms', \
+    'encode_ms', 'scan_ms', 'speedup', 'lookups_per_s', 'target', 'threads']) and d['n'] == 300"
+  expect_ok "bench raw, column-major" bench --n 100 --d 16 --m 3 --codebooks 3 --layout col \
+    --output raw --repeats 2
+  check "bench: names the fastest exact product" grep -q "fastest exact product" "$WORK/stdout"
+  expect_error "bench --layout bad" --layout bench --layout diagonal --repeats 1
+  expect_error "bench --codebooks > --d" --codebooks bench --d 8 --codebooks 9 --repeats 1
+  expect_error "bench --output bad" --output bench --output f16 --repeats 1
+else
+  for command in bench demo experiment; do
+    run "$command"
+    check "$command without the experiments: status 2" test "$(cat "$WORK/status")" -eq 2
+  done
+fi
 
 # ---------------------------------------------------------------------------------------------
 # Real data (optional): the issue's accuracy bounds, through the command line.

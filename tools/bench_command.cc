@@ -14,13 +14,19 @@
 #include <thread>
 #include <vector>
 
+#include "bench/experiment/baselines/exact_product.h"
 #include "maddness/maddness.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
-#include "tools/exact_product.h"
 
 namespace maddness::cli {
 namespace {
+
+using baselines::ExactMatmul;
+using baselines::LayoutOfA;
+using baselines::MakeOneDnnProduct;
+using baselines::MakeOpenBlasProduct;
+using baselines::ProductLayout;
 
 // Rows for learning: enough for 16 prototypes per codebook; more would only slow the benchmark.
 constexpr std::size_t kTrainRows = 8192;
@@ -178,13 +184,16 @@ int RunBench(const BenchArgs& args) {
     bool same_layout;  // reads A in the layout MADDNESS is given
   };
   std::vector<Exact> exact;
-  exact.push_back({MakeOneDnnProduct(a.data(), col_major, n, d, b.data(), m), true});
-  exact.push_back({MakeOpenBlasProduct(a.data(), col_major, n, d, b.data(), m), true});
+  const ProductLayout layout = LayoutOfA(col_major);
+  exact.push_back({MakeOneDnnProduct(layout, a.data(), n, d, b.data(), m), true});
+  exact.push_back({MakeOpenBlasProduct(layout, a.data(), n, d, b.data(), m), true});
   if (col_major) {
-    exact.push_back({MakeOneDnnTransposedProduct(a.data(), n, d, b.data(), m), true});
-    exact.push_back({MakeOpenBlasTransposedProduct(a.data(), n, d, b.data(), m), true});
-    exact.push_back({MakeOneDnnProduct(a_row_major.data(), false, n, d, b.data(), m), false});
-    exact.push_back({MakeOpenBlasProduct(a_row_major.data(), false, n, d, b.data(), m), false});
+    const ProductLayout transposed = ProductLayout::kTransposed;
+    const ProductLayout row_major = ProductLayout::kRowMajor;
+    exact.push_back({MakeOneDnnProduct(transposed, a.data(), n, d, b.data(), m), true});
+    exact.push_back({MakeOpenBlasProduct(transposed, a.data(), n, d, b.data(), m), true});
+    exact.push_back({MakeOneDnnProduct(row_major, a_row_major.data(), n, d, b.data(), m), false});
+    exact.push_back({MakeOpenBlasProduct(row_major, a_row_major.data(), n, d, b.data(), m), false});
   }
   std::vector<float> exact_out(n * m);
   // MADDNESS's output: 64-byte aligned, and column-major output with a column stride of N

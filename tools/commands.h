@@ -85,6 +85,8 @@ struct EvalArgs {
 };
 int RunEval(const EvalArgs& args);
 
+// demo and bench time the exact products of the baselines (bench/experiment/baselines/): they
+// are built with MADDNESS_BUILD_EXPERIMENTS.
 struct DemoArgs {
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
   LearnArgs learn;
@@ -106,28 +108,6 @@ struct BenchArgs {
   bool json = false;
 };
 int RunBench(const BenchArgs& args);
-
-// experiment: the paper's speed-accuracy suite (tools/experiment_command.cc).
-struct ExperimentArgs {
-  std::string task = "all";
-  std::string data_dir = "../shared/data";
-  std::string fashion_dir = "/usr/share/datasets/fashion-mnist";
-  // The deep-feature benchmark (scripts/make_deepfeat.py); main.cc sets the default from
-  // $MADDNESS_DEEPFEAT or ~/.cache/maddness/deepfeat.
-  std::string deepfeat_dir;
-  std::string out_dir = "experiment-results";
-  bool quick = false;
-  int threads = 1;
-  int fit_threads = 0;
-  int repeats = 9;
-  std::uint64_t seed = 0;
-  // --task user
-  std::string a_train_path, a_test_path, b_path, bias_path, labels_path;
-  std::string name = "user";
-  std::size_t time_rows = 0;
-  bool quiet = false;
-};
-int RunExperiment(const ExperimentArgs& args);
 
 }  // namespace maddness::cli
 

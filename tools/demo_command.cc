@@ -14,16 +14,27 @@
 #include <utility>
 #include <vector>
 
+#include "bench/experiment/baselines/exact_product.h"
+#include "bench/experiment/baselines/idx.h"
+#include "bench/experiment/baselines/linear_classifier.h"
 #include "maddness/maddness.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
-#include "tools/exact_product.h"
-#include "tools/idx.h"
-#include "tools/linear_classifier.h"
 #include "tools/metrics.h"
 
 namespace maddness::cli {
 namespace {
+
+using baselines::ExactMatmul;
+using baselines::FitSoftmaxRegression;
+using baselines::IdxArray;
+using baselines::LinearClassifier;
+using baselines::MakeOneDnnProduct;
+using baselines::MakeOpenBlasProduct;
+using baselines::ProductLayout;
+using baselines::ReadIdxGz;
+using baselines::SoftmaxRegressionOptions;
+using baselines::SoftmaxRegressionResult;
 
 constexpr std::size_t kNumClasses = 10;
 // The classifier: softmax regression on pixels scaled to [0, 1], L2 penalty 1e-4 per training row
@@ -164,10 +175,12 @@ int RunDemo(const DemoArgs& args) {
   status("timing the products (" + std::to_string(args.repeats) + " runs each, one thread)");
   std::vector<float> blas_out(test.rows * kNumClasses);
   std::vector<float> onednn_out(test.rows * kNumClasses);
-  const std::unique_ptr<ExactMatmul> onednn = MakeOneDnnProduct(
-      test.values.data(), false, test.rows, pixels, classifier.weights.data(), kNumClasses);
-  const std::unique_ptr<ExactMatmul> openblas = MakeOpenBlasProduct(
-      test.values.data(), false, test.rows, pixels, classifier.weights.data(), kNumClasses);
+  const std::unique_ptr<ExactMatmul> onednn =
+      MakeOneDnnProduct(ProductLayout::kRowMajor, test.values.data(), test.rows, pixels,
+                        classifier.weights.data(), kNumClasses);
+  const std::unique_ptr<ExactMatmul> openblas =
+      MakeOpenBlasProduct(ProductLayout::kRowMajor, test.values.data(), test.rows, pixels,
+                          classifier.weights.data(), kNumClasses);
   // The same product with the test images column-major (each pixel's N values together) and a
   // column-major output: the classifier-aware model, and the exact product computed transposed
   // (B^T A^T, which reads that memory as row-major).
@@ -178,8 +191,9 @@ int RunDemo(const DemoArgs& args) {
     }
   }
   const MatrixView a_test_columns = MatrixView::ColMajor(test_columns.data(), test.rows, pixels);
-  const std::unique_ptr<ExactMatmul> onednn_transposed = MakeOneDnnTransposedProduct(
-      test_columns.data(), test.rows, pixels, classifier.weights.data(), kNumClasses);
+  const std::unique_ptr<ExactMatmul> onednn_transposed =
+      MakeOneDnnProduct(ProductLayout::kTransposed, test_columns.data(), test.rows, pixels,
+                        classifier.weights.data(), kNumClasses);
   ApplyOptions columns_one_thread = one_thread;
   columns_one_thread.output_layout = OutputLayout::kColMajor;
   std::vector<float> fitted_columns(test.rows * kNumClasses);

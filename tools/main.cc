@@ -20,21 +20,14 @@
 #include "src/io/file.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
+#ifdef MADDNESS_WITH_EXPERIMENTS
+#include "tools/experiment_forward.h"
+#endif
 
 namespace maddness::cli {
 namespace {
 
 constexpr int kExitUsage = 2;
-
-// Where scripts/make_deepfeat.py writes by default: $MADDNESS_DEEPFEAT, else
-// $HOME/.cache/maddness/deepfeat (the current folder's .cache without HOME).
-std::string DefaultDeepfeatDir() {
-  const char* env = std::getenv("MADDNESS_DEEPFEAT");
-  if (env != nullptr && *env != '\0') return env;
-  const char* home = std::getenv("HOME");
-  const std::string base = (home != nullptr && *home != '\0') ? std::string(home) : ".";
-  return base + "/.cache/maddness/deepfeat";
-}
 
 // Accepts only whole numbers in [0, max] (see cli::UnsignedTextError).
 CLI::Validator UnsignedValidator(std::uint64_t max) {
@@ -210,6 +203,7 @@ int Main(int argc, char** argv) {
   eval_command->add_flag("--json", eval.json, "print exactly one JSON object on stdout");
   AddLearnOptions(eval_command, &eval.learn, true);
 
+#ifdef MADDNESS_WITH_EXPERIMENTS
   DemoArgs demo;
   CLI::App* demo_command = app.add_subcommand(
       "demo",
@@ -250,59 +244,15 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   bench_command->add_flag("--json", bench.json, "print exactly one JSON object on stdout");
 
-  ExperimentArgs experiment;
+  // `maddness experiment ARGS...` runs maddness-experiment ARGS (its options and --help are the
+  // suite's).
   CLI::App* experiment_command = app.add_subcommand(
       "experiment",
-      "the paper's speed-accuracy suite: every method on real tasks, results.csv and .json");
-  experiment_command
-      ->add_option("--task", experiment.task,
-                   "imgfilter, digits, fashion, ucr, deepfeat, user or all")
-      ->capture_default_str();
-  experiment_command
-      ->add_option("--data", experiment.data_dir,
-                   "folder with imgfilter/, sklearn_digits/ and ucr/ (the shared data)")
-      ->capture_default_str();
-  experiment_command
-      ->add_option("--fashion-dir", experiment.fashion_dir,
-                   "folder with the Fashion-MNIST IDX .gz files")
-      ->capture_default_str();
-  experiment.deepfeat_dir = DefaultDeepfeatDir();
-  experiment_command
-      ->add_option("--deepfeat-dir", experiment.deepfeat_dir,
-                   "folder written by scripts/make_deepfeat.py (default $MADDNESS_DEEPFEAT, "
-                   "else ~/.cache/maddness/deepfeat)")
-      ->capture_default_str();
-  experiment_command->add_option("--out,-o", experiment.out_dir, "folder for the results")
-      ->capture_default_str();
-  experiment_command->add_flag("--quick", experiment.quick,
-                               "tiny grids and subsets (seconds; for tests)");
-  experiment_command
-      ->add_option("--threads,-t", experiment.threads,
-                   "threads of every timed product, 0 = all cores")
-      ->capture_default_str();
-  experiment_command
-      ->add_option("--fit-threads", experiment.fit_threads,
-                   "threads for learning (not timed), 0 = all cores")
-      ->capture_default_str();
-  experiment_command
-      ->add_option("--repeats", experiment.repeats, "timed samples per method (median)")
-      ->capture_default_str();
-  experiment_command->add_option("--seed", experiment.seed, "seed of the random sketches")
-      ->capture_default_str();
-  experiment_command->add_option("--a-train", experiment.a_train_path,
-                                 "user task: A_train.npy (N_train x D)");
-  experiment_command->add_option("--a-test", experiment.a_test_path,
-                                 "user task: A_test.npy (N_test x D)");
-  experiment_command->add_option("--b", experiment.b_path, "user task: B.npy (D x M)");
-  experiment_command->add_option("--labels", experiment.labels_path,
-                                 "user task: labels.npy, N_test integers in [0, M); accuracy");
-  experiment_command->add_option("--bias", experiment.bias_path,
-                                 "user task: b.npy, M values added before the argmax");
-  experiment_command->add_option("--name", experiment.name, "user task: its name in the results")
-      ->capture_default_str();
-  experiment_command->add_option("--time-rows", experiment.time_rows,
-                                 "user task: time on A_test repeated to at least this many rows");
-  experiment_command->add_flag("--quiet,-q", experiment.quiet, "no progress messages on stderr");
+      "the paper's speed-accuracy suite: runs maddness-experiment with the same arguments");
+  experiment_command->prefix_command();
+  experiment_command->allow_extras();
+  experiment_command->set_help_flag();
+#endif
 
   try {
     app.parse(argc, argv);
@@ -317,9 +267,11 @@ int Main(int argc, char** argv) {
   if (encode_command->parsed()) return RunEncode(encode);
   if (info_command->parsed()) return RunInfo(info);
   if (eval_command->parsed()) return RunEval(eval);
+#ifdef MADDNESS_WITH_EXPERIMENTS
   if (demo_command->parsed()) return RunDemo(demo);
   if (bench_command->parsed()) return RunBench(bench);
-  if (experiment_command->parsed()) return RunExperiment(experiment);
+  if (experiment_command->parsed()) ForwardToExperiment(experiment_command->remaining());
+#endif
   return kExitUsage;
 }
 

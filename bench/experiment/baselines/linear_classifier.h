@@ -16,14 +16,14 @@
 // blocks, the softmax, the optimizer and the preconditioner are float64. Nothing is random: the
 // same inputs on the same machine give the same classifier. OpenBLAS runs with its current thread
 // setting (openblas_set_num_threads); the demo fits on one thread.
-#ifndef MADDNESS_TOOLS_LINEAR_CLASSIFIER_H_
-#define MADDNESS_TOOLS_LINEAR_CLASSIFIER_H_
+#ifndef MADDNESS_BENCH_EXPERIMENT_BASELINES_LINEAR_CLASSIFIER_H_
+#define MADDNESS_BENCH_EXPERIMENT_BASELINES_LINEAR_CLASSIFIER_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
-namespace maddness::cli {
+namespace maddness::baselines {
 
 // scores = x W + bias, for rows x of D features; the predicted class is the argmax.
 struct LinearClassifier {
@@ -73,6 +73,6 @@ SoftmaxRegressionResult FitSoftmaxRegression(const float* x, std::size_t rows, s
 double MeanCrossEntropy(const LinearClassifier& classifier, const float* x, std::size_t rows,
                         const std::vector<std::int64_t>& labels);
 
-}  // namespace maddness::cli
+}  // namespace maddness::baselines
 
-#endif  // MADDNESS_TOOLS_LINEAR_CLASSIFIER_H_
+#endif  // MADDNESS_BENCH_EXPERIMENT_BASELINES_LINEAR_CLASSIFIER_H_

@@ -1,4 +1,4 @@
-#include "tools/linear_classifier.h"
+#include "bench/experiment/baselines/linear_classifier.h"
 
 #include <cblas.h>
 
@@ -14,7 +14,7 @@
 
 #include "maddness/maddness.h"
 
-namespace maddness::cli {
+namespace maddness::baselines {
 namespace {
 
 // The typical curvature of the softmax loss per unit of data covariance (p (1 - p) averaged over
@@ -407,4 +407,4 @@ double MeanCrossEntropy(const LinearClassifier& classifier, const float* x, std:
   return rows == 0 ? 0.0 : loss / static_cast<double>(rows);
 }
 
-}  // namespace maddness::cli
+}  // namespace maddness::baselines

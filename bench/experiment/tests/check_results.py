@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks the results of `maddness experiment --quick` (used by the ctest experiment_quick).
+"""Checks the results of `maddness-experiment --quick` (used by the ctest experiment_quick).
 
 Usage: check_results.py RESULTS_DIR TASK...
 Each TASK (e.g. "digits", "imgfilter/B_rgb", "ucr", or "ucr/*" for every task under ucr/) must

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # ctest experiment_deepfeat: the deep-feature benchmark end to end on a tiny scale:
 # scripts/make_deepfeat.py --tiny (a tiny CNN, one epoch on 2000 Fashion-MNIST images), then
-# `maddness experiment --task deepfeat --quick` on its files, checked by check_results.py; and the
+# `maddness-experiment --task deepfeat --quick` on its files, checked by check_results.py; and the
 # errors for a missing or inconsistent folder. Skipped (77) without python3-torch or
 # dataset-fashion-mnist.
-# Usage: deepfeat_test.sh MADDNESS_BINARY PROJECT_DIR WORK_DIR
+# Usage: deepfeat_test.sh MADDNESS_EXPERIMENT_BINARY PROJECT_DIR WORK_DIR
 set -euo pipefail
-maddness=$1
+experiment=$1
 project=$2
 work=$3
 python=/usr/bin/python3
@@ -25,14 +25,14 @@ mkdir -p "$work"
 
 # A missing folder: the error names the script that makes it.
 status=0
-"$maddness" experiment --task deepfeat --deepfeat-dir "$work/none" --out "$work/bad" \
+"$experiment" --task deepfeat --deepfeat-dir "$work/none" --out "$work/bad" \
   2>"$work/err.txt" || status=$?
 [[ $status -eq 1 ]] || fail "a missing --deepfeat-dir gave status $status, not 1"
 grep -q "task deepfeat: $work/none/feat_train.npy not found; make it with .*scripts/make_deepfeat.py" \
   "$work/err.txt" || fail "no helpful message for a missing folder: $(cat "$work/err.txt")"
 # ... also through MADDNESS_DEEPFEAT, the script's and the program's shared default.
 status=0
-MADDNESS_DEEPFEAT="$work/none2" "$maddness" experiment --task deepfeat --out "$work/bad" \
+MADDNESS_DEEPFEAT="$work/none2" "$experiment" --task deepfeat --out "$work/bad" \
   2>"$work/err.txt" || status=$?
 [[ $status -eq 1 ]] && grep -q "$work/none2/feat_train.npy not found" "$work/err.txt" ||
   fail "MADDNESS_DEEPFEAT is not the default folder: $(cat "$work/err.txt")"
@@ -69,16 +69,16 @@ assert accuracy > 0.15, accuracy  # one epoch on 2000 images: above chance (0.1)
 PY
 
 # The experiment on it.
-"$maddness" experiment --task deepfeat --quick --repeats 3 --deepfeat-dir "$work/deepfeat" \
+"$experiment" --task deepfeat --quick --repeats 3 --deepfeat-dir "$work/deepfeat" \
   --out "$work/results" 2>"$work/err.txt" || fail "experiment failed: $(tail -5 "$work/err.txt")"
-"$python" "$project/tools/experiment/check_results.py" "$work/results" deepfeat/classifier \
+"$python" "$project/bench/experiment/tests/check_results.py" "$work/results" deepfeat/classifier \
   deepfeat/conv
 
 # A last layer whose shape does not match the features.
 cp -r "$work/deepfeat" "$work/broken"
 "$python" -c "import numpy as np; np.save('$work/broken/fc_weight.npy', np.zeros((5, 10), np.float32))"
 status=0
-"$maddness" experiment --task deepfeat --deepfeat-dir "$work/broken" --out "$work/bad" \
+"$experiment" --task deepfeat --deepfeat-dir "$work/broken" --out "$work/bad" \
   2>"$work/err.txt" || status=$?
 [[ $status -eq 1 ]] && grep -q "feat_train.npy is .* but must be .* x 5" "$work/err.txt" ||
   fail "no error for mismatched shapes: $(cat "$work/err.txt")"

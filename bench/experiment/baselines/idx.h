@@ -3,15 +3,15 @@
 //
 // IDX format: four magic bytes 00 00 <type> <rank> (type 0x08 = unsigned byte), one big-endian
 // u32 per dimension, then the values in row-major order.
-#ifndef MADDNESS_TOOLS_IDX_H_
-#define MADDNESS_TOOLS_IDX_H_
+#ifndef MADDNESS_BENCH_EXPERIMENT_BASELINES_IDX_H_
+#define MADDNESS_BENCH_EXPERIMENT_BASELINES_IDX_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
-namespace maddness::cli {
+namespace maddness::baselines {
 
 // An unsigned-byte IDX array.
 struct IdxArray {
@@ -24,6 +24,6 @@ struct IdxArray {
 // rank, truncated, longer than its header says, or larger than `max_values` values.
 IdxArray ReadIdxGz(const std::string& path, std::size_t num_dims, std::size_t max_values);
 
-}  // namespace maddness::cli
+}  // namespace maddness::baselines
 
-#endif  // MADDNESS_TOOLS_IDX_H_
+#endif  // MADDNESS_BENCH_EXPERIMENT_BASELINES_IDX_H_

@@ -10,8 +10,8 @@
 //   method->Fit(a_train, n_train, b, d, m, /*threads=*/0);
 //   std::vector<float> y(n * m);
 //   method->Apply(a, n, y.data(), /*threads=*/1);
-#ifndef MADDNESS_TOOLS_EXPERIMENT_METHODS_H_
-#define MADDNESS_TOOLS_EXPERIMENT_METHODS_H_
+#ifndef MADDNESS_BENCH_EXPERIMENT_BASELINES_METHODS_H_
+#define MADDNESS_BENCH_EXPERIMENT_BASELINES_METHODS_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-namespace maddness::experiment {
+namespace maddness::baselines {
 
 class Method {
  public:
@@ -88,6 +88,6 @@ std::unique_ptr<Method> MakeGaussianSketch(int sketch_dim, std::uint64_t seed);
 // the same (h, s) for B's rows. Unbiased: E[(A S)(S^T B)] = A B.
 std::unique_ptr<Method> MakeHashJl(int sketch_dim, std::uint64_t seed);
 
-}  // namespace maddness::experiment
+}  // namespace maddness::baselines
 
-#endif  // MADDNESS_TOOLS_EXPERIMENT_METHODS_H_
+#endif  // MADDNESS_BENCH_EXPERIMENT_BASELINES_METHODS_H_

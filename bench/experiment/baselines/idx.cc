@@ -1,4 +1,4 @@
-#include "tools/idx.h"
+#include "bench/experiment/baselines/idx.h"
 
 #include <zlib.h>
 
@@ -10,7 +10,7 @@
 
 #include "maddness/maddness.h"
 
-namespace maddness::cli {
+namespace maddness::baselines {
 namespace {
 
 constexpr std::uint8_t kTypeUnsignedByte = 0x08;
@@ -88,4 +88,4 @@ IdxArray ReadIdxGz(const std::string& path, std::size_t num_dims, std::size_t ma
   return array;
 }
 
-}  // namespace maddness::cli
+}  // namespace maddness::baselines

@@ -1,4 +1,4 @@
-#include "tools/experiment/methods.h"
+#include "bench/experiment/baselines/methods.h"
 
 #include <cblas.h>
 #include <omp.h>
@@ -13,6 +13,7 @@
 #include <random>
 #include <utility>
 
+#include "bench/experiment/baselines/exact_product.h"
 #include "maddness/maddness.h"
 #include "src/common/aligned.h"
 #include "src/common/layout.h"
@@ -20,9 +21,8 @@
 #include "src/common/parallel.h"
 #include "src/lut/lut.h"
 #include "src/scan/scan.h"
-#include "tools/exact_product.h"
 
-namespace maddness::experiment {
+namespace maddness::baselines {
 namespace {
 
 // Rows of A per parallel task in the methods' own loops (quantization, encoding, sketching):
@@ -84,16 +84,17 @@ class ExactMethod : public Method {
  private:
   // A product prepared for one A (oneDNN's primitive depends on the pointer and the shape).
   struct Prepared {
-    std::unique_ptr<cli::ExactMatmul> product;
+    std::unique_ptr<ExactMatmul> product;
     const float* a = nullptr;
     std::size_t n = 0;
   };
   void Run(Prepared* prepared, const float* a, bool col_major, std::size_t n, float* out,
            int threads) {
     if (!prepared->product || a != prepared->a || n != prepared->n) {
+      const ProductLayout layout = LayoutOfA(col_major);
       prepared->product = library_ == "onednn"
-                              ? cli::MakeOneDnnProduct(a, col_major, n, d_, b_.data(), m_)
-                              : cli::MakeOpenBlasProduct(a, col_major, n, d_, b_.data(), m_);
+                              ? MakeOneDnnProduct(layout, a, n, d_, b_.data(), m_)
+                              : MakeOpenBlasProduct(layout, a, n, d_, b_.data(), m_);
       prepared->a = a;
       prepared->n = n;
     }
@@ -665,4 +666,4 @@ std::unique_ptr<Method> MakeHashJl(int sketch_dim, std::uint64_t seed) {
   return std::make_unique<HashJlMethod>(sketch_dim, seed);
 }
 
-}  // namespace maddness::experiment
+}  // namespace maddness::baselines

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Plots and summarizes the results of `maddness experiment`.
+"""Plots and summarizes the results of `maddness-experiment`.
 
 Reads RESULTS_DIR/results.json and writes, into --out (default RESULTS_DIR):
   results.png, results.svg  accuracy (classification tasks), mean relative accuracy (UCR

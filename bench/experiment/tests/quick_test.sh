@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# ctest experiment_quick: `maddness experiment --quick` on the shared data (whatever of it is
+# ctest experiment_quick: `maddness-experiment --quick` on the shared data (whatever of it is
 # present), its CSV/JSON checked by check_results.py; a user task from .npy files; bad arguments
-# and missing data.
-# Usage: quick_test.sh MADDNESS_BINARY SHARED_DATA_DIR WORK_DIR
+# and missing data; and, when the maddness program is given, that `maddness experiment` runs it.
+# Usage: quick_test.sh MADDNESS_EXPERIMENT_BINARY SHARED_DATA_DIR WORK_DIR [MADDNESS_BINARY]
 set -euo pipefail
-maddness=$1
+experiment=$1
 data=$2
 work=$3
+maddness=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
 python=/usr/bin/python3
 rm -rf "$work"
@@ -19,7 +20,7 @@ expect_error() {
   local pattern=$1
   shift
   local status=0
-  "$maddness" experiment "$@" >"$work/out.txt" 2>"$work/err.txt" || status=$?
+  "$experiment" "$@" >"$work/out.txt" 2>"$work/err.txt" || status=$?
   [[ $status -eq 1 ]] || fail "expected status 1 from 'experiment $*', got $status"
   grep -q -- "$pattern" "$work/err.txt" ||
     fail "'experiment $*': no '$pattern' in: $(cat "$work/err.txt")"
@@ -36,8 +37,23 @@ expect_error "--labels are for --task user" --task digits --labels x.npy --out "
 touch "$work/file"
 expect_error "--out $work/file: exists and is not a folder" --task digits --out "$work/file"
 
+# `maddness experiment ARGS` runs maddness-experiment ARGS: same messages, same status; its help
+# is the suite's.
+if [[ -n $maddness ]]; then
+  status=0
+  "$maddness" experiment --task nope --out "$work/bad" 2>"$work/err.txt" || status=$?
+  [[ $status -eq 1 ]] || fail "'maddness experiment --task nope' gave status $status, not 1"
+  grep -q "maddness-experiment: error: --task nope: unknown task" "$work/err.txt" ||
+    fail "'maddness experiment' did not run maddness-experiment: $(cat "$work/err.txt")"
+  "$maddness" experiment --help >"$work/out.txt" || fail "'maddness experiment --help' failed"
+  grep -q -- "--deepfeat-dir" "$work/out.txt" || fail "'maddness experiment --help': no options"
+  status=0
+  "$maddness" experiment --frobnicate >/dev/null 2>&1 || status=$?
+  [[ $status -eq 2 ]] || fail "'maddness experiment --frobnicate' gave status $status, not 2"
+fi
+
 # A missing dataset in a full run is skipped with a message (fashion too: --fashion-dir).
-"$maddness" experiment --task all --quick --data "$work/none" --fashion-dir "$work/none" \
+"$experiment" --task all --quick --data "$work/none" --fashion-dir "$work/none" \
   --deepfeat-dir "$work/none" --out "$work/empty" 2>"$work/err.txt" ||
   fail "a full run without data failed"
 for task in imgfilter digits fashion ucr deepfeat; do
@@ -60,7 +76,7 @@ np.save(work + "/a_test.npy", a_test)
 np.save(work + "/b.npy", centers.T.copy())
 np.save(work + "/labels.npy", test_labels.astype(np.int32))
 PY
-"$maddness" experiment --task user --quick --name blobs --a-train "$work/a_train.npy" \
+"$experiment" --task user --quick --name blobs --a-train "$work/a_train.npy" \
   --a-test "$work/a_test.npy" --b "$work/b.npy" --labels "$work/labels.npy" --time-rows 2000 \
   --out "$work/user" 2>"$work/err.txt" || fail "user task failed: $(cat "$work/err.txt")"
 "$python" "$here/check_results.py" "$work/user" blobs
@@ -81,7 +97,7 @@ if [[ ${#tasks[@]} -eq 0 ]]; then
   exit 0
 fi
 # (The deep-feature task has its own test, experiment_deepfeat.)
-"$maddness" experiment --task all --quick --repeats 3 --data "$data" --out "$work/quick" \
+"$experiment" --task all --quick --repeats 3 --data "$data" --out "$work/quick" \
   --deepfeat-dir "$work/none" \
   2>"$work/err.txt" || fail "the quick suite failed: $(tail -5 "$work/err.txt")"
 "$python" "$here/check_results.py" "$work/quick" "${tasks[@]}"

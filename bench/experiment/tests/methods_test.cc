@@ -1,5 +1,5 @@
-// The baselines of the experiment suite (tools/experiment/methods.h).
-#include "tools/experiment/methods.h"
+// The baselines of the experiment suite (bench/experiment/baselines/methods.h).
+#include "bench/experiment/baselines/methods.h"
 
 #include <gtest/gtest.h>
 
@@ -12,7 +12,7 @@
 
 #include "maddness/maddness.h"
 
-namespace maddness::experiment {
+namespace maddness::baselines {
 namespace {
 
 struct Problem {
@@ -239,4 +239,4 @@ TEST(ExperimentMethodsTest, ColumnMajorPathsMatchRowMajor) {
 }
 
 }  // namespace
-}  // namespace maddness::experiment
+}  // namespace maddness::baselines

@@ -1,7 +1,8 @@
-// The softmax-regression fit of the command-line program (tools/linear_classifier.h): it reaches
+// The softmax-regression fit of the demo and the experiments
+// (bench/experiment/baselines/linear_classifier.h): it reaches
 // the minimizer of its objective, does not depend on blocking, sampling or a shift of the data,
 // is deterministic, and rejects bad inputs.
-#include "tools/linear_classifier.h"
+#include "bench/experiment/baselines/linear_classifier.h"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +14,7 @@
 
 #include "maddness/maddness.h"
 
-namespace maddness::cli {
+namespace maddness::baselines {
 namespace {
 
 constexpr std::size_t kRows = 900;
@@ -202,4 +203,4 @@ TEST(LinearClassifierTest, RejectsBadInputs) {
 }
 
 }  // namespace
-}  // namespace maddness::cli
+}  // namespace maddness::baselines

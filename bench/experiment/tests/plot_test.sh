@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ctest experiment_plots: scripts/plot_results.py on the results of experiment_quick.
+# ctest experiment_plots: bench/experiment/plot_results.py on the results of experiment_quick.
 # Skipped (77) when matplotlib is missing. Usage: plot_test.sh PROJECT_DIR RESULTS_DIR
 set -euo pipefail
 project=$1
@@ -12,7 +12,7 @@ fi
 [[ -f $results/results.json ]] || { echo "plot_test: no $results/results.json" >&2; exit 1; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-"$python" "$project/scripts/plot_results.py" "$results" --out "$out"
+"$python" "$project/bench/experiment/plot_results.py" "$results" --out "$out"
 for name in results.png results.svg summary.md; do
   [[ -s $out/$name ]] || { echo "plot_test: $name missing or empty" >&2; exit 1; }
 done
@@ -23,7 +23,7 @@ grep -q "<svg" "$out/results.svg" || { echo "plot_test: not an SVG" >&2; exit 1;
 grep -q "^## Acceptance" "$out/summary.md" ||
   { echo "plot_test: no acceptance table" >&2; exit 1; }
 # A missing results folder is a clear error.
-if "$python" "$project/scripts/plot_results.py" "$out/nothing" 2>"$out/err.txt"; then
+if "$python" "$project/bench/experiment/plot_results.py" "$out/nothing" 2>"$out/err.txt"; then
   echo "plot_test: a missing folder was accepted" >&2; exit 1
 fi
 grep -q "not a folder\|cannot read" "$out/err.txt" ||
