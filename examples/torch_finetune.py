@@ -23,7 +23,9 @@ it, not on the test set.
     /usr/bin/python3 scripts/make_deepfeat.py          # once: ~/.cache/maddness/deepfeat
     PYTHONPATH=build/python /usr/bin/python3 examples/torch_finetune.py [--codebooks 16]
 
-A few minutes on 2 cores (--quick: seconds, for tests).
+--networks fc takes about 6 minutes of CPU; each epoch of the conv3+fc network more than 4 (the
+smoothed trees of conv3's 49 rows per image cost most of it), so both networks at the defaults
+take the better part of an hour of CPU. --quick: seconds, for tests.
 """
 
 import argparse
