@@ -17,55 +17,31 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
-import gzip  # noqa: E402
 import pathlib  # noqa: E402
-import struct  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import maddness  # noqa: E402
 import maddness.torch  # noqa: E402
 
-FASHION_MNIST = pathlib.Path("/usr/share/datasets/fashion-mnist")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "scripts"))
+import fashion_mnist  # noqa: E402  (the IDX reader, the loader and the training loop)
 
-
-def read_idx(path: pathlib.Path) -> np.ndarray:
-    """An IDX file of unsigned bytes (the MNIST format), gzip-compressed."""
-    with gzip.open(path, "rb") as file:
-        data = file.read()
-    zero, dtype, rank = struct.unpack(">HBB", data[:4])
-    if zero != 0 or dtype != 0x08:
-        raise ValueError(f"{path}: not an IDX file of unsigned bytes")
-    shape = struct.unpack(f">{rank}I", data[4 : 4 + 4 * rank])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * rank).reshape(shape)
+FASHION_MNIST = fashion_mnist.FASHION_MNIST
 
 
 def load_split(folder: pathlib.Path, prefix: str):
     """Images as float32 rows scaled to [0, 1], and int64 labels."""
-    images = read_idx(folder / f"{prefix}-images-idx3-ubyte.gz")
-    labels = read_idx(folder / f"{prefix}-labels-idx1-ubyte.gz")
-    rows = images.reshape(len(images), -1).astype(np.float32) / np.float32(255)
-    return torch.from_numpy(rows), torch.from_numpy(labels.astype(np.int64))
+    return fashion_mnist.load_split(folder, prefix, flat=True)
 
 
 def train(net, images, labels, epochs, batch_size=128):
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     generator = torch.Generator().manual_seed(0)
-    for epoch in range(epochs):
-        start = time.perf_counter()
-        order = torch.randperm(len(images), generator=generator)
-        total_loss = 0.0
-        for first in range(0, len(images), batch_size):
-            batch = order[first : first + batch_size]
-            optimizer.zero_grad()
-            loss = torch.nn.functional.cross_entropy(net(images[batch]), labels[batch])
-            loss.backward()
-            optimizer.step()
-            total_loss += loss.item() * len(batch)
-        print(f"epoch {epoch + 1}: loss {total_loss / len(images):.4f} "
-              f"({time.perf_counter() - start:.1f} s)")
+    fashion_mnist.train(net, images, labels, optimizer, epochs, generator,
+                        batch_size=batch_size)
 
 
 def best_time(function, repeats):

@@ -26,11 +26,9 @@ a fixed number of threads).
 """
 
 import argparse
-import gzip
 import json
 import os
 import pathlib
-import struct
 import sys
 import tempfile
 import time
@@ -38,7 +36,8 @@ import time
 import numpy as np
 import torch
 
-FASHION_MNIST = pathlib.Path("/usr/share/datasets/fashion-mnist")
+from fashion_mnist import FASHION_MNIST, load_split
+import fashion_mnist
 
 
 def default_out() -> pathlib.Path:
@@ -46,27 +45,6 @@ def default_out() -> pathlib.Path:
     if env:
         return pathlib.Path(env)
     return pathlib.Path.home() / ".cache" / "maddness" / "deepfeat"
-
-
-def read_idx(path: pathlib.Path) -> np.ndarray:
-    """An IDX file of unsigned bytes (the MNIST format), gzip-compressed."""
-    with gzip.open(path, "rb") as file:
-        data = file.read()
-    zero, dtype, rank = struct.unpack(">HBB", data[:4])
-    if zero != 0 or dtype != 0x08:
-        raise ValueError(f"{path}: not an IDX file of unsigned bytes")
-    shape = struct.unpack(f">{rank}I", data[4 : 4 + 4 * rank])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * rank).reshape(shape)
-
-
-def load_split(folder: pathlib.Path, prefix: str):
-    """Images as float32 N x 1 x 28 x 28 in [0, 1], and int64 labels."""
-    images = read_idx(folder / f"{prefix}-images-idx3-ubyte.gz")
-    labels = read_idx(folder / f"{prefix}-labels-idx1-ubyte.gz")
-    if len(images) != len(labels):
-        raise ValueError(f"{folder}/{prefix}: {len(images)} images but {len(labels)} labels")
-    pixels = images.astype(np.float32)[:, None, :, :] / np.float32(255)
-    return torch.from_numpy(pixels), torch.from_numpy(labels.astype(np.int64))
 
 
 class SmallCnn(torch.nn.Module):
@@ -103,21 +81,8 @@ def batched(function, images: torch.Tensor, batch_size: int = 1000) -> torch.Ten
 def train(net, images, labels, epochs, seed, batch_size=128, log=print):
     optimizer = torch.optim.Adam(net.parameters(), lr=2e-3)
     generator = torch.Generator().manual_seed(seed)
-    for epoch in range(epochs):
-        start = time.perf_counter()
-        net.train()
-        order = torch.randperm(len(images), generator=generator)
-        total = 0.0
-        for first in range(0, len(images), batch_size):
-            batch = order[first : first + batch_size]
-            optimizer.zero_grad()
-            loss = torch.nn.functional.cross_entropy(net(images[batch]), labels[batch])
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(batch)
-        log(f"epoch {epoch + 1}/{epochs}: loss {total / len(images):.4f} "
-            f"({time.perf_counter() - start:.1f} s)")
-    net.eval()
+    fashion_mnist.train(net, images, labels, optimizer, epochs, generator,
+                        batch_size=batch_size, log=log)
 
 
 def im2col_rows(net, images, rows, generator, batch_size=1000):

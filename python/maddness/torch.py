@@ -12,8 +12,11 @@ by from_linear / from_conv2d) its float tables, a parameter of shape (out, C, 16
 output: for each row, the sum over codebooks c of tables[:, c, code_c]; the gradient of the tables
 is the scatter-add of the output gradient over the batch's codes, and the input gets the gradient
 of the exact product x @ weight.T (straight-through: the codes, a step function of the input,
-have no useful gradient). The encoder (hash trees) and the codes stay fixed. Switching to
-evaluation mode quantizes the trained tables to bytes again.
+have no useful gradient), or with ``input_gradient="tree"`` that of a smooth version of the hash
+trees (each split a sigmoid of the row's distance to its threshold), which tells the layers
+before which way to move the features that the trees test. The encoder (hash trees) stays fixed;
+the codes are those of the current inputs. Switching to evaluation mode quantizes the trained
+tables to bytes again.
 
 Importing this module imports torch; ``import maddness`` alone does not.
 """
@@ -30,6 +33,70 @@ import torch
 import maddness
 
 __all__ = ["Linear", "Conv2d"]
+
+_INPUT_GRADIENTS = ("exact", "tree")
+
+
+def _check_input_gradient(input_gradient: Any, temperature: Any) -> Tuple[str, float]:
+    if input_gradient not in _INPUT_GRADIENTS:
+        raise ValueError(
+            f"input_gradient is {input_gradient!r}; it must be one of {list(_INPUT_GRADIENTS)}"
+        )
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+        raise TypeError(f"temperature is {temperature!r}; it must be a number")
+    if not (np.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature is {temperature!r}; it must be finite and > 0")
+    return input_gradient, float(temperature)
+
+
+# One split level of a hash tree in the model file (docs/format.md, section SPLT): the column it
+# tests, the input quantization x_q = sat_i8(rne(x * scale + offset)), and the thresholds of its
+# 2^t nodes (node i sends a row right when x_q > thresholds[i]).
+_SPLIT_LEVEL = np.dtype(
+    [("dim", "<u4"), ("scale", "<f4"), ("offset", "<f4"), ("thresholds", "i1", (16,))]
+)
+
+
+def _split_levels(model: maddness.Model) -> Tuple[torch.Tensor, ...]:
+    """The hash trees of `model`: columns (C, 4) int64, scale and offset (C, 4) and
+    thresholds (C, 4, 16) float32, read from its bytes (docs/format.md)."""
+    data = model.to_bytes()
+    codebooks = model.num_codebooks
+    position = 60
+    while True:
+        tag = data[position : position + 4]
+        (size,) = np.frombuffer(data, "<u8", 1, position + 4)
+        if tag == b"SPLT":
+            break
+        position += 12 + int(size)
+    levels = np.frombuffer(data, _SPLIT_LEVEL, codebooks * 4, position + 12)
+    return (
+        torch.from_numpy(levels["dim"].astype(np.int64).reshape(codebooks, 4)),
+        torch.from_numpy(levels["scale"].astype(np.float32).reshape(codebooks, 4)),
+        torch.from_numpy(levels["offset"].astype(np.float32).reshape(codebooks, 4)),
+        torch.from_numpy(levels["thresholds"].astype(np.float32).reshape(codebooks, 4, 16)),
+    )
+
+
+def _leaf_weights(
+    rows: torch.Tensor, levels: Tuple[torch.Tensor, ...], temperature: float
+) -> torch.Tensor:
+    """The smooth hash trees: (N, C, 16) weights of each row's leaves, the product along the
+    path of sigmoid((x * scale + offset - threshold - 1/2) / temperature) for a right turn (one
+    minus it for a left turn); as the temperature goes to 0 they become the one-hot codes."""
+    columns, scale, offset, thresholds = levels
+    count, codebooks = rows.shape[0], columns.shape[0]
+    inputs = rows[:, columns.reshape(-1)].reshape(count, codebooks, 4) * scale + offset
+    weights = rows.new_ones((count, codebooks, 1))
+    for level in range(4):
+        nodes = 1 << level
+        # Node i's children are 2i (left) and 2i + 1 (right).
+        right = torch.sigmoid(
+            (inputs[:, :, level : level + 1] - thresholds[:, level, :nodes] - 0.5) / temperature
+        )
+        weights = torch.stack([weights * (1 - right), weights * right], dim=-1)
+        weights = weights.reshape(count, codebooks, 2 * nodes)
+    return weights
 
 
 def _rows(values: Any, width: int, name: str) -> np.ndarray:
@@ -91,8 +158,15 @@ class Linear(torch.nn.Module):
     Training mode, for layers with float tables (made by ``from_linear``, or given ``weight``):
     the output is computed in PyTorch from the float tables, a parameter ``tables`` of shape
     (out_features, C, 16) starting at prototypes x weight.T, and is differentiable: the tables get
-    the scatter-add of the output gradient over the batch's codes, the input the gradient of the
-    exact product (straight-through). The codes come from the fixed encoder. Switching back to
+    the scatter-add of the output gradient over the batch's codes. The input gets, with
+    ``input_gradient="exact"`` (the default), the gradient of the exact product
+    (straight-through); with ``"tree"``, the gradient of the smooth hash trees' output
+    sum_c sum_k w_ck(x) tables[:, c, k], where w_c(x) are the leaf weights of codebook c's tree
+    with each split's step replaced by a sigmoid of width ``temperature`` (in the units of the
+    split's 8-bit quantized input). Only the columns the trees test get a gradient: the layers
+    before learn to move them across the thresholds, which fine-tunes a network around a fixed
+    encoder far better than the exact product's gradient (examples/torch_finetune.py). The
+    output itself is that of the hard codes in both cases. The codes come from the fixed encoder. Switching back to
     evaluation mode (``eval()``) quantizes the tables to bytes again (per output column, with the
     model's aggregation); so does an evaluation-mode call after the tables changed. Layers without
     float tables (``Linear(model, bias)``) run the C++ kernels in both modes.
@@ -121,14 +195,20 @@ class Linear(torch.nn.Module):
         *,
         threads: int = 0,
         weight: Optional[torch.Tensor] = None,
+        input_gradient: str = "exact",
+        temperature: float = 4.0,
     ) -> None:
         """`model`: a maddness.Model with tables (None: load a state dict before use);
         `bias`: None or a tensor of shape (model.output_dim,); `threads`: worker threads of
         each forward call (0 = all cores); `weight`: None, or the exact layer's weight
         (out_features x in_features, B = weight.T), which makes the layer trainable: float tables
-        prototypes x weight.T, the model's byte tables re-quantized from them."""
+        prototypes x weight.T, the model's byte tables re-quantized from them;
+        `input_gradient` ("exact" or "tree") and `temperature` (> 0): the input's gradient in
+        training mode (see the class; attributes of the same names, not in the state dict)."""
         super().__init__()
         self.threads = threads
+        self.input_gradient, self.temperature = _check_input_gradient(input_gradient, temperature)
+        self._levels: Optional[Tuple[torch.Tensor, ...]] = None  # the trees, for "tree"
         self._model: Optional[maddness.Model] = None
         self._synced: Optional[tuple] = None  # (id, version) of the tables last quantized
         self.register_buffer("model_bytes", torch.zeros(0, dtype=torch.uint8))
@@ -175,6 +255,8 @@ class Linear(torch.nn.Module):
         *,
         threads: int = 0,
         trainable: bool = True,
+        input_gradient: str = "exact",
+        temperature: float = 4.0,
         **options: Any,
     ) -> "Linear":
         """A MADDNESS Linear that approximates `layer`, in evaluation mode.
@@ -187,9 +269,12 @@ class Linear(torch.nn.Module):
             threads: worker threads for learning and for each forward call (0 = all cores).
             trainable: keep float tables and the weight, for training mode (see the class);
                 False gives a smaller inference-only layer (the model's tables as fitted).
+            input_gradient, temperature: the input's gradient in training mode, "exact" or
+                "tree" (see the class).
             **options: the other options of maddness.fit (variant, ridge_lambda, candidate_dims,
                 max_train_rows, seed, aggregation, progress).
         """
+        _check_input_gradient(input_gradient, temperature)
         if not isinstance(layer, torch.nn.Linear):
             raise TypeError(f"layer must be a torch.nn.Linear, not {type(layer).__name__}")
         a_train = _rows(calibration_inputs, layer.in_features, "calibration_inputs")
@@ -200,7 +285,14 @@ class Linear(torch.nn.Module):
             a_train, weight.numpy().T, codebooks=codebooks, threads=threads, **options
         )
         bias = None if layer.bias is None else layer.bias.detach()
-        return cls(model, bias, threads=threads, weight=weight if trainable else None)
+        return cls(
+            model,
+            bias,
+            threads=threads,
+            weight=weight if trainable else None,
+            input_gradient=input_gradient,
+            temperature=temperature,
+        )
 
     @property
     def model(self) -> maddness.Model:
@@ -251,7 +343,22 @@ class Linear(torch.nn.Module):
             codes = self.codes(rows)
             if rows.dtype != torch.float32:
                 rows = rows.to(torch.float32)
-            output = _LookupProduct.apply(rows, self.tables, codes, self.weight)
+            if self.input_gradient == "tree":
+                _check_input_gradient(self.input_gradient, self.temperature)
+                if self._levels is None:
+                    self._levels = _split_levels(model)
+                # The hard codes' output, with the smooth trees' gradient for the input.
+                output = _LookupProduct.apply(rows.detach(), self.tables, codes, self.weight)
+                if rows.requires_grad:
+                    smooth = torch.einsum(
+                        "nck,mck->nm",
+                        _leaf_weights(rows, self._levels, self.temperature),
+                        self.tables.detach(),
+                    )
+                    output = output + (smooth - smooth.detach())
+            else:
+                _check_input_gradient(self.input_gradient, self.temperature)
+                output = _LookupProduct.apply(rows, self.tables, codes, self.weight)
             if self.bias is not None:
                 output = output + self.bias
             return output.reshape(*input.shape[:-1], model.output_dim)
@@ -296,6 +403,7 @@ class Linear(torch.nn.Module):
         if model.encoder_only:
             raise ValueError("model has no tables for B: call model.set_b(weight.T) first")
         self._model = model
+        self._levels = None
         data = bytearray(model.to_bytes())
         self.model_bytes = torch.from_numpy(np.frombuffer(data, dtype=np.uint8))
 
@@ -306,6 +414,10 @@ class Linear(torch.nn.Module):
         return super().__getstate__()
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
+        # Layers pickled before input_gradient existed train as they did: "exact".
+        state.setdefault("input_gradient", "exact")
+        state.setdefault("temperature", 4.0)
+        state["_levels"] = None
         super().__setstate__(state)
         if self.tables is not None:
             self._synced = (id(self.tables), self.tables._version)
@@ -345,6 +457,7 @@ class Linear(torch.nn.Module):
                 error_msgs.append(f"While loading {bytes_key}: {error}")
                 return
             self._model = model
+            self._levels = None
             self.model_bytes = torch.zeros_like(data, device="cpu")
         for name in ("bias", "weight", "tables"):
             key = prefix + name

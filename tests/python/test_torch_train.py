@@ -205,3 +205,78 @@ def test_set_float_tables_errors(layer, calibration):
     copy.set_float_tables(tables)
     x = structured_rows(np.random.default_rng(3), 50)
     np.testing.assert_allclose(copy(x), model(x), rtol=1e-3, atol=1e-3)
+
+
+def test_tree_input_gradient(layer, calibration):
+    """input_gradient="tree": the same output and table gradient as "exact", and the input the
+    gradient of the smoothed trees, nonzero only on the columns they test."""
+    exact = maddness.torch.Linear.from_linear(layer, calibration, codebooks=C, threads=1)
+    tree = maddness.torch.Linear.from_linear(layer, calibration, codebooks=C, threads=1,
+                                             input_gradient="tree", temperature=2.0)
+    assert (exact.input_gradient, tree.input_gradient, tree.temperature) == ("exact", "tree", 2.0)
+    rows = torch.from_numpy(structured_rows(np.random.default_rng(9), 48))
+    upstream = torch.from_numpy(np.random.default_rng(10).standard_normal((48, M)).astype(np.float32))
+    outputs, grads = [], []
+    for replaced in (exact, tree):
+        replaced.train()
+        x = rows.clone().requires_grad_()
+        y = replaced(x)
+        (y * upstream).sum().backward()
+        outputs.append(y.detach())
+        grads.append((replaced.tables.grad.clone(), x.grad.clone()))
+    np.testing.assert_array_equal(outputs[0].numpy(), outputs[1].numpy())
+    np.testing.assert_array_equal(grads[0][0].numpy(), grads[1][0].numpy())
+    # The trees: at a tiny temperature the smooth leaf weights are the codes.
+    levels = maddness.torch._split_levels(tree.model)
+    columns = levels[0]
+    assert columns.shape == (C, 4)
+    weights = maddness.torch._leaf_weights(rows.double(), levels, 1e-4)
+    np.testing.assert_array_equal(weights.argmax(-1).numpy(), tree.codes(rows).numpy())
+    assert float(weights.max(-1).values.min()) > 0.99
+    # Only the tested columns get a gradient; central differences of the smooth output agree.
+    tested = set(columns.reshape(-1).tolist())
+    gradient = grads[1][1].double()
+    for j in range(D):
+        if j not in tested:
+            assert bool((gradient[:, j] == 0).all())
+    assert float(gradient.abs().sum()) > 0
+    tables = tree.tables.detach().double()
+
+    def smooth(x):
+        return (torch.einsum("nck,mck->nm", maddness.torch._leaf_weights(x, levels, 2.0), tables)
+                * upstream.double()).sum(1)
+
+    step = 1e-4
+    for j in sorted(tested)[:4]:
+        shift = torch.zeros(D, dtype=torch.float64)
+        shift[j] = step
+        numeric = (smooth(rows.double() + shift) - smooth(rows.double() - shift)) / (2 * step)
+        np.testing.assert_allclose(gradient[:, j].numpy(), numeric.numpy(), rtol=1e-3, atol=1e-3)
+
+
+def test_input_gradient_errors(layer, calibration):
+    with pytest.raises(ValueError, match="input_gradient is 'soft'; it must be one of"):
+        maddness.torch.Linear.from_linear(layer, calibration, codebooks=C, input_gradient="soft")
+    for temperature in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="temperature is .*; it must be finite and > 0"):
+            maddness.torch.Linear.from_linear(layer, calibration, codebooks=C,
+                                              input_gradient="tree", temperature=temperature)
+    with pytest.raises(TypeError, match="temperature is '1'; it must be a number"):
+        maddness.torch.Linear.from_linear(layer, calibration, codebooks=C, temperature="1")
+    replaced = maddness.torch.Linear.from_linear(layer, calibration, codebooks=C).train()
+    replaced.input_gradient = "smooth"
+    with pytest.raises(ValueError, match="input_gradient is 'smooth'"):
+        replaced(torch.zeros(2, D))
+
+
+def test_conv2d_tree_input_gradient():
+    torch.manual_seed(3)
+    conv = torch.nn.Conv2d(3, 5, 3, padding=1)
+    images = torch.randn(20, 3, 6, 6)
+    replaced = maddness.torch.Conv2d.from_conv2d(conv, images, codebooks=4, threads=1,
+                                                 input_gradient="tree").train()
+    assert replaced.linear.input_gradient == "tree"
+    x = images[:4].clone().requires_grad_()
+    replaced(x).sum().backward()
+    assert x.grad.shape == x.shape and float(x.grad.abs().sum()) > 0
+    assert float(replaced.linear.tables.grad.abs().sum()) > 0
