@@ -25,8 +25,8 @@ namespace hn = hwy::HWY_NAMESPACE;
 inline constexpr std::size_t kOutputTile = 16;
 
 // Blocks of 64 rows scanned per load of an output's tables (a chunk, when its unpacked codes fit
-// ScanBudgets::nibble_bytes): more rows per table load, while the stage of a tile of outputs
-// (kOutputTile x 8 x 64 16-bit sums, 16 KiB) stays in L1.
+// ScanBudgets::nibble_bytes); the stage of a tile of outputs then takes kOutputTile x 8 x 64
+// 16-bit sums, 16 KiB.
 inline constexpr std::size_t kMaxChunkBlocks = 8;
 
 // Vector registers of the target: 16 on x86 up to AVX2, 32 with AVX-512 (and on Arm NEON/SVE).
