@@ -863,8 +863,9 @@ TEST(ScanKernels, LargeShapes) {
   ScanTester().rows(4096 + 100).codebooks(100).outputs(16).stride_padding(3).seed(6).Test();
 }
 
-// Outputs of 1 MiB or more with rows of exactly M values (M * 512 values of at most 256 KiB) are
-// assembled per chunk and written with streaming stores (scan-inl.h, UseStreamingStores): raw and
+// Outputs of at least ScanBudgets::stream_min_bytes with rows of exactly M values (M * 512 values
+// within max_stream_buffer_bytes; 1 MiB and 256 KiB with a 2 MiB L2, scan_tuning.h) are assembled
+// per chunk and written with streaming stores (scan_stream-inl.h, UseStreamingStores): raw and
 // float, a partial last chunk, odd M (rows that start off vector alignment), the 8-bit and 16-bit
 // stages, a partial output tile, and float streamed while raw is not.
 TEST(ScanKernels, StreamedOutput) {
@@ -882,11 +883,11 @@ TEST(ScanKernels, StreamedOutput) {
   ScanTester().rows(5000 + 3).codebooks(1).outputs(210).seed(25).Test();
 }
 
-// Rows of exactly M values with small M go through the compact output (scan-inl.h,
-// UseCompactOutput: float32 for M < 32 not a multiple of 8, raw for M < 16): the sums of a chunk
-// are gathered into rows M apart and converted as one flat array. Sweeps M on both sides of
-// those limits, every stage (8-bit root, 16-bit roots, exact sum), partial blocks and chunks,
-// and (last) outputs large enough for streaming stores.
+// Rows of exactly M values with small M go through the compact output (scan_compact-inl.h,
+// UseCompactOutput: float32 for M < 32 not a multiple of kRowFloatLanes, 8 on AVX2 and
+// AVX-512; raw for M < 16): the sums of a chunk are gathered into rows M apart and converted as
+// one flat array. Sweeps M on both sides of those limits, every stage (8-bit root, 16-bit roots,
+// exact sum), partial blocks and chunks, and (last) outputs large enough for streaming stores.
 TEST(ScanKernels, CompactOutput) {
   std::uint64_t seed = 3000;
   for (const std::size_t rows : {1, 31, 63, 65, 511, 513, 1000 + 37}) {

@@ -8,7 +8,7 @@
 // of two up to 16, or a multiple of 16): no stage, no unpacked codes, no transposes; four outputs
 // share each load and split of the packed codes, and each output's roots go straight to its
 // column. Every other case (exact sums, groups with missing pairs) computes each output's sums as
-// the row-major scan does (scan-inl.h: the chunk's codes unpacked once, then a stage of the
+// the row-major scan does (scan_lookup-inl.h: the chunk's codes unpacked once, then a stage of the
 // output's sums for the chunk's rows) and converts the stage to the column in row order with
 // whole vectors (the 8-bit roots zero-extended, the 16-bit sums put back in row order from their
 // [even rows | odd rows] order, float32 with a separate multiply and add).
@@ -30,6 +30,8 @@
 #include "src/common/layout.h"
 #include "src/scan/scan-inl.h"
 #include "src/scan/scan.h"
+#include "src/scan/scan_tuning-inl.h"
+#include "src/scan/scan_tuning.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace maddness::detail {
@@ -53,16 +55,6 @@ inline void ScanDequantizeColumnsImpl(const ScanArgs& args, const float* out_sca
 }
 
 #else
-
-// Packed codes scanned per chunk by the direct kernel (below): all tiles of outputs read them from
-// L1 (48 KiB on recent Intel cores, 32 KiB on Zen 3).
-inline constexpr std::size_t kColumnChunkBytes = 16 * 1024;
-// Column-major outputs of at least this many bytes are written with streaming stores (where a
-// vector is aligned): the lines are written whole without being read first, which pays when the
-// output is not in cache anyway. 512 KiB is a quarter of the L2 of recent Intel cores and half of
-// Zen 3's (Intel Xeon, N = 10000, M = 100, C = 16, a 1 MB uint8 output that `maddness bench`
-// leaves cold: scan 0.23 ms with ordinary stores, 0.15 ms streamed into aligned columns).
-inline constexpr std::size_t kColumnStreamMinBytes = std::size_t{512} << 10;
 
 // Writers of one output's rows [0, rows) of a chunk to dst (the column at the chunk's first
 // row), from 8-bit roots (Column8) or from 16-bit sums in the stage order (Column16: each N-row
@@ -404,11 +396,6 @@ inline FloatColumnStore ColumnStore(const float*, const float* scale, const floa
   return {stream, scale[m], offset[m]};
 }
 
-// Outputs per tile: each code load and split is shared by the tile's outputs, and the tree values
-// of four outputs still fit in the registers (16 on AVX2 and older, 32 on AVX-512) but for a few
-// spills. The last outputs go in a tile of two, then one. Measurements in docs/kernels.md.
-inline constexpr std::size_t kColumnTile = 4;
-
 // Rows [first_row, end_row) of outputs [m0, m0 + kTile), blocks of codes from `codes` (the block
 // of first_row), every group whole (kPairs pairs each, num_groups groups).
 template <std::size_t kPairs, std::size_t kTile, typename Out>
@@ -480,10 +467,12 @@ HWY_INLINE void DirectColumns(const ScanArgs& args, std::size_t num_groups, std:
   const std::size_t pairs = kPairs * num_groups;
   const std::size_t block_bytes = pairs * kBlockRows;
   // Rows per chunk: their codes stay in L1 while every tile of outputs reads them.
-  const std::size_t chunk_blocks = std::max<std::size_t>(1, kColumnChunkBytes / block_bytes);
+  const std::size_t chunk_blocks =
+      std::max<std::size_t>(1, MachineScanBudgets().column_chunk_bytes / block_bytes);
   const std::size_t end_row = std::min(args.num_rows, block_end * kBlockRows);
-  // Large outputs are written with streaming stores where aligned (kStreamMinBytes).
-  const bool stream = args.num_rows * args.output_dim * sizeof(Out) >= kColumnStreamMinBytes;
+  // Large outputs are written with streaming stores where aligned (column_stream_min_bytes).
+  const bool stream =
+      args.num_rows * args.output_dim * sizeof(Out) >= MachineScanBudgets().column_stream_min_bytes;
   for (std::size_t chunk = block_begin; chunk * kBlockRows < end_row; chunk += chunk_blocks) {
     const std::size_t first_row = chunk * kBlockRows;
     const std::size_t chunk_end = std::min(end_row, (chunk + chunk_blocks) * kBlockRows);
