@@ -43,6 +43,33 @@ inline constexpr std::size_t PackedCodesBytes(std::size_t rows, int num_codebook
   return NumBlocks(rows) * static_cast<std::size_t>(CodePairs(num_codebooks)) * kBlockRows;
 }
 
+// Bytes of one block of packed codes: kBlockRows bytes per pair.
+inline constexpr std::size_t PackedBlockBytes(int num_codebooks) {
+  return static_cast<std::size_t>(CodePairs(num_codebooks)) * kBlockRows;
+}
+
+// Offset of the byte that holds the codes of pair `pair` of row `row` in packed codes with `pairs`
+// pairs per block, rows counted from the first block of the buffer.
+inline constexpr std::size_t PackedByteOffset(std::size_t row, std::size_t pair,
+                                              std::size_t pairs) {
+  return (row / kBlockRows * pairs + pair) * kBlockRows + row % kBlockRows;
+}
+
+// The code of `codebook` in its pair's byte, and a code's bits in that byte.
+inline constexpr int CodeInByte(std::uint8_t byte, int codebook) {
+  return (byte >> (4 * (codebook % 2))) & 0xF;
+}
+inline constexpr std::uint8_t CodeBits(int code, int codebook) {
+  return static_cast<std::uint8_t>(code << (4 * (codebook % 2)));
+}
+
+static_assert(PackedBlockBytes(16) == 8 * kBlockRows && PackedBlockBytes(3) == 2 * kBlockRows);
+static_assert(PackedByteOffset(0, 0, 8) == 0 && PackedByteOffset(65, 1, 8) == (8 + 1) * 64 + 1,
+              "block b, pair j at (b * pairs + j) * 64, then the row within the block");
+static_assert(CodeInByte(0xA5, 0) == 0x5 && CodeInByte(0xA5, 1) == 0xA &&
+                  CodeBits(0xA, 1) == 0xA0 && CodeBits(0x5, 0) == 0x05,
+              "codebook 2j in the low nibble, 2j + 1 in the high one");
+
 // Bytes of quantized tables per output.
 inline constexpr std::size_t TableBytesPerOutput(int num_codebooks) {
   return static_cast<std::size_t>(CodePairs(num_codebooks)) * 32;

@@ -32,19 +32,13 @@ bool SplitColumnsFinite(const Encoder& encoder, const MatrixView& a, std::size_t
 void EncodeRef(const Encoder& encoder, const MatrixView& a, std::size_t block_begin,
                std::size_t block_end, std::uint8_t* packed) {
   const int num_codebooks = encoder.num_codebooks;
-  const int pairs = CodePairs(num_codebooks);
-  for (std::size_t block = block_begin; block < block_end; ++block) {
-    std::uint8_t* block_codes =
-        packed + (block - block_begin) * static_cast<std::size_t>(pairs) * kBlockRows;
-    std::memset(block_codes, 0, static_cast<std::size_t>(pairs) * kBlockRows);
-    for (std::size_t r = 0; r < kBlockRows; ++r) {
-      const std::size_t row = block * kBlockRows + r;
-      if (row >= a.rows) break;
-      for (int c = 0; c < num_codebooks; ++c) {
-        const int code = EncodeRowRef(encoder, a, row, c);
-        block_codes[static_cast<std::size_t>(c / 2) * kBlockRows + r] |=
-            static_cast<std::uint8_t>(code << (4 * (c % 2)));
-      }
+  const std::size_t pairs = static_cast<std::size_t>(CodePairs(num_codebooks));
+  std::memset(packed, 0, (block_end - block_begin) * PackedBlockBytes(num_codebooks));
+  for (std::size_t row = block_begin * kBlockRows; row < std::min(a.rows, block_end * kBlockRows);
+       ++row) {
+    for (int c = 0; c < num_codebooks; ++c) {
+      packed[PackedByteOffset(row - block_begin * kBlockRows, static_cast<std::size_t>(c / 2),
+                              pairs)] |= CodeBits(EncodeRowRef(encoder, a, row, c), c);
     }
   }
 }

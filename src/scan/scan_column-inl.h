@@ -421,8 +421,7 @@ HWY_INLINE void DirectTile(const ScanArgs& args, const std::uint8_t* HWY_RESTRIC
   const auto vector = [&](std::size_t row, std::size_t valid) HWY_ATTR
       __attribute__((always_inline)) {
     const std::size_t offset = row - first_row;
-    const std::uint8_t* vector_codes =
-        codes + offset / kBlockRows * pairs * kBlockRows + offset % kBlockRows;
+    const std::uint8_t* vector_codes = codes + PackedByteOffset(offset, 0, pairs);
     V8 roots[kTile];
     Subtree<0, kPairs, kTile>(vector_codes, tables, roots);
     if (num_groups == 1) {

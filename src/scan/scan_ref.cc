@@ -9,9 +9,7 @@ namespace {
 // The table entries of one row for one output, padded with zeros to PaddedCodebooks(C).
 void GatherEntries(const ScanArgs& args, std::size_t block_begin, std::size_t row,
                    std::size_t output, std::uint16_t* entries) {
-  const int pairs = CodePairs(args.num_codebooks);
-  const std::size_t block = row / kBlockRows;
-  const std::size_t in_block = row % kBlockRows;
+  const std::size_t pairs = static_cast<std::size_t>(CodePairs(args.num_codebooks));
   const std::uint8_t* table = args.luts + output * TableBytesPerOutput(args.num_codebooks);
   const int padded = PaddedCodebooks(args.num_codebooks);
   for (int c = 0; c < padded; ++c) {
@@ -19,9 +17,9 @@ void GatherEntries(const ScanArgs& args, std::size_t block_begin, std::size_t ro
       entries[c] = 0;
       continue;
     }
-    const std::uint8_t byte =
-        args.packed_codes[((block - block_begin) * pairs + c / 2) * kBlockRows + in_block];
-    const int code = (byte >> (4 * (c % 2))) & 0xF;
+    const std::uint8_t byte = args.packed_codes[PackedByteOffset(
+        row - block_begin * kBlockRows, static_cast<std::size_t>(c / 2), pairs)];
+    const int code = CodeInByte(byte, c);
     entries[c] = table[c * 16 + code];
   }
 }
