@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "maddness/maddness.h"
+#include "src/api/model_access.h"
 #include "src/lut/lut.h"
 #include "src/train/classifier.h"
 #include "src/train/train.h"
@@ -84,7 +85,7 @@ TEST(ClassifierTables, FitLowersItsObjective) {
   const Problem problem;
   const MatrixView b = problem.B();
   const Model model = Model::Learn(problem.A(), &b, problem.Options(false));
-  const detail::Encoder& encoder = model.data().encoder;
+  const detail::Encoder& encoder = detail::ModelDataOf(model).encoder;
   std::vector<std::size_t> rows(kRows);
   for (std::size_t r = 0; r < kRows; ++r) rows[r] = r;
   ClassifierOptions options = problem.Options(true).classifier;

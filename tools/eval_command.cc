@@ -104,7 +104,7 @@ int RunEval(const EvalArgs& args) {
   result["candidate_dims"] = options.candidate_dims;
   result["grouping"] = ColumnGroupingName(options.column_grouping);
   result["lambda"] = learn.lambda;
-  result["lambda_used"] = model.data().ridge_lambda;
+  result["lambda_used"] = model.ridge_lambda();
   result["seed"] = learn.seed;
   result["threads"] = learn.threads;
   result["classifier"] = learn.classifier;

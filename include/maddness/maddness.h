@@ -201,7 +201,8 @@ struct ApplyOptions {
 
 namespace detail {
 struct ModelData;
-}
+struct ModelAccess;
+}  // namespace detail
 
 // A learned MADDNESS model: the encoder (hash trees and prototypes, learned from A_train) and,
 // once B is known, the quantized lookup tables. Cheap to move; copying shares nothing mutable.
@@ -285,11 +286,12 @@ class Model {
   Variant variant() const;
   Aggregation aggregation() const;
   std::size_t num_train_rows() const;
-
-  // Internal representation, for the library's own stages and tests.
-  const detail::ModelData& data() const;
+  // The ridge parameter lambda the prototypes were fitted with (LearnOptions::ridge_lambda, or
+  // the one choose_ridge_lambda chose; recorded also for MADDNESS-PQ models); 0 when empty.
+  double ridge_lambda() const;
 
  private:
+  friend struct detail::ModelAccess;  // the library's internal access (src/api/model_access.h)
   explicit Model(std::shared_ptr<const detail::ModelData> data);
   std::shared_ptr<const detail::ModelData> data_;
 };
