@@ -233,9 +233,9 @@ TEST(ClassifierTables, RefuseInvalidOptions) {
   ExpectRejected(options, &b, "classifier.labels has 2999 labels");
   options = problem.Options(true);
   options.classifier.labels[7] = 5;
-  ExpectRejected(options, &b, "classifier.labels[7] is 5");
+  ExpectRejected(options, &b, "classifier.labels: entry [7] is 5");
   options.classifier.labels[7] = -1;
-  ExpectRejected(options, &b, "classifier.labels[7] is -1");
+  ExpectRejected(options, &b, "classifier.labels: entry [7] is -1");
   options = problem.Options(true);
   options.classifier.mse_weight = -0.5;
   ExpectRejected(options, &b, "classifier.mse_weight is -0.5");

@@ -320,7 +320,7 @@ TEST(Hardening, TrainingRowsAndCodebookCounts) {
   ExpectUsable(a, 40, dim, options);
   options.num_codebooks = static_cast<int>(dim) + 1;
   ExpectError([&] { Model::Learn(MatrixView::RowMajor(a.data(), 40, dim), nullptr, options); },
-              {"num_codebooks is 6", "only 5 columns"});
+              {"num_codebooks is 6", "D = 5 columns"});
   for (const int c : {0, -1}) {
     options.num_codebooks = c;
     ExpectError([&] { Model::Learn(MatrixView::RowMajor(a.data(), 40, dim), nullptr, options); },

@@ -23,14 +23,7 @@ namespace {
 // With `distributed`, max_train_rows is this process's share of the sample, which may be small:
 // the caller checks the total.
 void CheckOptions(const LearnOptions& options, std::size_t input_dim, bool distributed) {
-  const int c = options.num_codebooks;
-  if (c < 1 || c > kMaxCodebooks) {
-    Fail("num_codebooks is ", c, "; it must be between 1 and ", kMaxCodebooks);
-  }
-  if (static_cast<std::size_t>(c) > input_dim) {
-    Fail("num_codebooks is ", c, " but A_train has only ", input_dim,
-         " columns; it must be at most the number of columns D");
-  }
+  CheckNumCodebooks(options.num_codebooks, input_dim, "num_codebooks");
   if (!(options.ridge_lambda >= 0.0) || !std::isfinite(options.ridge_lambda)) {
     Fail("ridge_lambda is ", options.ridge_lambda, "; it must be finite and >= 0");
   }

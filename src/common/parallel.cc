@@ -118,7 +118,7 @@ class WorkerPool {
 }  // namespace
 
 int ResolveThreads(int requested) {
-  if (requested < 0) Fail("threads is ", requested, "; it must be >= 0 (0 = all cores)");
+  CheckThreads(requested, "threads");
   if (requested > 0) return requested;
   // Read once: hardware_concurrency() reads /sys on every call, which costs more than a small
   // Apply.

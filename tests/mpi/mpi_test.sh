@@ -347,12 +347,13 @@ else
 fi
 mpi_error "output in a missing folder" "-o $WORK/nowhere/y.npy" 2 apply "$WORK/m.maddness" \
   --a "$WORK/a_test.npy" -o "$WORK/nowhere/y.npy"
-mpi_error "negative threads" "--threads -1" 2 apply "$WORK/m.maddness" \
+mpi_error "negative threads" "--threads is -1; it must be >= 0" 2 apply "$WORK/m.maddness" \
   --a "$WORK/a_test.npy" -o "$OUT/y.npy" --threads -1
 mpi_error "train on too few rows" "it needs at least 16" 2 train --a "$WORK/a_15.npy" \
   -o "$OUT/m.maddness"
-mpi_error "train with C > D" "--codebooks 25" 2 train --a "$WORK/a_train.npy" -c 25 \
-  -o "$OUT/m.maddness"
+mpi_error "train with C > D" \
+  "--codebooks is 25; it must be between 1 and min(D, 256) where A_train has D = 24" 2 train \
+  --a "$WORK/a_train.npy" -c 25 -o "$OUT/m.maddness"
 mpi_error "train with a B of the wrong height" "--b ($WORK/a_test.npy) has 517 rows" 2 train \
   --a "$WORK/a_train.npy" --b "$WORK/a_test.npy" -o "$OUT/m.maddness"
 mpi_error "singular ridge system" "singular" 4 train --a "$WORK/a_train.npy" -c 16 --lambda 0 \

@@ -54,7 +54,7 @@ int RunTrain(const MpiTrainArgs& args) {
     }
     if (world.root()) cli::CheckOutputPath(args.output_path, "-o");
     a = OpenNpyMatrix(args.a_path, "--a", kMinTrainRows);
-    cli::CheckCodebooks(learn.codebooks, a.cols, "--codebooks");
+    CheckNumCodebooks(learn.codebooks, a.cols, "--codebooks");
     if (!args.b_path.empty()) {
       b = cli::ReadMatrix(args.b_path, "--b", 1);
       if (b.rows() != a.cols) {
