@@ -167,46 +167,6 @@ InputMatrix ReadMatrix(const py::handle& object, const char* name, const char* s
   return input;
 }
 
-Variant ParseVariant(const std::string& text) {
-  if (text == "maddness") return Variant::kMaddness;
-  if (text == "pq") return Variant::kPq;
-  throw py::value_error("variant is '" + text + "'; it must be 'maddness' or 'pq'");
-}
-
-const char* VariantName(Variant variant) { return variant == Variant::kPq ? "pq" : "maddness"; }
-
-Aggregation ParseAggregation(const std::string& text) {
-  if (text == "average") return Aggregation::kAveraging;
-  if (text == "exact") return Aggregation::kExactSum;
-  throw py::value_error("aggregation is '" + text + "'; it must be 'average' or 'exact'");
-}
-
-Objective ParseObjective(const std::string& text) {
-  if (text == "input") return Objective::kInput;
-  if (text == "product") return Objective::kProduct;
-  if (text == "auto") return Objective::kAuto;
-  throw py::value_error("objective is '" + text + "'; it must be 'input', 'product' or 'auto'");
-}
-
-ColumnGrouping ParseGrouping(const std::string& text) {
-  if (text == "contiguous") return ColumnGrouping::kContiguous;
-  if (text == "search") return ColumnGrouping::kSearch;
-  throw py::value_error("grouping is '" + text + "'; it must be 'contiguous' or 'search'");
-}
-
-TableScale ParseTableScale(const std::string& text) {
-  if (text == "global") return TableScale::kGlobal;
-  // One rule with the command line: '-' and '_' are the same in option values.
-  if (text == "per_output" || text == "per-output") return TableScale::kPerOutput;
-  if (text == "auto") return TableScale::kAuto;
-  throw py::value_error("table_scale is '" + text +
-                        "'; it must be 'global', 'per_output' (or 'per-output') or 'auto'");
-}
-
-const char* AggregationName(Aggregation aggregation) {
-  return aggregation == Aggregation::kExactSum ? "exact" : "average";
-}
-
 // A Python int in [0, 2**64) (seed, max_train_rows).
 std::uint64_t ReadUnsigned(const py::int_& value, const char* name) {
   const unsigned long long result = PyLong_AsUnsignedLongLong(value.ptr());
@@ -216,13 +176,6 @@ std::uint64_t ReadUnsigned(const py::int_& value, const char* name) {
                           "; it must be an integer in [0, 2**64)");
   }
   return result;
-}
-
-void CheckThreads(int threads) {
-  if (threads < 0) {
-    throw py::value_error("threads is " + std::to_string(threads) +
-                          "; it must be >= 0 (0 = all cores)");
-  }
 }
 
 void CheckInputWidth(const Model& model, const InputMatrix& a) {
@@ -287,16 +240,16 @@ std::vector<T> ReadVectorArgument(const py::handle& object, const char* name, st
 Model Learn(const py::handle& a_train_object, const py::handle& b_object, const FitOptions& fit,
             const TableOptions& tables) {
   LearnOptions options;
-  options.variant = ParseVariant(fit.variant);
-  options.objective = ParseObjective(tables.objective);
-  options.aggregation = ParseAggregation(tables.aggregation);
-  options.table_scale = ParseTableScale(tables.table_scale);
+  options.variant = Parse<Variant>(fit.variant, "variant");
+  options.objective = Parse<Objective>(tables.objective, "objective");
+  options.aggregation = Parse<Aggregation>(tables.aggregation, "aggregation");
+  options.table_scale = Parse<TableScale>(tables.table_scale, "table_scale");
   options.ridge_lambda = fit.ridge_lambda;
   options.candidate_dims = fit.candidate_dims;
-  options.column_grouping = ParseGrouping(fit.grouping);
+  options.column_grouping = Parse<ColumnGrouping>(fit.grouping, "grouping");
   options.max_train_rows = ReadUnsigned(fit.max_train_rows, "max_train_rows");
   options.seed = ReadUnsigned(fit.seed, "seed");
-  CheckThreads(fit.threads);
+  CheckThreads(fit.threads, "threads");
   options.threads = fit.threads;
   if (!fit.progress.is_none() && !PyCallable_Check(fit.progress.ptr())) {
     throw py::type_error("progress must be None or a callable progress(stage, done, total), not " +
@@ -305,12 +258,7 @@ Model Learn(const py::handle& a_train_object, const py::handle& b_object, const 
 
   const InputMatrix a_train = ReadMatrix(a_train_object, "A_train", "N_train x D", false);
   const std::size_t input_dim = a_train.view.cols;
-  if (fit.codebooks < 1 || fit.codebooks > kMaxCodebooks ||
-      static_cast<std::size_t>(fit.codebooks) > input_dim) {
-    throw py::value_error("codebooks is " + std::to_string(fit.codebooks) +
-                          "; it must be between 1 and min(D, " + std::to_string(kMaxCodebooks) +
-                          ") where A_train has D = " + std::to_string(input_dim) + " columns");
-  }
+  CheckNumCodebooks(fit.codebooks, input_dim, "codebooks");
   options.num_codebooks = fit.codebooks;
   InputMatrix b;
   if (!b_object.is_none()) {
@@ -341,16 +289,11 @@ Model Learn(const py::handle& a_train_object, const py::handle& b_object, const 
           ReadVectorArgument<float>(tables.bias, "bias", outputs, "one value per column of B");
     }
     if (!tables.train_labels.is_none()) {
-      for (const std::int64_t label :
-           ReadVectorArgument<std::int64_t>(tables.train_labels, "train_labels", a_train.view.rows,
-                                            "one class per row of A_train")) {
-        if (label < 0 || static_cast<std::size_t>(label) >= outputs) {
-          throw py::value_error("train_labels contains " + std::to_string(label) +
-                                "; classes must be in [0, M) = [0, " + std::to_string(outputs) +
-                                ")");
-        }
-        options.classifier.labels.push_back(static_cast<std::int32_t>(label));
-      }
+      const std::vector<std::int64_t> labels = ReadVectorArgument<std::int64_t>(
+          tables.train_labels, "train_labels", a_train.view.rows, "one class per row of A_train");
+      CheckLabels(labels.data(), labels.size(), a_train.view.rows, "A_train", outputs,
+                  "train_labels");
+      options.classifier.labels.assign(labels.begin(), labels.end());
     }
   } else if (!tables.bias.is_none() || !tables.train_labels.is_none()) {
     throw py::value_error("bias and train_labels are used only with classifier=True");
@@ -436,7 +379,7 @@ py::array_t<float> CheckOut(const py::handle& object, const InputMatrix& a, std:
 py::array Apply(const Model& shared_model, const py::handle& a_object, int threads,
                 const py::handle& out_object, const std::string& order) {
   CheckHasTables(shared_model);
-  CheckThreads(threads);
+  CheckThreads(threads, "threads");
   if (order != "C" && order != "F") {
     throw py::value_error("order is '" + order + "'; it must be 'C' or 'F'");
   }
@@ -475,7 +418,7 @@ py::array Apply(const Model& shared_model, const py::handle& a_object, int threa
 }
 
 py::array Encode(const Model& shared_model, const py::handle& a_object, int threads) {
-  CheckThreads(threads);
+  CheckThreads(threads, "threads");
   const Model model = shared_model;
   const InputMatrix a = ReadMatrix(a_object, "A", "N x D", true);
   CheckInputWidth(model, a);
@@ -538,10 +481,10 @@ Model Load(const std::filesystem::path& path) {
 std::string Repr(const Model& model) {
   std::string text = "maddness.Model(input_dim=" + std::to_string(model.input_dim()) +
                      ", num_codebooks=" + std::to_string(model.num_codebooks()) + ", variant='" +
-                     VariantName(model.variant()) + "'";
+                     Name(model.variant()) + "'";
   if (model.has_tables()) {
     text += ", output_dim=" + std::to_string(model.output_dim()) + ", aggregation='" +
-            AggregationName(model.aggregation()) + "')";
+            Name(model.aggregation()) + "')";
   } else {
     text += ", encoder_only=True)";
   }
@@ -787,8 +730,8 @@ void DefineModule(py::module_& module) {
           "set_b",
           [](Model& self, const py::handle& b_object, const std::string& aggregation,
              const std::string& table_scale) {
-            const Aggregation parsed_aggregation = ParseAggregation(aggregation);
-            const TableScale parsed_scale = ParseTableScale(table_scale);
+            const Aggregation parsed_aggregation = Parse<Aggregation>(aggregation, "aggregation");
+            const TableScale parsed_scale = Parse<TableScale>(table_scale, "table_scale");
             if (self.empty()) throw py::value_error("set_b needs a learned model");
             const InputMatrix b = ReadMatrix(b_object, "B", "D x M", false);
             if (b.view.rows != self.input_dim()) {
@@ -834,8 +777,8 @@ void DefineModule(py::module_& module) {
           "set_float_tables",
           [](Model& self, const py::handle& tables_object, const std::string& aggregation,
              const std::string& table_scale) {
-            const Aggregation parsed_aggregation = ParseAggregation(aggregation);
-            const TableScale parsed_scale = ParseTableScale(table_scale);
+            const Aggregation parsed_aggregation = Parse<Aggregation>(aggregation, "aggregation");
+            const TableScale parsed_scale = Parse<TableScale>(table_scale, "table_scale");
             if (self.empty()) throw py::value_error("set_float_tables needs a learned model");
             const auto tables =
                 py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(
@@ -889,13 +832,13 @@ void DefineModule(py::module_& module) {
           "encoder_only", [](const Model& self) { return !self.has_tables(); },
           "True when the model has no tables for B yet (made by fit_encoder): set_b(B) first.")
       .def_property_readonly(
-          "variant", [](const Model& self) { return VariantName(self.variant()); },
+          "variant", [](const Model& self) { return Name(self.variant()); },
           "'maddness' (ridge prototypes) or 'pq' (bucket means).")
       .def_property_readonly(
           "aggregation",
           [](const Model& self) -> py::object {
             if (!self.has_tables()) return py::none();
-            return py::str(AggregationName(self.aggregation()));
+            return py::str(Name(self.aggregation()));
           },
           "'average' or 'exact', how table entries are summed; None for an encoder_only model.")
       .def_property_readonly("num_train_rows", &Model::num_train_rows,

@@ -228,13 +228,12 @@ TEST(Accuracy, ChosenRidgeLambdaHelpsSmallTrainingSets) {
   const double chosen = testing::Nmse(data.exact, model.Apply(data.Test()));
   RecordProperty("nmse_fixed", std::to_string(fixed));
   RecordProperty("nmse_chosen", std::to_string(chosen));
-  RecordProperty("lambda", std::to_string(model.data().ridge_lambda));
+  RecordProperty("lambda", std::to_string(model.ridge_lambda()));
   EXPECT_LT(chosen, fixed);
-  EXPECT_GT(model.data().ridge_lambda, 1.0);
+  EXPECT_GT(model.ridge_lambda(), 1.0);
   // The lambda used is the one the model file records.
-  EXPECT_EQ(
-      Model::Deserialize(model.Serialize().data(), model.Serialize().size()).data().ridge_lambda,
-      model.data().ridge_lambda);
+  EXPECT_EQ(Model::Deserialize(model.Serialize().data(), model.Serialize().size()).ridge_lambda(),
+            model.ridge_lambda());
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "maddness/maddness.h"
+#include "src/api/model_access.h"
 #include "src/lut/lut.h"
 #include "src/train/classifier.h"
 #include "src/train/train.h"
@@ -84,7 +85,7 @@ TEST(ClassifierTables, FitLowersItsObjective) {
   const Problem problem;
   const MatrixView b = problem.B();
   const Model model = Model::Learn(problem.A(), &b, problem.Options(false));
-  const detail::Encoder& encoder = model.data().encoder;
+  const detail::Encoder& encoder = detail::ModelDataOf(model).encoder;
   std::vector<std::size_t> rows(kRows);
   for (std::size_t r = 0; r < kRows; ++r) rows[r] = r;
   ClassifierOptions options = problem.Options(true).classifier;
@@ -232,9 +233,9 @@ TEST(ClassifierTables, RefuseInvalidOptions) {
   ExpectRejected(options, &b, "classifier.labels has 2999 labels");
   options = problem.Options(true);
   options.classifier.labels[7] = 5;
-  ExpectRejected(options, &b, "classifier.labels[7] is 5");
+  ExpectRejected(options, &b, "classifier.labels: entry [7] is 5");
   options.classifier.labels[7] = -1;
-  ExpectRejected(options, &b, "classifier.labels[7] is -1");
+  ExpectRejected(options, &b, "classifier.labels: entry [7] is -1");
   options = problem.Options(true);
   options.classifier.mse_weight = -0.5;
   ExpectRejected(options, &b, "classifier.mse_weight is -0.5");

@@ -259,7 +259,7 @@ check "apply --output-layout col: the same values as row-major output" \
   cmp -s <(od -An -v -tx4 -j128 -w12 "$WORK/y.npy" |
     awk '{for (i = 1; i <= NF; ++i) v[i, NR] = $i} END {for (i = 1; i <= 3; ++i) for (r = 1; r <= NR; ++r) print v[i, r]}') \
   <(od -An -v -tx4 -j128 -w4 "$WORK/y_col.npy" | tr -d ' ')
-expect_error "apply --output-layout diagonal" "--output-layout diagonal: must be 'row' or 'col'" \
+expect_error "apply --output-layout diagonal" "--output-layout is 'diagonal'; it must be 'row' or 'col'" \
   apply "$WORK/model" --a "$WORK/a_test.npy" -o "$WORK/y_bad.npy" --output-layout diagonal
 expect_ok "apply to int32 input" apply "$WORK/model" --a "$WORK/a_test_i32.npy" \
   -o "$WORK/y_i32.npy"

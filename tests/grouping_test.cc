@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "maddness/maddness.h"
+#include "src/api/model_access.h"
 #include "src/common/model_data.h"
 #include "src/encode/encode.h"
 #include "src/train/grouping.h"
@@ -69,7 +70,7 @@ TEST(Grouping, UnpermutedEncoderEncodesTheOriginalColumnsLikeThePermutedOnes) {
   options.objective = Objective::kInput;
   const Model model =
       Model::Learn(MatrixView::RowMajor(permuted.data(), rows, dim), nullptr, options);
-  detail::Encoder renamed = model.data().encoder;
+  detail::Encoder renamed = detail::ModelDataOf(model).encoder;
   detail::UnpermuteEncoder(order, &renamed);
   EXPECT_EQ(renamed.columns, order);
   const std::vector<int> owner = detail::ColumnOwners(renamed);
@@ -83,13 +84,13 @@ TEST(Grouping, UnpermutedEncoderEncodesTheOriginalColumnsLikeThePermutedOnes) {
   for (std::size_t r = 0; r < rows; ++r) {
     for (int c = 0; c < 3; ++c) {
       ASSERT_EQ(detail::EncodeRowRef(renamed, original, r, c),
-                detail::EncodeRowRef(model.data().encoder, moved, r, c));
+                detail::EncodeRowRef(detail::ModelDataOf(model).encoder, moved, r, c));
     }
   }
   for (std::size_t p = 0; p < 3 * 16; ++p) {
     for (std::size_t i = 0; i < dim; ++i) {
       EXPECT_EQ(renamed.prototypes[p * dim + order[i]],
-                model.data().encoder.prototypes[p * dim + i]);
+                detail::ModelDataOf(model).encoder.prototypes[p * dim + i]);
     }
   }
 }
@@ -129,16 +130,18 @@ TEST(Grouping, SearchFindsTheOrderThatKeepsCopiesTogether) {
   LearnOptions options;
   options.num_codebooks = 4;
   const Model searched = Model::Learn(data.A(), &b, options);
-  EXPECT_EQ(searched.data().encoder.columns, (std::vector<std::uint32_t>{0, 4, 1, 5, 2, 6, 3, 7}));
+  EXPECT_EQ(detail::ModelDataOf(searched).encoder.columns,
+            (std::vector<std::uint32_t>{0, 4, 1, 5, 2, 6, 3, 7}));
   options.column_grouping = ColumnGrouping::kContiguous;
   const Model contiguous = Model::Learn(data.A(), &b, options);
-  EXPECT_TRUE(contiguous.data().encoder.columns.empty());
+  EXPECT_TRUE(detail::ModelDataOf(contiguous).encoder.columns.empty());
   EXPECT_LT(data.Nmse(searched), 0.5 * data.Nmse(contiguous));
 
   // The order survives the model file, and the outputs with it.
   const std::vector<std::uint8_t> bytes = searched.Serialize();
   const Model loaded = Model::Deserialize(bytes.data(), bytes.size());
-  EXPECT_EQ(loaded.data().encoder.columns, searched.data().encoder.columns);
+  EXPECT_EQ(detail::ModelDataOf(loaded).encoder.columns,
+            detail::ModelDataOf(searched).encoder.columns);
   EXPECT_EQ(loaded.Apply(data.A()), searched.Apply(data.A()));
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "maddness/maddness.h"
+#include "src/api/model_access.h"
 #include "src/common/model_data.h"
 #include "tests/test_util.h"
 
@@ -196,7 +197,7 @@ TEST(Hardening, NanAndInfinityAreRefused) {
     ExpectError([&] { model.SetB(bad_b); }, {"B[1, 2]"});
 
     // A: every column the encoder reads is checked, by Apply, Encode and EncodePacked.
-    const std::uint32_t column = model.data().encoder.splits[0].dim;
+    const std::uint32_t column = detail::ModelDataOf(model).encoder.splits[0].dim;
     std::vector<float> a = p.a_train;
     a[7 * p.dim + column] = bad;
     const MatrixView bad_a = MatrixView::RowMajor(a.data(), p.rows, p.dim);
@@ -224,7 +225,7 @@ TEST(Hardening, ColumnsTheEncoderNeverReadsAreNotChecked) {
   const MatrixView b = p.B();
   const Model model = Model::Learn(p.Train(), &b, options);
   std::vector<bool> read(p.dim, false);
-  for (const auto& split : model.data().encoder.splits) read[split.dim] = true;
+  for (const auto& split : detail::ModelDataOf(model).encoder.splits) read[split.dim] = true;
   std::size_t unread = p.dim;
   for (std::size_t c = 0; c < p.dim; ++c) {
     if (!read[c]) unread = c;
@@ -319,7 +320,7 @@ TEST(Hardening, TrainingRowsAndCodebookCounts) {
   ExpectUsable(a, 40, dim, options);
   options.num_codebooks = static_cast<int>(dim) + 1;
   ExpectError([&] { Model::Learn(MatrixView::RowMajor(a.data(), 40, dim), nullptr, options); },
-              {"num_codebooks is 6", "only 5 columns"});
+              {"num_codebooks is 6", "D = 5 columns"});
   for (const int c : {0, -1}) {
     options.num_codebooks = c;
     ExpectError([&] { Model::Learn(MatrixView::RowMajor(a.data(), 40, dim), nullptr, options); },

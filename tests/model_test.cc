@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "maddness/maddness.h"
+#include "src/api/model_access.h"
 #include "src/common/layout.h"
 #include "src/common/model_data.h"
 #include "src/encode/encode.h"
@@ -89,7 +90,7 @@ TEST(Model, RejectsInvalidApplyInputs) {
   ExpectError([&] { model.Apply(MatrixView::RowMajor(p.a_test.data(), 20, p.dim - 2)); },
               {"A has 10 columns", "trained on 12"});
   std::vector<float> with_nan = p.a_test;
-  const std::uint32_t used_column = model.data().encoder.splits[0].dim;
+  const std::uint32_t used_column = detail::ModelDataOf(model).encoder.splits[0].dim;
   with_nan[4 * p.dim + used_column] = std::numeric_limits<float>::quiet_NaN();
   ExpectError([&] { model.Apply(MatrixView::RowMajor(with_nan.data(), 300, p.dim)); },
               {"A[4, " + std::to_string(used_column) + "]", "nan"});
@@ -109,7 +110,7 @@ TEST(Model, ApplyEqualsTheReferencePipeline) {
       options.aggregation = aggregation;
       const MatrixView b = p.B();
       const Model model = Model::Learn(p.Train(), &b, options);
-      const detail::ModelData& data = model.data();
+      const detail::ModelData& data = detail::ModelDataOf(model);
       const std::size_t n = 300;
       std::vector<std::uint8_t> packed(detail::PackedCodesBytes(n, c));
       detail::EncodeRef(data.encoder, p.Test(), 0, detail::NumBlocks(n), packed.data());
@@ -332,7 +333,7 @@ TEST(Model, PerOutputScalesUseTheWholeByteForEveryOutput) {
     options.table_scale = scale;
     const Model model =
         Model::Learn(MatrixView::RowMajor(a_train.data(), rows, dim), &b_view, options);
-    const auto& luts = model.data().tables.luts;
+    const auto& luts = detail::ModelDataOf(model).tables.luts;
     // The widest span of one codebook's 16 entries, for each output.
     auto widest_span = [&](std::size_t output) {
       int widest = 0;

@@ -144,7 +144,7 @@ int RunBench(const BenchArgs& args) {
   CheckBenchArgs(args);
   LearnOptions options;
   options.num_codebooks = static_cast<int>(args.codebooks);
-  options.aggregation = ParseAggregation(args.aggregation, "--aggregation");
+  options.aggregation = Parse<Aggregation>(args.aggregation, "--aggregation");
   const auto n = static_cast<std::size_t>(args.n);
   const auto d = static_cast<std::size_t>(args.d);
   const auto m = static_cast<std::size_t>(args.m);

@@ -109,17 +109,6 @@ void CheckOutputPath(const std::string& path, const std::string& name) {
   }
 }
 
-void CheckCodebooks(long long value, std::size_t input_dim, const std::string& name) {
-  if (value < 1 || value > kMaxCodebooks) {
-    Fail(name, " ", value, ": the number of codebooks must be in [1, ", kMaxCodebooks, "]");
-  }
-  if (input_dim != 0 && static_cast<std::size_t>(value) > input_dim) {
-    Fail(name, " ", value,
-         ": the number of codebooks must not exceed D, the number of columns of A (", input_dim,
-         ")");
-  }
-}
-
 std::string UnsignedTextError(const std::string& text, std::uint64_t max) {
   const std::string rule =
       text + ": must be a whole number from 0 to " + std::to_string(max) + " in decimal digits";
@@ -134,91 +123,10 @@ std::string UnsignedTextError(const std::string& text, std::uint64_t max) {
   return "";
 }
 
-void CheckThreads(int value, const std::string& name) {
-  if (value < 0) Fail(name, " ", value, ": must be >= 0 (0 uses every core)");
-}
-
 void CheckLambda(double value, const std::string& name) {
   if (!std::isfinite(value) || value < 0) {
     Fail(name, " ", value, ": the ridge parameter must be finite and >= 0");
   }
-}
-
-Variant ParseVariant(const std::string& value, const std::string& name) {
-  if (value == "maddness") return Variant::kMaddness;
-  if (value == "pq") return Variant::kPq;
-  Fail(name, " ", value, ": must be 'maddness' or 'pq'");
-}
-
-const char* VariantName(Variant variant) { return variant == Variant::kPq ? "pq" : "maddness"; }
-
-Aggregation ParseAggregation(const std::string& value, const std::string& name) {
-  if (value == "average") return Aggregation::kAveraging;
-  if (value == "exact") return Aggregation::kExactSum;
-  Fail(name, " ", value, ": must be 'average' or 'exact'");
-}
-
-bool ParseOutputLayout(const std::string& value, const std::string& name) {
-  if (value == "row") return false;
-  if (value == "col") return true;
-  Fail(name, " ", value, ": must be 'row' or 'col'");
-}
-
-const char* AggregationName(Aggregation aggregation) {
-  return aggregation == Aggregation::kExactSum ? "exact" : "average";
-}
-
-Objective ParseObjective(const std::string& value, const std::string& name) {
-  if (value == "input") return Objective::kInput;
-  if (value == "product") return Objective::kProduct;
-  if (value == "auto") return Objective::kAuto;
-  Fail(name, " ", value,
-       ": must be 'input' (preserve the rows of A), 'product' (preserve A*B) or 'auto' (the "
-       "better of the two on held-out training rows)");
-}
-
-const char* ObjectiveName(Objective objective) {
-  switch (objective) {
-    case Objective::kProduct:
-      return "product";
-    case Objective::kAuto:
-      return "auto";
-    case Objective::kInput:
-      break;
-  }
-  return "input";
-}
-
-TableScale ParseTableScale(const std::string& value, const std::string& name) {
-  if (value == "global") return TableScale::kGlobal;
-  // One rule with Python: '-' and '_' are the same in option values.
-  if (value == "per-output" || value == "per_output") return TableScale::kPerOutput;
-  if (value == "auto") return TableScale::kAuto;
-  Fail(name, " ", value, ": must be 'global', 'per-output' (or 'per_output') or 'auto'");
-}
-
-const char* TableScaleName(TableScale table_scale) {
-  switch (table_scale) {
-    case TableScale::kGlobal:
-      return "global";
-    case TableScale::kPerOutput:
-      return "per-output";
-    case TableScale::kAuto:
-      break;
-  }
-  return "auto";
-}
-
-ColumnGrouping ParseColumnGrouping(const std::string& value, const std::string& name) {
-  if (value == "contiguous") return ColumnGrouping::kContiguous;
-  if (value == "search") return ColumnGrouping::kSearch;
-  Fail(name, " ", value,
-       ": must be 'contiguous' (C ranges of adjacent columns) or 'search' (the best of a few "
-       "column orders on held-out training rows)");
-}
-
-const char* ColumnGroupingName(ColumnGrouping grouping) {
-  return grouping == ColumnGrouping::kSearch ? "search" : "contiguous";
 }
 
 void CheckCandidateDims(int value, const std::string& name) {
@@ -230,7 +138,7 @@ void CheckCandidateDims(int value, const std::string& name) {
 }
 
 LearnOptions ToLearnOptions(const LearnArgs& learn) {
-  CheckCodebooks(learn.codebooks, 0, "--codebooks");
+  CheckNumCodebooks(learn.codebooks, 0, "--codebooks");
   CheckLambda(learn.lambda, "--lambda");
   CheckThreads(learn.threads, "--threads");
   CheckCandidateDims(learn.candidate_dims, "--candidate-dims");
@@ -241,37 +149,26 @@ LearnOptions ToLearnOptions(const LearnArgs& learn) {
   }
   LearnOptions options;
   options.num_codebooks = static_cast<int>(learn.codebooks);
-  options.variant = ParseVariant(learn.variant, "--variant");
+  options.variant = Parse<Variant>(learn.variant, "--variant");
   options.ridge_lambda = learn.lambda;
   options.choose_ridge_lambda = learn.choose_lambda;
-  options.objective = ParseObjective(learn.objective, "--objective");
+  options.objective = Parse<Objective>(learn.objective, "--objective");
   options.candidate_dims = learn.candidate_dims;
   options.max_train_rows = learn.max_train_rows;
   options.seed = learn.seed;
   options.threads = learn.threads;
-  options.aggregation = ParseAggregation(learn.aggregation, "--aggregation");
-  options.table_scale = ParseTableScale(learn.table_scale, "--table-scale");
-  options.column_grouping = ParseColumnGrouping(learn.grouping, "--grouping");
+  options.aggregation = Parse<Aggregation>(learn.aggregation, "--aggregation");
+  options.table_scale = Parse<TableScale>(learn.table_scale, "--table-scale");
+  options.column_grouping = Parse<ColumnGrouping>(learn.grouping, "--grouping");
   return options;
 }
 
 std::vector<std::int64_t> ReadLabels(const std::string& path, const std::string& name,
                                      std::size_t count, const std::string& rows_owner,
-                                     const std::string& row_kind, std::size_t num_outputs) {
+                                     std::size_t num_outputs) {
   std::vector<std::int64_t> labels = io::ReadNpyLabels(path, name);
-  const std::string what = name + " (" + path + ")";
-  if (labels.size() != count) {
-    throw Error(what + " has " + std::to_string(labels.size()) + " labels but " + rows_owner +
-                " has " + std::to_string(count) + " rows; there must be one label per " + row_kind +
-                " row");
-  }
-  for (std::size_t n = 0; n < labels.size(); ++n) {
-    if (labels[n] < 0 || static_cast<std::size_t>(labels[n]) >= num_outputs) {
-      throw Error(what + ": label [" + std::to_string(n) + "] is " + std::to_string(labels[n]) +
-                  "; labels must be in [0, M) = [0, " + std::to_string(num_outputs) +
-                  "), M the number of columns of B");
-    }
-  }
+  CheckLabels(labels.data(), labels.size(), count, rows_owner, num_outputs,
+              name + " (" + path + ")");
   return labels;
 }
 
@@ -297,9 +194,8 @@ void SetClassifierOptions(const LearnArgs& learn, const std::string& bias_path,
   classifier.choose = !learn.classifier_fixed;
   if (!bias_path.empty()) classifier.bias = ReadVector(bias_path, "--bias", num_outputs);
   if (!learn.train_labels_path.empty()) {
-    const std::vector<std::int64_t> labels =
-        ReadLabels(learn.train_labels_path, "--train-labels", num_train_rows, "A_train", "training",
-                   num_outputs);
+    const std::vector<std::int64_t> labels = ReadLabels(learn.train_labels_path, "--train-labels",
+                                                        num_train_rows, "A_train", num_outputs);
     classifier.labels.assign(labels.begin(), labels.end());
   }
 }

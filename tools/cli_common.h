@@ -1,5 +1,7 @@
 // Helpers shared by the subcommands of the `maddness` program: reading and checking the user's
-// arguments, naming them in every error, and printing progress.
+// arguments, naming them in every error, and printing progress. Enum names (maddness::Name,
+// maddness::Parse) and the checks of single options (maddness::CheckNumCodebooks, CheckThreads,
+// CheckLabels) are the library's.
 //
 // Every check here throws maddness::Error with a message of the form
 //   "<argument> <value>: <what is wrong>; <the rule>"
@@ -55,12 +57,11 @@ NamedMatrix ReadMatrix(const std::string& path, const std::string& name, std::si
 // Reads a vector of `length` finite values: shape (length,), (1, length) or (length, 1).
 std::vector<float> ReadVector(const std::string& path, const std::string& name, std::size_t length);
 
-// Reads the class labels in `path` (argument `name`): exactly `count` of them, one per row of
-// `rows_owner` (e.g. "A_train", named in the error with `row_kind`, e.g. "training"), each in
-// [0, num_outputs).
+// Reads the class labels in `path` (argument `name`): one per row of `rows_owner` (e.g.
+// "A_train"), which has `count` rows, each in [0, num_outputs) (maddness::CheckLabels).
 std::vector<std::int64_t> ReadLabels(const std::string& path, const std::string& name,
                                      std::size_t count, const std::string& rows_owner,
-                                     const std::string& row_kind, std::size_t num_outputs);
+                                     std::size_t num_outputs);
 
 // Loads a model file, naming the argument in any error.
 Model LoadModel(const std::string& path, const std::string& name);
@@ -69,35 +70,13 @@ Model LoadModel(const std::string& path, const std::string& name);
 // directory. Called before long work so that a typo does not waste it.
 void CheckOutputPath(const std::string& path, const std::string& name);
 
-// Checks that `value` is a valid --codebooks for inputs with `input_dim` columns:
-// 1 <= C <= min(D, kMaxCodebooks). Pass input_dim = 0 to check only the fixed range.
-void CheckCodebooks(long long value, std::size_t input_dim, const std::string& name);
 // For the validator of an unsigned option (--seed, --max-train-rows): "" when `text` is a whole
 // number in [0, max] in decimal digits, else the message. CLI11 alone wraps "-1" around to 2^64 - 1
 // and saturates 1e23.
 std::string UnsignedTextError(const std::string& text, std::uint64_t max);
-// --threads: >= 0 (0 = all cores).
-void CheckThreads(int value, const std::string& name);
 // --lambda: finite and >= 0.
 void CheckLambda(double value, const std::string& name);
 
-// "maddness" | "pq" -> Variant, and back.
-Variant ParseVariant(const std::string& value, const std::string& name);
-const char* VariantName(Variant variant);
-// "average" | "exact" -> Aggregation, and back.
-Aggregation ParseAggregation(const std::string& value, const std::string& name);
-const char* AggregationName(Aggregation aggregation);
-// "row" | "col" -> whether the output is column-major.
-bool ParseOutputLayout(const std::string& value, const std::string& name);
-// "input" | "product" -> Objective, and back.
-Objective ParseObjective(const std::string& value, const std::string& name);
-const char* ObjectiveName(Objective objective);
-// "global" | "per-output" -> TableScale, and back.
-TableScale ParseTableScale(const std::string& value, const std::string& name);
-const char* TableScaleName(TableScale table_scale);
-// "contiguous" | "search" -> ColumnGrouping, and back.
-ColumnGrouping ParseColumnGrouping(const std::string& value, const std::string& name);
-const char* ColumnGroupingName(ColumnGrouping grouping);
 // --candidate-dims: >= 1 (the paper uses 4).
 void CheckCandidateDims(int value, const std::string& name);
 

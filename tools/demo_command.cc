@@ -119,7 +119,7 @@ int RunDemo(const DemoArgs& args) {
                 std::to_string(test.pixels) + "; they must match");
   }
   const std::size_t pixels = train.pixels;
-  CheckCodebooks(learn.codebooks, pixels, "--codebooks");
+  CheckNumCodebooks(learn.codebooks, pixels, "--codebooks");
 
   status("fitting the linear classifier (softmax regression, one thread)");
   openblas_set_num_threads(1);
@@ -243,9 +243,9 @@ int RunDemo(const DemoArgs& args) {
   std::printf(
       "MADDNESS (variant %s, %d codebooks, %s aggregation, %s objective, %s table scale, %d "
       "candidate columns): learned on %zu rows in %.2f s (%s)\n",
-      VariantName(model.variant()), model.num_codebooks(), AggregationName(model.aggregation()),
-      ObjectiveName(options.objective), TableScaleName(options.table_scale), options.candidate_dims,
-      train.rows, learn_seconds, threads_text(learn.threads).c_str());
+      Name(model.variant()), model.num_codebooks(), Name(model.aggregation()),
+      Name(options.objective), Name(options.table_scale), options.candidate_dims, train.rows,
+      learn_seconds, threads_text(learn.threads).c_str());
   std::printf("\nAccuracy on the %zu test images\n", test.rows);
   std::printf("  %-34s %8.4f\n", "exact product (float64)", exact_accuracy);
   std::printf("  %-34s %8.4f\n", "exact product (OpenBLAS, float32)", blas_accuracy);

@@ -35,7 +35,7 @@ int RunEval(const EvalArgs& args) {
                 a_train.Describe() + " has D = " + std::to_string(input_dim) +
                 " columns; B must be D x M");
   }
-  CheckCodebooks(learn.codebooks, input_dim, "--codebooks");
+  CheckNumCodebooks(learn.codebooks, input_dim, "--codebooks");
   const std::size_t num_outputs = b.cols();
   const std::size_t num_test = a_test.rows();
 
@@ -49,8 +49,7 @@ int RunEval(const EvalArgs& args) {
   std::vector<std::int64_t> labels;
   if (with_labels) {
     if (!args.bias_path.empty()) bias = ReadVector(args.bias_path, "--bias", num_outputs);
-    labels =
-        ReadLabels(args.labels_path, "--labels", num_test, a_test.Describe(), "test", num_outputs);
+    labels = ReadLabels(args.labels_path, "--labels", num_test, a_test.Describe(), num_outputs);
   }
 
   SetClassifierOptions(learn, args.bias_path, num_outputs, a_train.rows(), &options);
@@ -97,14 +96,14 @@ int RunEval(const EvalArgs& args) {
   result["n_test"] = num_test;
   result["d"] = input_dim;
   result["m"] = num_outputs;
-  result["variant"] = VariantName(model.variant());
-  result["aggregation"] = AggregationName(model.aggregation());
-  result["objective"] = ObjectiveName(options.objective);
-  result["table_scale"] = TableScaleName(options.table_scale);
+  result["variant"] = Name(model.variant());
+  result["aggregation"] = Name(model.aggregation());
+  result["objective"] = Name(options.objective);
+  result["table_scale"] = Name(options.table_scale);
   result["candidate_dims"] = options.candidate_dims;
-  result["grouping"] = ColumnGroupingName(options.column_grouping);
+  result["grouping"] = Name(options.column_grouping);
   result["lambda"] = learn.lambda;
-  result["lambda_used"] = model.data().ridge_lambda;
+  result["lambda_used"] = model.ridge_lambda();
   result["seed"] = learn.seed;
   result["threads"] = learn.threads;
   result["classifier"] = learn.classifier;
@@ -121,9 +120,8 @@ int RunEval(const EvalArgs& args) {
   std::printf(
       "MADDNESS %s, %d codebooks, %s aggregation, %s objective, %s table scale, %d candidate "
       "columns\n",
-      VariantName(model.variant()), model.num_codebooks(), AggregationName(model.aggregation()),
-      ObjectiveName(options.objective), TableScaleName(options.table_scale),
-      options.candidate_dims);
+      Name(model.variant()), model.num_codebooks(), Name(model.aggregation()),
+      Name(options.objective), Name(options.table_scale), options.candidate_dims);
   if (learn.classifier) {
     std::printf("  classifier-aware tables: %s targets, MSE weight %g\n",
                 learn.train_labels_path.empty() ? "the classifier's own" : "training-label",

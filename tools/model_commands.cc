@@ -56,7 +56,7 @@ int RunTrain(const TrainArgs& args) {
   CheckOutputPath(args.output_path, "-o");
 
   const NamedMatrix a = ReadMatrix(args.a_path, "--a", 1);
-  CheckCodebooks(learn.codebooks, a.cols(), "--codebooks");
+  CheckNumCodebooks(learn.codebooks, a.cols(), "--codebooks");
   NamedMatrix b;
   if (!args.b_path.empty()) {
     b = ReadMatrix(args.b_path, "--b", 1);
@@ -93,8 +93,8 @@ int RunTrain(const TrainArgs& args) {
 }
 
 int RunSetB(const SetBArgs& args) {
-  const Aggregation aggregation = ParseAggregation(args.aggregation, "--aggregation");
-  const TableScale table_scale = ParseTableScale(args.table_scale, "--table-scale");
+  const Aggregation aggregation = Parse<Aggregation>(args.aggregation, "--aggregation");
+  const TableScale table_scale = Parse<TableScale>(args.table_scale, "--table-scale");
   CheckOutputPath(args.output_path, "-o");
   Model model = LoadModel(args.model_path, "MODEL");
   const NamedMatrix b = ReadMatrix(args.b_path, "--b", 1);
@@ -118,7 +118,8 @@ int RunApply(const ApplyArgs& args) {
   ApplyOptions options;
   options.threads = args.threads;
   // Column-major output: the same N x M array in Fortran order (each output's N values together).
-  const bool col_major = ParseOutputLayout(args.output_layout, "--output-layout");
+  const bool col_major =
+      Parse<OutputLayout>(args.output_layout, "--output-layout") == OutputLayout::kColMajor;
   options.output_layout = col_major ? OutputLayout::kColMajor : OutputLayout::kRowMajor;
   std::vector<float> outputs(a.rows() * model.output_dim());
   if (a.rows() > 0) model.Apply(a.view(), outputs.data(), 0, options);
@@ -149,10 +150,9 @@ int RunInfo(const InfoArgs& args) {
     info["codebooks"] = model.num_codebooks();
     info["m"] = model.output_dim();
     info["has_tables"] = model.has_tables();
-    info["variant"] = VariantName(model.variant());
-    info["aggregation"] = model.has_tables()
-                              ? nlohmann::ordered_json(AggregationName(model.aggregation()))
-                              : nlohmann::ordered_json(nullptr);
+    info["variant"] = Name(model.variant());
+    info["aggregation"] = model.has_tables() ? nlohmann::ordered_json(Name(model.aggregation()))
+                                             : nlohmann::ordered_json(nullptr);
     info["n_train"] = model.num_train_rows();
     std::cout << info.dump() << '\n';
     return 0;
@@ -166,8 +166,8 @@ int RunInfo(const InfoArgs& args) {
   row("M (outputs)", model.has_tables()
                          ? std::to_string(model.output_dim())
                          : std::string("none: encoder only, add tables with `maddness set-b`"));
-  if (model.has_tables()) row("aggregation", AggregationName(model.aggregation()));
-  row("variant", VariantName(model.variant()));
+  if (model.has_tables()) row("aggregation", Name(model.aggregation()));
+  row("variant", Name(model.variant()));
   row("n_train", std::to_string(model.num_train_rows()));
   return 0;
 }

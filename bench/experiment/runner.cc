@@ -27,7 +27,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using baselines::Method;
-using cli::CheckThreads;
+using maddness::CheckThreads;
 using cli::CompareOutputs;
 using cli::ErrorStats;
 using cli::ExactProduct;

@@ -201,7 +201,50 @@ struct ApplyOptions {
 
 namespace detail {
 struct ModelData;
-}
+struct ModelAccess;
+}  // namespace detail
+
+// The names of the enums' values, as the command line and Python spell them, and back:
+//   Variant         "maddness", "pq"           Aggregation   "average", "exact"
+//   Objective       "input", "product", "auto" TableScale    "global", "per-output", "auto"
+//   ColumnGrouping  "contiguous", "search"     OutputLayout  "row", "col"
+// Parse accepts '_' for '-' ("per_output") and throws Error naming `option` (the argument as the
+// caller's user knows it: "--table-scale", "table_scale"), the text and the accepted names.
+//   maddness::TableScale scale = maddness::Parse<maddness::TableScale>("per-output",
+//   "--table-scale");
+const char* Name(Variant value);
+const char* Name(Aggregation value);
+const char* Name(Objective value);
+const char* Name(TableScale value);
+const char* Name(ColumnGrouping value);
+const char* Name(OutputLayout value);
+template <typename Enum>
+Enum Parse(const std::string& text, const std::string& option);
+template <>
+Variant Parse<Variant>(const std::string& text, const std::string& option);
+template <>
+Aggregation Parse<Aggregation>(const std::string& text, const std::string& option);
+template <>
+Objective Parse<Objective>(const std::string& text, const std::string& option);
+template <>
+TableScale Parse<TableScale>(const std::string& text, const std::string& option);
+template <>
+ColumnGrouping Parse<ColumnGrouping>(const std::string& text, const std::string& option);
+template <>
+OutputLayout Parse<OutputLayout>(const std::string& text, const std::string& option);
+
+// The library's checks of single options, for front ends that check before reading the data;
+// Learn and Apply make the same checks with the same messages. `option` names the argument as
+// the caller's user knows it ("num_codebooks", "--codebooks", "codebooks"). Throw Error.
+// The number of codebooks C: 1 <= C <= min(D, kMaxCodebooks); input_dim = 0 (D not known yet)
+// checks only 1 <= C <= kMaxCodebooks.
+void CheckNumCodebooks(long long value, std::size_t input_dim, const std::string& option);
+// A thread count: >= 0 (0 = all cores).
+void CheckThreads(long long value, const std::string& option);
+// Class labels: one per row of `rows_owner` ("A_train"), which has `num_rows` rows, each in
+// [0, num_outputs) (M, the columns of B).
+void CheckLabels(const std::int64_t* labels, std::size_t count, std::size_t num_rows,
+                 const std::string& rows_owner, std::size_t num_outputs, const std::string& option);
 
 // A learned MADDNESS model: the encoder (hash trees and prototypes, learned from A_train) and,
 // once B is known, the quantized lookup tables. Cheap to move; copying shares nothing mutable.
@@ -285,11 +328,12 @@ class Model {
   Variant variant() const;
   Aggregation aggregation() const;
   std::size_t num_train_rows() const;
-
-  // Internal representation, for the library's own stages and tests.
-  const detail::ModelData& data() const;
+  // The ridge parameter lambda the prototypes were fitted with (LearnOptions::ridge_lambda, or
+  // the one choose_ridge_lambda chose; recorded also for MADDNESS-PQ models); 0 when empty.
+  double ridge_lambda() const;
 
  private:
+  friend struct detail::ModelAccess;  // the library's internal access (src/api/model_access.h)
   explicit Model(std::shared_ptr<const detail::ModelData> data);
   std::shared_ptr<const detail::ModelData> data_;
 };

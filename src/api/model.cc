@@ -3,11 +3,12 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <memory>
 #include <vector>
 
 #include "maddness/maddness.h"
+#include "src/api/learn_model.h"
+#include "src/api/model_access.h"
 #include "src/common/aligned.h"
 #include "src/common/check.h"
 #include "src/common/layout.h"
@@ -18,9 +19,6 @@
 #include "src/io/model_file.h"
 #include "src/lut/lut.h"
 #include "src/scan/scan.h"
-#include "src/train/classifier.h"
-#include "src/train/grouping.h"
-#include "src/train/train.h"
 
 namespace maddness {
 
@@ -42,31 +40,6 @@ using detail::Fail;
 
 // Rows encoded and scanned together by one task: their codes stay in L1/L2 between the two steps.
 constexpr std::size_t kBlocksPerTask = 64;
-// Fewest training rows: one per prototype of a tree.
-constexpr std::size_t kMinTrainRows = kNumPrototypes;
-
-void CheckOptions(const LearnOptions& options, std::size_t input_dim) {
-  const int c = options.num_codebooks;
-  if (c < 1 || c > kMaxCodebooks) {
-    Fail("num_codebooks is ", c, "; it must be between 1 and ", kMaxCodebooks);
-  }
-  if (static_cast<std::size_t>(c) > input_dim) {
-    Fail("num_codebooks is ", c, " but A_train has only ", input_dim,
-         " columns; it must be at most the number of columns D");
-  }
-  if (!(options.ridge_lambda >= 0.0) || !std::isfinite(options.ridge_lambda)) {
-    Fail("ridge_lambda is ", options.ridge_lambda, "; it must be finite and >= 0");
-  }
-  if (options.candidate_dims < 1) {
-    Fail("candidate_dims is ", options.candidate_dims, "; it must be at least 1");
-  }
-  if (options.max_train_rows != 0 && options.max_train_rows < kMinTrainRows) {
-    Fail("max_train_rows is ", options.max_train_rows, "; it must be 0 (every row) or at least ",
-         kMinTrainRows, " (one training row per prototype)");
-  }
-  detail::ResolveThreads(options.threads);
-}
-
 // The distinct columns of A that the encoder reads, ascending.
 std::vector<std::uint32_t> EncodedColumns(const detail::Encoder& encoder) {
   std::vector<std::uint32_t> columns;
@@ -97,22 +70,8 @@ void CheckRowsFinite(const MatrixView& a, const std::vector<std::uint32_t>& colu
   }
 }
 
-// The most elements (of up to 8 bytes) that one array of the library may hold or address; with
-// a margin of a 64-row block, so that rounding rows up to whole blocks cannot overflow either.
-constexpr std::size_t kMaxElements = static_cast<std::size_t>(PTRDIFF_MAX) / 8;
-
-// Whether `rows` rows of `per_row` elements each stay within kMaxElements. A view with row stride
-// 0 may claim any number of rows without holding them, so shapes are checked, not memory.
-bool RowsFit(std::size_t rows, std::size_t per_row) {
-  return per_row == 0 || rows <= kMaxElements / per_row - detail::kBlockRows;
-}
-
-void CheckRowsFit(const char* name, std::size_t rows, std::size_t per_row, const char* unit) {
-  if (!RowsFit(rows, per_row)) {
-    Fail(name, " has ", rows, " rows of ", per_row, " ", unit, "; more than ", kMaxElements, " ",
-         unit, " in all cannot be addressed");
-  }
-}
+using detail::CheckRowsFit;
+using detail::RowsFit;
 
 void CheckInputShape(const detail::ModelData& model, const MatrixView& a) {
   detail::CheckMatrixView(a, "A");
@@ -243,128 +202,7 @@ Model& Model::operator=(Model&& other) noexcept = default;
 Model::Model(std::shared_ptr<const detail::ModelData> data) : data_(std::move(data)) {}
 
 Model Model::Learn(const MatrixView& a_train, const MatrixView* b, const LearnOptions& options) {
-  detail::CheckMatrixView(a_train, "A_train");
-  CheckRowsFit("A_train", a_train.rows, a_train.cols, "values");
-  if (a_train.rows < kMinTrainRows) {
-    Fail("A_train has ", a_train.rows, " rows; at least ", kMinTrainRows,
-         " are needed (one per prototype)");
-  }
-  CheckOptions(options, a_train.cols);
-  detail::CheckFinite(a_train, "A_train");
-  if (b != nullptr) {
-    detail::CheckMatrixView(*b, "B");
-    if (b->rows != a_train.cols) {
-      Fail("B has ", b->rows, " rows but A_train has ", a_train.cols,
-           " columns; B must be D x M with D = ", a_train.cols);
-    }
-    detail::CheckFinite(*b, "B");
-    detail::CheckClassifierOptions(options.classifier, b->cols, a_train.rows);
-  } else if (options.classifier.enabled) {
-    Fail("classifier tables are fitted to B, but no B was given to learn with");
-  }
-  auto data = std::make_shared<detail::ModelData>();
-  detail::PrototypeChoice prototypes;
-  data->encoder = detail::LearnEncoder(a_train, b, options, &data->num_train_rows,
-                                       detail::LocalReducer(), &prototypes);
-  // Bucket-mean prototypes are what a MADDNESS-PQ model has, and the file says so.
-  data->variant = prototypes.bucket_means ? Variant::kPq : Variant::kMaddness;
-  data->ridge_lambda = prototypes.lambda;
-  if (b == nullptr) return Model(std::move(data));
-  TableScale table_scale = options.table_scale;
-  if (table_scale == TableScale::kAuto) {
-    table_scale = detail::TooFewRowsToChoose(data->num_train_rows, a_train.cols)
-                      ? TableScale::kGlobal
-                      : TableScale::kPerOutput;
-  }
-  if (!options.classifier.enabled) {
-    return Model(WithTables(*data, *b, options.aggregation, table_scale));
-  }
-  // Classifier-aware tables: start from prototypes x B and fit them to the classifier's decisions
-  // on the same training rows the encoder was learned from.
-  const std::vector<std::size_t> rows =
-      detail::SampleRows(a_train.rows, options.max_train_rows, options.seed);
-  const std::vector<double> plain_tables = detail::BuildFloatTables(data->encoder, *b);
-  const int threads = detail::ResolveThreads(options.threads);
-  const detail::ClassifierSplit split = detail::SplitClassifierRows(rows);
-  if (!options.classifier.choose || split.holdout.size() < detail::kMinHoldoutRows) {
-    if (options.progress) options.progress(Progress{"fitting classifier tables", 0, 1});
-    const std::vector<double> float_tables =
-        detail::FitClassifierTables(data->encoder, a_train, rows, *b, options.classifier,
-                                    options.ridge_lambda, plain_tables, threads);
-    if (options.progress) options.progress(Progress{"fitting classifier tables", 1, 1});
-    data->tables = detail::QuantizeTables(float_tables, data->encoder.num_codebooks, b->cols,
-                                          options.aggregation, table_scale);
-    data->has_tables = true;
-    return Model(std::move(data));
-  }
-  // Fitted on four fifths of the rows, chosen on the rest; kept only if it beats the plain
-  // tables there once both are quantized as the model will be.
-  if (options.progress) options.progress(Progress{"choosing classifier tables", 0, 1});
-  const detail::ClassifierChoice choice =
-      detail::ChooseClassifierTables(data->encoder, a_train, split, *b, options.classifier,
-                                     options.ridge_lambda, plain_tables, threads);
-  const std::vector<std::int32_t> targets =
-      detail::ClassifierTargets(a_train, split.holdout, *b, options.classifier);
-  std::vector<float> holdout(split.holdout.size() * a_train.cols);
-  for (std::size_t r = 0; r < split.holdout.size(); ++r) {
-    for (std::size_t j = 0; j < a_train.cols; ++j) {
-      holdout[r * a_train.cols + j] = a_train(split.holdout[r], j);
-    }
-  }
-  const MatrixView holdout_view =
-      MatrixView::RowMajor(holdout.data(), split.holdout.size(), a_train.cols);
-  // Held-out accuracy, then mean cross-entropy, of the quantized model.
-  struct HoldoutScore {
-    std::size_t correct = 0;
-    double loss = 0.0;
-  };
-  const auto score = [&](const std::vector<double>& float_tables,
-                         std::shared_ptr<detail::ModelData>* result) {
-    auto candidate = std::make_shared<detail::ModelData>(*data);
-    candidate->tables = detail::QuantizeTables(float_tables, data->encoder.num_codebooks, b->cols,
-                                               options.aggregation, table_scale);
-    candidate->has_tables = true;
-    *result = candidate;
-    ApplyOptions apply;
-    apply.threads = options.threads;
-    const std::vector<float> out = Model(candidate).Apply(holdout_view, apply);
-    const std::size_t m = b->cols;
-    std::vector<double> scores(m);
-    HoldoutScore total;
-    for (std::size_t r = 0; r < targets.size(); ++r) {
-      for (std::size_t k = 0; k < m; ++k) {
-        scores[k] = static_cast<double>(out[r * m + k]) +
-                    (k < options.classifier.bias.size() ? options.classifier.bias[k] : 0.0);
-      }
-      const auto best =
-          static_cast<std::size_t>(std::max_element(scores.begin(), scores.end()) - scores.begin());
-      const auto target = static_cast<std::size_t>(targets[r]);
-      total.correct += best == target;
-      double normalizer = 0.0;
-      for (std::size_t k = 0; k < m; ++k) normalizer += std::exp(scores[k] - scores[best]);
-      total.loss += scores[best] + std::log(normalizer) - scores[target];
-    }
-    total.loss /= static_cast<double>(targets.size());
-    return total;
-  };
-  std::shared_ptr<detail::ModelData> plain_model, fitted_model;
-  const HoldoutScore plain = score(plain_tables, &plain_model);
-  const HoldoutScore fitted = score(choice.tables, &fitted_model);
-  // The fit must classify more held-out rows correctly, or as many with a lower cross-entropy.
-  const bool keep_fit = fitted.correct > plain.correct ||
-                        (fitted.correct == plain.correct && fitted.loss < plain.loss);
-  if (options.progress) {
-    const double count = static_cast<double>(targets.size());
-    char stage[240];
-    std::snprintf(stage, sizeof(stage),
-                  "choosing classifier tables (held-out accuracy %.4f plain, %.4f fitted with "
-                  "MSE weight %g; cross-entropy %.4f, %.4f: %s kept)",
-                  static_cast<double>(plain.correct) / count,
-                  static_cast<double>(fitted.correct) / count, choice.mse_weight, plain.loss,
-                  fitted.loss, keep_fit ? "fitted" : "plain");
-    options.progress(Progress{stage, 1, 1});
-  }
-  return Model(keep_fit ? std::move(fitted_model) : std::move(plain_model));
+  return detail::LearnModel(a_train, b, options);
 }
 
 void Model::SetB(const MatrixView& b, Aggregation aggregation, TableScale table_scale) {
@@ -607,9 +445,11 @@ Aggregation Model::aggregation() const {
 }
 std::size_t Model::num_train_rows() const { return empty() ? 0 : data_->num_train_rows; }
 
-const detail::ModelData& Model::data() const {
-  if (empty()) Fail("the model is empty");
-  return *data_;
+double Model::ridge_lambda() const { return empty() ? 0.0 : data_->ridge_lambda; }
+
+const detail::ModelData& detail::ModelAccess::Data(const Model& model) {
+  if (model.empty()) Fail("the model is empty");
+  return *model.data_;
 }
 
 }  // namespace maddness

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <limits>
 
+#include "src/common/layout.h"
+
 namespace maddness::detail {
 
 void CheckMatrixView(const MatrixView& view, const char* name) {
@@ -35,6 +37,17 @@ void CheckFinite(const MatrixView& view, const char* name) {
         Fail(name, "[", r, ", ", c, "] is ", value, "; NaN and infinite values are not accepted");
       }
     }
+  }
+}
+
+bool RowsFit(std::size_t rows, std::size_t per_row) {
+  return per_row == 0 || rows <= kMaxElements / per_row - kBlockRows;
+}
+
+void CheckRowsFit(const char* name, std::size_t rows, std::size_t per_row, const char* unit) {
+  if (!RowsFit(rows, per_row)) {
+    Fail(name, " has ", rows, " rows of ", per_row, " ", unit, "; more than ", kMaxElements, " ",
+         unit, " in all cannot be addressed");
   }
 }
 

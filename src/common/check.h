@@ -5,6 +5,7 @@
 
 #include <cassert>
 #include <cstddef>
+#include <cstdint>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -32,6 +33,17 @@ void CheckMatrixView(const MatrixView& view, const char* name);
 
 // Throws when `view` holds a NaN or an infinity, naming the first such entry.
 void CheckFinite(const MatrixView& view, const char* name);
+
+// The most elements (of up to 8 bytes) that one array of the library may hold or address; with
+// a margin of a 64-row block, so that rounding rows up to whole blocks cannot overflow either.
+inline constexpr std::size_t kMaxElements = static_cast<std::size_t>(PTRDIFF_MAX) / 8;
+
+// Whether `rows` rows of `per_row` elements each stay within kMaxElements. A view with row stride
+// 0 may claim any number of rows without holding them, so shapes are checked, not memory.
+bool RowsFit(std::size_t rows, std::size_t per_row);
+
+// Throws unless RowsFit(rows, per_row); `name` is the argument, `unit` what a row holds.
+void CheckRowsFit(const char* name, std::size_t rows, std::size_t per_row, const char* unit);
 
 }  // namespace maddness::detail
 

@@ -290,15 +290,10 @@ void CheckClassifierOptions(const ClassifierOptions& options, std::size_t num_ou
       Fail("classifier.bias[", m, "] is ", options.bias[m], "; the bias must be finite");
     }
   }
-  if (!options.labels.empty() && options.labels.size() != num_train_rows) {
-    Fail("classifier.labels has ", options.labels.size(), " labels but A_train has ",
-         num_train_rows, " rows; there must be one label per training row (or none)");
-  }
-  for (std::size_t r = 0; r < options.labels.size(); ++r) {
-    if (options.labels[r] < 0 || static_cast<std::size_t>(options.labels[r]) >= num_outputs) {
-      Fail("classifier.labels[", r, "] is ", options.labels[r], "; labels must be in [0, M) = [0, ",
-           num_outputs, ")");
-    }
+  if (!options.labels.empty()) {
+    const std::vector<std::int64_t> labels(options.labels.begin(), options.labels.end());
+    CheckLabels(labels.data(), labels.size(), num_train_rows, "A_train", num_outputs,
+                "classifier.labels");
   }
   if (!(options.mse_weight >= 0.0) || !std::isfinite(options.mse_weight)) {
     Fail("classifier.mse_weight is ", options.mse_weight, "; it must be finite and >= 0");

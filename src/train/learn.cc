@@ -33,14 +33,21 @@ Encoder LearnEncoder(const MatrixView& a_train, const MatrixView* b, const Learn
   // The column order: codebook c owns positions [codebook_begin[c], codebook_begin[c + 1]) of it.
   // Learning runs on the columns in that order and renames them back at the end. Processes that
   // each hold a share of the rows would choose different orders, so they keep the identity.
-  // The same holds for the objective that Objective::kAuto chooses.
+  // The same holds for the objective that Objective::kAuto chooses: there it is kProduct with B,
+  // except for a training set too small for held-out choices, where, as in one process, it is
+  // the paper's kInput.
+  std::int64_t total_rows = static_cast<std::int64_t>(rows.size());
+  reducer.AllReduceSum(&total_rows, 1);
+  *num_train_rows = static_cast<std::uint64_t>(total_rows);
   LearningChoice choice;
   if (reducer.distributed()) {
     choice.order.resize(a_train.cols);
     std::iota(choice.order.begin(), choice.order.end(), 0u);
     choice.objective = options.objective;
     if (choice.objective == Objective::kAuto) {
-      choice.objective = b != nullptr ? Objective::kProduct : Objective::kInput;
+      choice.objective = b != nullptr && !TooFewRowsToChoose(*num_train_rows, a_train.cols)
+                             ? Objective::kProduct
+                             : Objective::kInput;
     }
   } else {
     choice = ChooseOrderAndObjective(a_train, rows, b, options);
@@ -48,9 +55,6 @@ Encoder LearnEncoder(const MatrixView& a_train, const MatrixView* b, const Learn
   const std::vector<std::uint32_t>& order = choice.order;
   const TrainingSet train = PermutedRows(a_train, rows, order);
   const PermutedB permuted_b(b, order);
-  std::int64_t total_rows = static_cast<std::int64_t>(train.rows);
-  reducer.AllReduceSum(&total_rows, 1);
-  *num_train_rows = static_cast<std::uint64_t>(total_rows);
 
   Encoder encoder;
   const bool for_product = choice.objective == Objective::kProduct && b != nullptr;

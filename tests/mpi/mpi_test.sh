@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end test of maddness-mpi on 1 to 4 ranks of this machine (--oversubscribe), and 17 for
-# ranks without rows.
+# ranks without rows; with MADDNESS_SHARED_DATA set, also on UCR Coffee (a small training set).
 #
 #   bash tests/mpi/mpi_test.sh path/to/maddness-mpi path/to/maddness [path/to/mpiexec]
 #
@@ -243,6 +243,44 @@ info = json.load(open(sys.argv[1]))
 assert info["n_train"] == 1001 and info["codebooks"] == 8 and info["m"] == 5, info
 ' "$WORK/info.json"
 
+# Small training sets (too few rows for the held-out choices): with the default flags of both
+# programs, one rank writes the very file of `maddness train` (the paper's MADDNESS: contiguous
+# columns, objective input, global table scale), with and without B.
+"$PYTHON" -c '
+import sys
+import numpy as np
+a = np.load(sys.argv[1])[:40]
+np.save(sys.argv[2], a)
+' "$WORK/a_train.npy" "$WORK/a_40.npy"
+for small in a_16 a_40; do
+  "$MADDNESS" train --a "$WORK/$small.npy" --b "$WORK/b.npy" -c 4 -q -o "$WORK/m_$small.maddness"
+  mpi_ok "train on $small, 1 rank, default flags" 1 train --a "$WORK/$small.npy" --b \
+    "$WORK/b.npy" -c 4 -q -o "$WORK/t_$small.maddness"
+  same_bytes "$small on 1 rank = maddness train (default flags)" "$WORK/m_$small.maddness" \
+    "$WORK/t_$small.maddness"
+  "$MADDNESS" train --a "$WORK/$small.npy" -c 4 -q -o "$WORK/me_$small.maddness"
+  mpi_ok "train on $small, 1 rank, encoder only" 1 train --a "$WORK/$small.npy" -c 4 -q \
+    -o "$WORK/te_$small.maddness"
+  same_bytes "$small encoder on 1 rank = maddness train" "$WORK/me_$small.maddness" \
+    "$WORK/te_$small.maddness"
+done
+# A real small set: UCR Coffee (28 training series of length 286), B = A_train^T, C = 8.
+COFFEE=${MADDNESS_SHARED_DATA:-}/ucr/Coffee/A_train.npy
+if [[ -n ${MADDNESS_SHARED_DATA:-} && -f $COFFEE ]]; then
+  "$PYTHON" -c '
+import sys
+import numpy as np
+np.save(sys.argv[2], np.ascontiguousarray(np.load(sys.argv[1]).astype(np.float32).T))
+' "$COFFEE" "$WORK/coffee_b.npy"
+  "$MADDNESS" train --a "$COFFEE" --b "$WORK/coffee_b.npy" -c 8 -q -o "$WORK/m_coffee.maddness"
+  mpi_ok "train on Coffee, 1 rank" 1 train --a "$COFFEE" --b "$WORK/coffee_b.npy" -c 8 -q \
+    -o "$WORK/t_coffee.maddness"
+  same_bytes "Coffee on 1 rank = maddness train" "$WORK/m_coffee.maddness" \
+    "$WORK/t_coffee.maddness"
+else
+  echo "skipped: UCR Coffee (no shared data at '${MADDNESS_SHARED_DATA:-}')" >&2
+fi
+
 # Ranks without rows (issue 17): more ranks than rows, and more ranks than sampled rows. Every
 # rank must reduce statistics of the same length (the product objective's features included).
 for ranks in 1 2 3 17; do
@@ -309,12 +347,13 @@ else
 fi
 mpi_error "output in a missing folder" "-o $WORK/nowhere/y.npy" 2 apply "$WORK/m.maddness" \
   --a "$WORK/a_test.npy" -o "$WORK/nowhere/y.npy"
-mpi_error "negative threads" "--threads -1" 2 apply "$WORK/m.maddness" \
+mpi_error "negative threads" "--threads is -1; it must be >= 0" 2 apply "$WORK/m.maddness" \
   --a "$WORK/a_test.npy" -o "$OUT/y.npy" --threads -1
 mpi_error "train on too few rows" "it needs at least 16" 2 train --a "$WORK/a_15.npy" \
   -o "$OUT/m.maddness"
-mpi_error "train with C > D" "--codebooks 25" 2 train --a "$WORK/a_train.npy" -c 25 \
-  -o "$OUT/m.maddness"
+mpi_error "train with C > D" \
+  "--codebooks is 25; it must be between 1 and min(D, 256) where A_train has D = 24" 2 train \
+  --a "$WORK/a_train.npy" -c 25 -o "$OUT/m.maddness"
 mpi_error "train with a B of the wrong height" "--b ($WORK/a_test.npy) has 517 rows" 2 train \
   --a "$WORK/a_train.npy" --b "$WORK/a_test.npy" -o "$OUT/m.maddness"
 mpi_error "singular ridge system" "singular" 4 train --a "$WORK/a_train.npy" -c 16 --lambda 0 \

@@ -306,7 +306,9 @@ def test_classifier_tables(a_train, b):
         maddness.fit(a_train, b, classifier=True, bias=bias[:3])
     with pytest.raises(ValueError, match="train_labels has shape"):
         maddness.fit(a_train, b, classifier=True, train_labels=labels[:-1])
-    with pytest.raises(ValueError, match="train_labels contains %d" % M):
+    with pytest.raises(
+        ValueError, match=r"train_labels: entry \[0\] is %d; labels must be in \[0, M\)" % M
+    ):
         maddness.fit(a_train, b, classifier=True, train_labels=np.full(len(a_train), M))
     with pytest.raises(ValueError, match="only with classifier=True"):
         maddness.fit(a_train, b, bias=bias)

@@ -68,7 +68,7 @@ int RunApply(const MpiApplyArgs& args) {
 
   std::vector<std::uint8_t> model_bytes;
   RunOnEveryRank(world, [&] {
-    cli::CheckThreads(args.threads, "--threads");
+    CheckThreads(args.threads, "--threads");
     cli::CheckOutputPath(args.output_path, "-o");
     if (!world.root()) return;
     const Model model = cli::LoadModel(args.model_path, "MODEL");

@@ -19,6 +19,7 @@
 #include "maddness/maddness.h"
 #include "src/io/file.h"
 #include "tools/cli_common.h"
+#include "tools/learn_flags.h"
 #include "tools/mpi/mpi_commands.h"
 #include "tools/mpi/mpi_util.h"
 
@@ -26,69 +27,6 @@ namespace maddness::mpi {
 namespace {
 
 constexpr int kExitUsage = 2;
-
-// Accepts only whole numbers in [0, max] (see cli::UnsignedTextError).
-CLI::Validator UnsignedValidator(std::uint64_t max) {
-  return CLI::Validator([max](std::string& text) { return cli::UnsignedTextError(text, max); },
-                        "UINT");
-}
-
-// The learning options of `maddness train`, with the same names and meanings.
-void AddLearnOptions(CLI::App* command, cli::LearnArgs* learn) {
-  command
-      ->add_option("--codebooks,-c", learn->codebooks,
-                   "number of codebooks C, 1 <= C <= min(D, 256); more is more accurate and "
-                   "slower; learning's time and memory grow as (16C)^2 x D whatever the number "
-                   "of rows (C = 256, D = 5000: about a minute and 1 GB)")
-      ->capture_default_str();
-  command
-      ->add_option("--lambda", learn->lambda,
-                   "ridge parameter of the prototypes, >= 0; 0 (plain least squares) makes the "
-                   "regression singular when C >= 2 or a bucket is empty, and a lambda tiny next "
-                   "to the row count acts like 0")
-      ->capture_default_str();
-  command
-      ->add_option("--seed", learn->seed,
-                   "seed of the random choices while learning (rank r samples with seed + r)")
-      ->capture_default_str()
-      ->check(UnsignedValidator(std::numeric_limits<std::uint64_t>::max()));
-  command
-      ->add_option("--variant", learn->variant,
-                   "maddness (ridge prototypes) or pq (bucket means, the paper's MADDNESS-PQ)")
-      ->capture_default_str();
-  command
-      ->add_option("--aggregation", learn->aggregation,
-                   "how table entries are summed: average (the paper's fast byte averages) or "
-                   "exact (16-bit sums)")
-      ->capture_default_str();
-  command
-      ->add_option("--table-scale", learn->table_scale,
-                   "how the tables are scaled to bytes: global (one scale for all outputs), "
-                   "per-output (each output column uses the whole byte) or auto (per-output; "
-                   "global when the training set is too small for held-out choices)")
-      ->capture_default_str();
-  command
-      ->add_option("--objective", learn->objective,
-                   "what the hash trees preserve: input (the rows of A), product (the rows of "
-                   "A*B, for the given B; needs --b) or auto (product with --b, else input)")
-      ->capture_default_str();
-  command
-      ->add_option("--candidate-dims", learn->candidate_dims,
-                   "split columns tried per tree level, >= 1 (the paper: 4)")
-      ->capture_default_str();
-  command
-      ->add_option("--threads,-t", learn->threads,
-                   "worker threads per rank, 0 = every core (the trees are learned on one "
-                   "thread per rank)")
-      ->capture_default_str();
-  command
-      ->add_option("--max-train-rows", learn->max_train_rows,
-                   "learn from at most this many random rows of A, drawn by each rank from its "
-                   "own rows in proportion (0 = all)")
-      ->check(UnsignedValidator(std::numeric_limits<std::size_t>::max()))
-      ->capture_default_str();
-  command->add_flag("--quiet,-q", learn->quiet, "no progress messages on stderr");
-}
 
 int Main(int argc, char** argv, const World& world) {
   CLI::App app{"maddness-mpi: the maddness commands over MPI ranks (docs/scale-out.md)",
@@ -127,7 +65,11 @@ int Main(int argc, char** argv, const World& world) {
   train_command->add_option("--b", train.b_path,
                             "B.npy: D x M; without it only the encoder is learned (see set-b)");
   train_command->add_option("-o,--output", train.output_path, "model file to write")->required();
-  AddLearnOptions(train_command, &train.learn);
+  // The learning flags of `maddness train`, with the same names and meanings.
+  cli::LearnFlagSet flags;
+  flags.classifier = false;
+  flags.distributed = true;
+  cli::AddLearnFlags(train_command, &train.learn, flags);
 
   try {
     app.parse(argc, argv);

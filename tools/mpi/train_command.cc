@@ -3,19 +3,16 @@
 // Each rank reads its contiguous share of A_train and learns with an MpiReducer: every statistic
 // of learning (quantizer ranges, means, candidate-column SSE, split histograms, bucket sums, G^T G
 // and G^T X) is summed over the ranks, so all ranks take the same decisions and end with the same
-// encoder; rank 0 then builds the tables and writes the model file. docs/scale-out.md says what
-// is exact and what is not.
+// encoder and tables (detail::LearnModel, the path of Model::Learn); rank 0 writes the model file.
+// docs/scale-out.md says what is exact and what is not.
 #include <mpi.h>
 
 #include <cstdio>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "maddness/maddness.h"
-#include "src/common/model_data.h"
-#include "src/io/model_file.h"
-#include "src/train/train.h"
+#include "src/api/learn_model.h"
 #include "tools/cli_common.h"
 #include "tools/mpi/mpi_commands.h"
 #include "tools/mpi/mpi_util.h"
@@ -57,7 +54,7 @@ int RunTrain(const MpiTrainArgs& args) {
     }
     if (world.root()) cli::CheckOutputPath(args.output_path, "-o");
     a = OpenNpyMatrix(args.a_path, "--a", kMinTrainRows);
-    cli::CheckCodebooks(learn.codebooks, a.cols, "--codebooks");
+    CheckNumCodebooks(learn.codebooks, a.cols, "--codebooks");
     if (!args.b_path.empty()) {
       b = cli::ReadMatrix(args.b_path, "--b", 1);
       if (b.rows() != a.cols) {
@@ -89,16 +86,19 @@ int RunTrain(const MpiTrainArgs& args) {
   const double start = MPI_Wtime();
   const MatrixView a_view = MatrixView::RowMajor(rows.data(), local_rows, a.cols);
   const MatrixView b_view = b.view();
+  const MatrixView* b_given = args.b_path.empty() ? nullptr : &b_view;
   const MpiReducer reducer;
-  auto data = std::make_shared<detail::ModelData>();
-  data->variant = options.variant;
-  data->ridge_lambda = options.ridge_lambda;
-  // Errors of learning (a singular ridge system) come from reduced values, so they happen on
-  // every rank at the same point; any other exception ends the job in main() with MPI_Abort.
+  // The library's checks of the options, the rows and B, agreed on before any collective.
+  RunOnEveryRank(world, [&] {
+    cli::NamingB(b, [&] { detail::CheckLearnArgs(a_view, b_given, options, reducer); });
+  });
+  // Model::Learn's own path, with every statistic reduced over the ranks. Its errors (a singular
+  // ridge system) come from reduced values, so they happen on every rank at the same point; any
+  // other exception ends the job in main() with MPI_Abort.
+  Model model;
   std::string learn_error;
   try {
-    data->encoder = detail::LearnEncoder(a_view, args.b_path.empty() ? nullptr : &b_view, options,
-                                         &data->num_train_rows, reducer);
+    model = cli::NamingB(b, [&] { return detail::LearnModel(a_view, b_given, options, reducer); });
   } catch (const Error& error) {
     learn_error = error.what();
   }
@@ -110,11 +110,6 @@ int RunTrain(const MpiTrainArgs& args) {
 
   RunOnEveryRank(world, [&] {
     if (!world.root()) return;
-    const std::vector<std::uint8_t> bytes = io::SerializeModel(*data);
-    Model model = Model::Deserialize(bytes.data(), bytes.size());
-    if (!args.b_path.empty()) {
-      cli::NamingB(b, [&] { model.SetB(b_view, options.aggregation, options.table_scale); });
-    }
     model.Save(args.output_path);
     if (!learn.quiet) {
       std::fprintf(stderr,

@@ -28,7 +28,7 @@ expect_error() {
 
 # Bad arguments and missing data.
 expect_error "--task nope: unknown task" --task nope --out "$work/bad"
-expect_error "--threads -1" --task digits --threads -1 --out "$work/bad"
+expect_error "--threads is -1" --task digits --threads -1 --out "$work/bad"
 expect_error "--repeats 0" --task digits --repeats 0 --out "$work/bad"
 expect_error "--task user needs --a-train" --task user --out "$work/bad"
 expect_error "task digits: $work/none/sklearn_digits/A_train.npy not found" \
