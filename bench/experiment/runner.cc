@@ -27,12 +27,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using baselines::Method;
-using maddness::CheckThreads;
 using cli::CompareOutputs;
 using cli::ErrorStats;
 using cli::ExactProduct;
 using cli::MedianSecondsEach;
 using cli::SecondsSince;
+using maddness::CheckThreads;
 
 const char* const kTaskNames[] = {"imgfilter", "digits", "fashion", "ucr",
                                   "deepfeat",  "user",   "all"};
