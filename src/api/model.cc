@@ -403,11 +403,11 @@ std::vector<std::uint8_t> Model::Encode(const MatrixView& a, const ApplyOptions&
     CheckAndEncode(encoder, columns, a, first, last, packed.data());
     const std::size_t row_end = std::min(a.rows, last * detail::kBlockRows);
     for (std::size_t row = first * detail::kBlockRows; row < row_end; ++row) {
-      const std::size_t block = row / detail::kBlockRows - first;
-      const std::size_t in_block = row % detail::kBlockRows;
       for (std::size_t c = 0; c < num_codebooks; ++c) {
-        const std::uint8_t byte = packed[(block * pairs + c / 2) * detail::kBlockRows + in_block];
-        codes[row * num_codebooks + c] = static_cast<std::uint8_t>((byte >> (4 * (c % 2))) & 0xF);
+        const std::uint8_t byte =
+            packed[detail::PackedByteOffset(row - first * detail::kBlockRows, c / 2, pairs)];
+        codes[row * num_codebooks + c] =
+            static_cast<std::uint8_t>(detail::CodeInByte(byte, static_cast<int>(c)));
       }
     }
   });

@@ -283,12 +283,10 @@ class BoltMethod : public Method {
       const std::size_t last_block = detail::NumBlocks(last);
       packed.assign((last_block - first_block) * pairs * detail::kBlockRows, 0);
       for (std::size_t r = first; r < last; ++r) {
-        const std::size_t block = r / detail::kBlockRows - first_block;
-        const std::size_t in_block = r % detail::kBlockRows;
         for (std::size_t c = 0; c < static_cast<std::size_t>(num_codebooks_); ++c) {
           const int code = NearestCentroid(a + r * d_, c);
-          packed[(block * pairs + c / 2) * detail::kBlockRows + in_block] |=
-              static_cast<std::uint8_t>(code << (4 * (c % 2)));
+          packed[detail::PackedByteOffset(r - first_block * detail::kBlockRows, c / 2, pairs)] |=
+              detail::CodeBits(code, static_cast<int>(c));
         }
       }
       detail::ScanArgs task_args = args;
