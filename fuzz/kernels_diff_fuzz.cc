@@ -4,36 +4,30 @@
 // ScanDequantizeBlocks and the column-major scans (ScanColumns, ScanColumns8,
 // ScanDequantizeColumns), on all blocks and on a sub-range of them (with C <= 2, with or without
 // the pair tables, as the input says); with NaN or infinities in A, EncodeBlocks must report them
-// on every target. Any difference aborts.
-#include <hwy/targets.h>
-
+// on every target. Any difference aborts. The packed codes and tables come from the generator of
+// the unit tests' testers, and the loop over the targets is theirs
+// (tests/testers/kernel_testers.h).
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "fuzz/fuzz_input.h"
 #include "maddness/maddness.h"
-#include "src/common/aligned.h"
 #include "src/common/layout.h"
 #include "src/common/model_data.h"
 #include "src/common/targets.h"
 #include "src/encode/encode.h"
 #include "src/lut/lut.h"
 #include "src/scan/scan.h"
+#include "tests/testers/kernel_testers.h"
 
 namespace maddness::detail {
 namespace {
-
-void Expect(bool condition, const char* what, std::int64_t target) {
-  if (condition) return;
-  std::fprintf(stderr, "kernels_diff: %s differs from the reference on target %s\n", what,
-               SimdTargetName(target).c_str());
-  std::abort();
-}
 
 Encoder MakeEncoder(fuzz::FuzzInput& input, std::size_t input_dim, int num_codebooks) {
   Encoder encoder;
@@ -56,19 +50,22 @@ Encoder MakeEncoder(fuzz::FuzzInput& input, std::size_t input_dim, int num_codeb
 }
 
 // Runs `kernel` on every runnable target and `reference` once; both fill a buffer of `size`
-// elements that starts with `fill`.
+// elements that starts with `fill`. A difference aborts (the testers' default failure hook).
 template <typename T, typename Reference, typename Kernel>
 void Compare(const char* what, std::size_t size, T fill, const Reference& reference,
              const Kernel& kernel) {
   std::vector<T> expected(size, fill);
   reference(expected.data());
-  for (const std::int64_t target : RunnableSimdTargets()) {
-    hwy::SetSupportedTargetsForTest(target);
+  testers::ForEachTarget([&](const std::string& target) {
     std::vector<T> actual(size, fill);
     kernel(actual.data());
-    hwy::SetSupportedTargetsForTest(0);
-    Expect(std::memcmp(expected.data(), actual.data(), size * sizeof(T)) == 0, what, target);
-  }
+    const std::size_t index =
+        testers::FirstDifference(expected.data(), actual.data(), sizeof(T), size);
+    if (index != size) {
+      testers::ReportFailure(std::string(what) + " differs from the reference on target " + target +
+                             " at element " + std::to_string(index));
+    }
+  });
 }
 
 void Run(fuzz::FuzzInput& input) {
@@ -126,69 +123,37 @@ void Run(fuzz::FuzzInput& input) {
   } else {
     // Only the report is specified: every target must find the non-finite values.
     std::vector<std::uint8_t> codes(num_blocks * block_bytes);
-    for (const std::int64_t target : RunnableSimdTargets()) {
-      hwy::SetSupportedTargetsForTest(target);
-      const bool reported = EncodeBlocks(encoder, a, 0, num_blocks, codes.data());
-      const bool reported_from_first = EncodeBlocks(encoder, a, first, num_blocks, codes.data());
-      hwy::SetSupportedTargetsForTest(0);
-      Expect(!reported, "the finiteness report of EncodeBlocks", target);
-      Expect(reported_from_first == finite_from_first,
-             "the finiteness report of EncodeBlocks (sub-range)", target);
-    }
+    testers::ForEachTarget([&](const std::string& target) {
+      if (EncodeBlocks(encoder, a, 0, num_blocks, codes.data())) {
+        testers::ReportFailure("EncodeBlocks missed a non-finite value on target " + target);
+      }
+      if (EncodeBlocks(encoder, a, first, num_blocks, codes.data()) != finite_from_first) {
+        testers::ReportFailure(
+            "the finiteness report of EncodeBlocks (sub-range) differs on target " + target);
+      }
+    });
   }
 
-  // The scan reads codes in the packed layout: code 0 past N rows and in the codebook after an
-  // odd C; its tables are zero for that codebook. Misaligned by one byte on purpose.
-  AlignedVector<std::uint8_t> codes_storage(num_blocks * block_bytes + 1);
-  std::uint8_t* codes = codes_storage.data() + 1;
-  const std::size_t pairs = static_cast<std::size_t>(CodePairs(num_codebooks));
-  for (std::size_t b = 0; b < num_blocks; ++b) {
-    for (std::size_t j = 0; j < pairs; ++j) {
-      for (std::size_t r = 0; r < kBlockRows; ++r) {
-        std::uint8_t byte = input.Byte();
-        if (2 * j + 1 == static_cast<std::size_t>(num_codebooks)) byte &= 0x0F;
-        if (b * kBlockRows + r >= rows) byte = 0;
-        codes[(b * pairs + j) * kBlockRows + r] = byte;
-      }
-    }
-  }
-  const std::size_t table_bytes = TableBytesPerOutput(num_codebooks);
-  AlignedVector<std::uint8_t> luts_storage(outputs * table_bytes + 1);
-  std::uint8_t* luts = luts_storage.data() + 1;
+  // The scan reads codes in the packed layout, with code 0 past N rows and in the codebook after
+  // an odd C, and tables that are zero for that codebook (the testers' generator); codes and
+  // tables are misaligned by one byte on purpose.
   const std::uint8_t pattern_byte = input.Byte();
-  const int table_pattern = pattern_byte % 4;  // random, all 0, all 255, random
+  const testers::Tables tables = pattern_byte % 4 == 1   ? testers::Tables::kZero
+                                 : pattern_byte % 4 == 2 ? testers::Tables::kFull
+                                                         : testers::Tables::kRandom;
   const bool pair_tables = (pattern_byte & 4) != 0 && num_codebooks <= 2;
-  for (std::size_t m = 0; m < outputs; ++m) {
-    for (std::size_t i = 0; i < table_bytes; ++i) {
-      std::uint8_t value = table_pattern == 1 ? 0 : table_pattern == 2 ? 255 : input.Byte();
-      if (i >= static_cast<std::size_t>(num_codebooks) * 16) value = 0;
-      luts[m * table_bytes + i] = value;
-    }
-  }
-  std::vector<float> scale(outputs);
-  std::vector<float> offset(outputs);
-  for (std::size_t m = 0; m < outputs; ++m) {
-    scale[m] = input.FiniteFloat();
-    offset[m] = input.FiniteFloat();
-  }
-  ScanArgs args;
-  args.packed_codes = codes;
-  args.num_rows = rows;
-  args.num_codebooks = num_codebooks;
-  args.luts = luts;
-  args.output_dim = outputs;
-  args.aggregation = aggregation;
-  Tables pair;  // the pair tables of C <= 2 (lut.h), when the input asks for them
-  if (pair_tables) {
-    pair.output_dim = outputs;
-    pair.aggregation = aggregation;
-    pair.luts.assign(luts, luts + outputs * table_bytes);
-    pair.out_scale = scale;
-    pair.out_offset = offset;
-    BuildPairTables(num_codebooks, &pair);
-    args.pair_raw = PairRaw(pair);
-    args.pair_outputs = PairOutputs(pair);
-  }
+  testers::ScanInputs inputs(
+      rows, num_codebooks, outputs, aggregation, tables, [&input] { return input.Byte(); },
+      [&input] {
+        const float scale = input.FiniteFloat();
+        return std::make_pair(scale, input.FiniteFloat());
+      });
+  // The pair tables of C <= 2 (lut.h), when the input asks for them.
+  if (pair_tables) inputs.UsePairTables();
+  const ScanArgs& args = inputs.args;
+  const std::uint8_t* codes = inputs.codes;
+  const std::vector<float>& scale = inputs.scale;
+  const std::vector<float>& offset = inputs.offset;
   ScanArgs sub_args = args;
   sub_args.packed_codes = codes + first * block_bytes;
 

@@ -1,6 +1,6 @@
 // Determinism: the same inputs, options and seed give bit-identical serialized models, outputs
 // and codes on repeated runs, for any thread count (1, 2, 3) and on every SIMD target compiled
-// into the library that this CPU runs (forced as in kernels_test.cc).
+// into the library that this CPU runs (forced as in tests/testers/kernel_testers.cc).
 #include <gtest/gtest.h>
 #include <hwy/targets.h>
 

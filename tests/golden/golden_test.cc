@@ -1,5 +1,6 @@
-// Golden files (tests/golden/README.md): model files written by earlier format versions must keep
-// loading, and give the outputs and codes that the library that wrote them computed, bit for bit.
+// Golden files (tests/golden/README.md): model files written by every format version must keep
+// loading, and give the outputs and codes that the library that wrote them computed, bit for bit;
+// a file of the current version, loaded and saved again, must give back its bytes.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -10,11 +11,14 @@
 #include <vector>
 
 #include "maddness/maddness.h"
+#include "src/io/model_file.h"
 
 namespace maddness {
 namespace {
 
 const std::string kGoldenDir = MADDNESS_GOLDEN_DATA;
+// The format version that Model::Save writes (docs/format.md).
+constexpr std::uint32_t kCurrentVersion = io::kModelFormatVersion;
 
 std::vector<std::uint8_t> ReadBytes(const std::string& path) {
   std::ifstream stream(path, std::ios::binary);
@@ -77,8 +81,14 @@ void CheckGolden(const std::string& version_dir, const std::string& name,
     EXPECT_EQ(model.Encode(a_view, options), expected_codes) << "threads " << threads;
   }
 
-  // Saved again in the current version, the model reads back with the same outputs.
+  // Saved again in the current version, the model reads back with the same outputs; a file of the
+  // current version gives back its own bytes.
   const std::vector<std::uint8_t> current = model.Serialize();
+  if (expected_version == kCurrentVersion) {
+    EXPECT_EQ(current, ReadBytes(folder + name + ".maddness")) << "saved again, other bytes";
+  } else {
+    EXPECT_EQ(FileVersion(current), kCurrentVersion);
+  }
   const Model reloaded = Model::Deserialize(current.data(), current.size());
   const std::vector<float> y = reloaded.Apply(a_view);
   EXPECT_EQ(std::memcmp(y.data(), expected_y.data(), expected_y.size()), 0);
@@ -86,6 +96,8 @@ void CheckGolden(const std::string& version_dir, const std::string& name,
 
 TEST(Golden, Version1AveragingModel) { CheckGolden("v1", "averaging", 1); }
 TEST(Golden, Version1PqExactSumModel) { CheckGolden("v1", "pq_exact", 1); }
+TEST(Golden, Version2AveragingModel) { CheckGolden("v2", "averaging", 2); }
+TEST(Golden, Version2PqExactSumModel) { CheckGolden("v2", "pq_exact", 2); }
 
 }  // namespace
 }  // namespace maddness
