@@ -167,8 +167,7 @@ void ScanPackedCommon(const detail::ModelData& data, const std::uint8_t* packed,
   const std::size_t stride =
       CheckOutputStride(out_stride, rows, data.tables.output_dim, options.output_layout);
   const int threads = detail::ResolveThreads(options.threads);
-  const std::size_t block_bytes =
-      static_cast<std::size_t>(detail::CodePairs(num_codebooks)) * detail::kBlockRows;
+  const std::size_t block_bytes = detail::PackedBlockBytes(num_codebooks);
   const detail::ScanArgs args = MakeScanArgs(data, rows);
   ForEachBlockRange(rows, threads, [&](std::size_t first, std::size_t last) {
     detail::ScanArgs task_args = args;
@@ -256,8 +255,7 @@ void Model::Apply(const MatrixView& a, float* out, std::size_t out_stride,
   const std::vector<std::uint32_t> columns = EncodedColumns(data_->encoder);
   const int threads = detail::ResolveThreads(options.threads);
   const detail::Encoder& encoder = data_->encoder;
-  const std::size_t block_bytes =
-      static_cast<std::size_t>(detail::CodePairs(encoder.num_codebooks)) * detail::kBlockRows;
+  const std::size_t block_bytes = detail::PackedBlockBytes(encoder.num_codebooks);
   const detail::ScanArgs args = MakeScanArgs(*data_, a.rows);
   const float* scale = data_->tables.out_scale.data();
   const float* offset = data_->tables.out_offset.data();
@@ -301,9 +299,7 @@ void Model::EncodePacked(const MatrixView& a, std::uint8_t* packed, std::size_t 
   }
   const std::vector<std::uint32_t> columns = EncodedColumns(data_->encoder);
   const int threads = detail::ResolveThreads(options.threads);
-  const std::size_t block_bytes =
-      static_cast<std::size_t>(detail::CodePairs(data_->encoder.num_codebooks)) *
-      detail::kBlockRows;
+  const std::size_t block_bytes = detail::PackedBlockBytes(data_->encoder.num_codebooks);
   ForEachBlockRange(a.rows, threads, [&](std::size_t first, std::size_t last) {
     CheckAndEncode(data_->encoder, columns, a, first, last, packed + first * block_bytes);
   });
@@ -399,7 +395,8 @@ std::vector<std::uint8_t> Model::Encode(const MatrixView& a, const ApplyOptions&
   detail::ParallelFor(num_tasks, threads, [&](std::size_t task) {
     const std::size_t first = task * kBlocksPerTask;
     const std::size_t last = std::min(num_blocks, first + kBlocksPerTask);
-    detail::AlignedVector<std::uint8_t> packed((last - first) * pairs * detail::kBlockRows);
+    detail::AlignedVector<std::uint8_t> packed((last - first) *
+                                               detail::PackedBlockBytes(encoder.num_codebooks));
     CheckAndEncode(encoder, columns, a, first, last, packed.data());
     const std::size_t row_end = std::min(a.rows, last * detail::kBlockRows);
     for (std::size_t row = first * detail::kBlockRows; row < row_end; ++row) {
