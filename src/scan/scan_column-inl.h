@@ -220,7 +220,8 @@ HWY_INLINE V8 PairAverage(const std::uint8_t* HWY_RESTRICT tables, V8 low, V8 hi
 #if HWY_TARGET == HWY_AVX2 && HWY_COMPILER_GCC
   __m256i average;
   __m256i other;
-  asm("vbroadcasti128 %c[low_table](%[tables]), %[average]\n\t"
+  asm volatile(
+      "vbroadcasti128 %c[low_table](%[tables]), %[average]\n\t"
       "vbroadcasti128 %c[high_table](%[tables]), %[other]\n\t"
       "vpshufb %[low], %[average], %[average]\n\t"
       "vpshufb %[high], %[other], %[other]\n\t"
@@ -236,19 +237,49 @@ HWY_INLINE V8 PairAverage(const std::uint8_t* HWY_RESTRICT tables, V8 low, V8 hi
 #endif
 }
 
+// v, computed at this point of the program. On AVX2, GCC 12 otherwise moves the averages of a
+// tree below all of its lookups (PairAverage, whose steps are volatile and keep their order) and
+// keeps the lookups' results on the stack meanwhile.
+HWY_INLINE V8 InPlace(V8 v) {
+#if HWY_TARGET == HWY_AVX2 && HWY_COMPILER_GCC
+  asm volatile("" : "+x"(v.raw));
+#endif
+  return v;
+}
+
+// The root of pairs [kFirst, kFirst + kCount) of a group for one output whose tables are at
+// `tables` (pairs 32 bytes apart), from indices already split: low[p - kBase], high[p - kBase].
+template <std::size_t kFirst, std::size_t kCount, std::size_t kBase, std::size_t kSplit>
+HWY_INLINE V8 OutputSubtree(const std::uint8_t* HWY_RESTRICT tables, const V8 (&low)[kSplit],
+                            const V8 (&high)[kSplit]) {
+  if constexpr (kCount == 1) {
+    return PairAverage<kFirst * 32>(tables, low[kFirst - kBase], high[kFirst - kBase]);
+  } else {
+    const V8 left = OutputSubtree<kFirst, kCount / 2, kBase>(tables, low, high);
+    const V8 right = OutputSubtree<kFirst + kCount / 2, kCount / 2, kBase>(tables, low, high);
+    return InPlace(hn::AverageRound(left, right));
+  }
+}
+
 // The roots of pairs [kFirst, kFirst + kCount) of a group (a balanced subtree in codebook order)
 // for the tile's outputs. codes: the vector's codes of the group's first pair (pairs kBlockRows
 // bytes apart); tables[t]: output t's 32 table bytes of that pair (pairs 32 bytes apart).
+// Subtrees of kColumnSplitPairs pairs split their codes first and then finish one output at a
+// time (few live values); larger ones go depth first over the tile's outputs together.
 template <std::size_t kFirst, std::size_t kCount, std::size_t kTile>
 HWY_INLINE void Subtree(const std::uint8_t* HWY_RESTRICT codes,
                         const std::uint8_t* HWY_RESTRICT const* tables, V8 (&roots)[kTile]) {
   const D8 d8;
-  if constexpr (kCount == 1) {
-    const V8 packed = hn::LoadU(d8, codes + kFirst * kBlockRows);
-    const V8 low = LowIndex(packed);
-    const V8 high = HighIndex(packed);
+  if constexpr (kCount <= kColumnSplitPairs) {
+    V8 low[kCount];
+    V8 high[kCount];
+    for (std::size_t p = 0; p < kCount; ++p) {
+      const V8 packed = hn::LoadU(d8, codes + (kFirst + p) * kBlockRows);
+      low[p] = LowIndex(packed);
+      high[p] = HighIndex(packed);
+    }
     for (std::size_t t = 0; t < kTile; ++t) {
-      roots[t] = PairAverage<kFirst * 32>(tables[t], low, high);
+      roots[t] = OutputSubtree<kFirst, kCount, kFirst>(tables[t], low, high);
     }
   } else {
     V8 right[kTile];

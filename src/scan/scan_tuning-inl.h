@@ -57,6 +57,13 @@ inline constexpr std::size_t kCompactMaxOutputs = 31;
 // one (docs/kernels.md).
 inline constexpr std::size_t kColumnTile = 4;
 
+// Pairs of the column kernel's averaging tree whose codes are split before the tile's outputs
+// look them up one output at a time (Subtree in scan_column-inl.h). With 16 registers, 4 pairs'
+// indices (8 registers), the first half's roots of a tile of 4 and one output's partial tree fit;
+// going depth first over the tile instead keeps 3 partial roots per output live and spills.
+// With 32 registers the depth-first order over the tile fits as it is.
+inline constexpr std::size_t kColumnSplitPairs = kFewRegisters ? 4 : 1;
+
 // The budgets tied to the cache sizes (chunk sizes, streaming thresholds) are not per target but
 // per machine: ScanBudgets (scan_tuning.h), read once at run time.
 
