@@ -84,12 +84,11 @@ void CheckInputShape(const detail::ModelData& model, const MatrixView& a) {
 // Encodes and checks blocks [first, last) of `a` into `packed` (the codes of block `first`). The
 // encoder checks the values it reads as it goes; only when it finds a non-finite one are the rows
 // read again, to name it.
-void CheckAndEncode(const detail::Encoder& encoder, const std::vector<std::uint32_t>& columns,
-                    const MatrixView& a, std::size_t first, std::size_t last,
-                    std::uint8_t* packed) {
+void CheckAndEncode(const detail::Encoder& encoder, const MatrixView& a, std::size_t first,
+                    std::size_t last, std::uint8_t* packed) {
   if (detail::EncodeBlocks(encoder, a, first, last, packed)) return;
   const std::size_t row_end = std::min(a.rows, last * detail::kBlockRows);
-  CheckRowsFinite(a, columns, first * detail::kBlockRows, row_end);
+  CheckRowsFinite(a, EncodedColumns(encoder), first * detail::kBlockRows, row_end);
   Fail("A has a NaN or infinite value in rows ", first * detail::kBlockRows, " to ", row_end - 1,
        "; NaN and infinite values are not accepted");
 }
@@ -252,7 +251,6 @@ void Model::Apply(const MatrixView& a, float* out, std::size_t out_stride,
   out_stride =
       CheckOutputStride(out_stride, a.rows, data_->tables.output_dim, options.output_layout);
   const bool col_major = options.output_layout == OutputLayout::kColMajor;
-  const std::vector<std::uint32_t> columns = EncodedColumns(data_->encoder);
   const int threads = detail::ResolveThreads(options.threads);
   const detail::Encoder& encoder = data_->encoder;
   const std::size_t block_bytes = detail::PackedBlockBytes(encoder.num_codebooks);
@@ -264,7 +262,7 @@ void Model::Apply(const MatrixView& a, float* out, std::size_t out_stride,
     // Reused across calls on the same thread: at large C a fresh buffer would cost page faults.
     thread_local detail::AlignedVector<std::uint8_t> codes;
     codes.resize((last - first) * block_bytes);
-    CheckAndEncode(encoder, columns, a, first, last, codes.data());
+    CheckAndEncode(encoder, a, first, last, codes.data());
     detail::ScanArgs task_args = args;
     task_args.packed_codes = codes.data();
     if (col_major) {
@@ -297,11 +295,10 @@ void Model::EncodePacked(const MatrixView& a, std::uint8_t* packed, std::size_t 
     Fail("packed_bytes is ", packed_bytes, " but ", a.rows, " rows of ",
          data_->encoder.num_codebooks, " codebooks take ", PackedCodesBytes(a.rows), " bytes");
   }
-  const std::vector<std::uint32_t> columns = EncodedColumns(data_->encoder);
   const int threads = detail::ResolveThreads(options.threads);
   const std::size_t block_bytes = detail::PackedBlockBytes(data_->encoder.num_codebooks);
   ForEachBlockRange(a.rows, threads, [&](std::size_t first, std::size_t last) {
-    CheckAndEncode(data_->encoder, columns, a, first, last, packed + first * block_bytes);
+    CheckAndEncode(data_->encoder, a, first, last, packed + first * block_bytes);
   });
 }
 
@@ -384,7 +381,6 @@ std::vector<float> Model::Apply(const MatrixView& a, const ApplyOptions& options
 std::vector<std::uint8_t> Model::Encode(const MatrixView& a, const ApplyOptions& options) const {
   if (empty()) Fail("Encode needs a learned model; this one is empty");
   CheckInputShape(*data_, a);
-  const std::vector<std::uint32_t> columns = EncodedColumns(data_->encoder);
   const int threads = detail::ResolveThreads(options.threads);
   const detail::Encoder& encoder = data_->encoder;
   const std::size_t num_codebooks = static_cast<std::size_t>(encoder.num_codebooks);
@@ -397,7 +393,7 @@ std::vector<std::uint8_t> Model::Encode(const MatrixView& a, const ApplyOptions&
     const std::size_t last = std::min(num_blocks, first + kBlocksPerTask);
     detail::AlignedVector<std::uint8_t> packed((last - first) *
                                                detail::PackedBlockBytes(encoder.num_codebooks));
-    CheckAndEncode(encoder, columns, a, first, last, packed.data());
+    CheckAndEncode(encoder, a, first, last, packed.data());
     const std::size_t row_end = std::min(a.rows, last * detail::kBlockRows);
     for (std::size_t row = first * detail::kBlockRows; row < row_end; ++row) {
       for (std::size_t c = 0; c < num_codebooks; ++c) {

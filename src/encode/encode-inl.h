@@ -40,9 +40,10 @@
 // 2j+1): codebook 2j writes the bytes, codebook 2j+1 ORs in its nibble while they are in L1. No
 // separate packing pass.
 //
-// Finiteness. Every value the encoder reads also goes into a running sum of squares (one
-// multiply-add per vector, in registers), which stays finite while the values are finite and not
-// huge, and turns into +inf or NaN for good as soon as one is an infinity or a NaN. Only when a
+// Finiteness. Every value the encoder reads also goes into a running sum of products of pairs of
+// values (one multiply-add per two vectors, in registers), which stays finite while the values
+// are finite and not huge, and turns into an infinity or NaN for good as soon as one is an
+// infinity or a NaN. Only when a
 // sum is not finite, which huge finite values (about 1e16 and beyond) can also cause, does
 // EncodeBlocksImpl check the values exactly with a second, scalar pass (SplitColumnsFinite; as
 // the only check it took longer than encoding itself). The exponent fields' running maximum
@@ -185,22 +186,21 @@ inline float InputBound(float bound, float scale, float offset) {
 // odd last block of a run with 4 (kTail).
 inline constexpr std::size_t kInterleave = 8;
 inline constexpr std::size_t kTail = 4;
-// Running sums of the finiteness check (below): vector k of a step goes into sum k % kSums. One
-// per vector on AVX-512 (4 per sum were 10% slower: the sums' chains of multiply-adds held up
-// the scheduler); 4 elsewhere (8 did not fit AVX2's 16 registers).
-#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-inline constexpr std::size_t kSums = 8;
-#else
-inline constexpr std::size_t kSums = 4;
-#endif
+// Running sums of the finiteness check (below): the pair of vectors 2i, 2i + 1 of a step goes
+// into sum i % kSums, one sum per pair (with a sum per vector, chains of multiply-adds shared
+// by several vectors held up the scheduler on AVX-512, 10% slower).
+inline constexpr std::size_t kSums = kInterleave / 2;
 
-// Finiteness (see the header comment): the kernels fold every value x they read into one of
-// kSums running sums of squares, sum = MulAdd(x, x, sum). A sum stays finite while the
-// values are finite (and not huge, below), and becomes (and stays) +inf or NaN as soon as one is
-// not: inf * inf is +inf, a NaN propagates, and nothing subtracts. One multiply-add per vector
-// (multiplying the values of two levels instead halved the multiply-adds but was slower on
-// Emerald Rapids). A sum of finite values can overflow too (values beyond about 1e16, fewer for
-// many rows), so a non-finite sum only means "maybe": the caller then checks exactly
+// Finiteness (see the header comment): the kernels fold the values of vectors 2i and 2i + 1 of a
+// level into one of kSums running sums, sum = MulAdd(x_2i, x_2i+1, sum). A sum stays finite
+// while the values are finite (and not huge, below), and becomes (and stays) an infinity or NaN
+// as soon as one is not: an infinity times a finite nonzero value is an infinity, times zero or
+// a NaN is a NaN, a NaN propagates, and an infinity plus anything finite or of its sign is that
+// infinity, plus the other one NaN. One multiply-add per two vectors: one per vector (a sum of
+// squares) was 1.1x slower to encode on AVX2 at C = 64 with the data in L2, and multiplying the
+// values of two levels kept one more vector per row in registers and was slower on Emerald
+// Rapids. A sum of finite values can overflow too (values beyond about 1e16, fewer for many
+// rows), so a non-finite sum only means "maybe": the caller then checks exactly
 // (SplitColumnsFinite).
 
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
@@ -218,10 +218,15 @@ HWY_INLINE void EncodeTree512(const EncodeLevel* levels, const float* HWY_RESTRI
     const EncodeLevel& level = levels[t];
     const float* table = kInputDomain ? level.spread_input_bound : level.spread_bound;
     const __m512i bit = _mm512_set1_epi32(8 >> t);
+    __m512 previous = _mm512_setzero_ps();
     HWY_UNROLL(8)
     for (std::size_t k = 0; k < kVectors; ++k) {
       __m512 x = _mm512_loadu_ps(columns[t] + row + k * 16);
-      sum[k % kSums] = _mm512_fmadd_ps(x, x, sum[k % kSums]);
+      if (k % 2 == 1) {
+        sum[(k / 2) % kSums] = _mm512_fmadd_ps(previous, x, sum[(k / 2) % kSums]);
+      } else {
+        previous = x;
+      }
       if constexpr (!kInputDomain) {
         x = _mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(level.scale)),
                           _mm512_set1_ps(level.offset));
@@ -252,10 +257,15 @@ HWY_INLINE void EncodeTree(DF df, const EncodeLevel* levels,
   for (int t = 0; t < kTreeDepth; ++t) {
     const EncodeLevel& level = levels[t];
     const float* bounds = kInputDomain ? level.input_bound : level.bound;
+    hn::Vec<DF> previous = hn::Zero(df);
     HWY_UNROLL(8)
     for (std::size_t k = 0; k < kVectors; ++k) {
       hn::Vec<DF> x = hn::LoadU(df, columns[t] + row + k * lanes);
-      sum[k % kSums] = hn::MulAdd(x, x, sum[k % kSums]);
+      if (k % 2 == 1) {
+        sum[(k / 2) % kSums] = hn::MulAdd(previous, x, sum[(k / 2) % kSums]);
+      } else {
+        previous = x;
+      }
       if constexpr (!kInputDomain) {
         x = hn::Add(hn::Mul(x, hn::Set(df, level.scale)), hn::Set(df, level.offset));
       }
