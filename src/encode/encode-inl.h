@@ -93,11 +93,14 @@ inline bool EncodeBlocksImpl(const Encoder& encoder, const MatrixView& a, std::s
 //   bit = x*scale + offset > bound[i]    (value domain, any scale)
 //   bit = x > input_bound[i]             (input domain, when scale > 0 and finite)
 // The AVX-512 kernel reads the same bounds from spread_*: node i of level t at i << (4 - t).
+// The AVX2 kernel reads them from wrapped_*, at the low 3 bits of its signed node (EncodeTree).
 struct alignas(64) EncodeLevel {
   float bound[16];
   float input_bound[16];
   float spread_bound[16];
   float spread_input_bound[16];
+  float wrapped_bound[8];
+  float wrapped_input_bound[8];
   float scale;
   float offset;
   std::ptrdiff_t column_offset;  // dim * col_stride, in elements
@@ -242,10 +245,17 @@ HWY_INLINE void EncodeTree512(const EncodeLevel* levels, const float* HWY_RESTRI
 
 #else
 
-// The nodes (0..15) of kInterleave vectors of rows [row, row + kInterleave * L) of one codebook,
-// whose four levels read columns[0..3]. Level t has 2^t <= 8 nodes: the bound of a row's node is
-// one TableLookupLanes on targets with >= 8 float lanes (AVX2), two and a select on 4-lane
-// targets, and the row goes right (node bit 1) when its value is greater.
+// The nodes of kInterleave vectors of rows [row, row + kInterleave * L) of one codebook, whose
+// four levels read columns[0..3]. Level t has 2^t <= 8 nodes: the bound of a row's node is one
+// VPERMPS on AVX2, two TableLookupLanes and a select on 4-lane targets,
+// and the row goes right (node bit 1) when its value is greater. The node is updated as
+// 2 * node - mask, the mask of a comparison being -1 or 0.
+//
+// On AVX2 the node starts as level 0's mask itself (0 or -1, without masking it to 0 or 1), so
+// after level t it is n = -2^t b0 + (the other bits' node), a signed number: level 1 looks up
+// n = 0 or -1, level 2 n in [-2, 1], level 3 n in [-4, 3], each by VPERMPS, which reads n's low
+// 3 bits (EncodeLevel::wrapped_*), and the final n in [-8, 7] is the code modulo 16, masked once
+// per four vectors when stored (StoreCodeBytes). Elsewhere the nodes are 0..15.
 template <bool kInputDomain, std::size_t kVectors, class DF>
 HWY_INLINE void EncodeTree(DF df, const EncodeLevel* levels,
                            const float* HWY_RESTRICT const* columns, std::size_t row,
@@ -256,7 +266,11 @@ HWY_INLINE void EncodeTree(DF df, const EncodeLevel* levels,
   HWY_UNROLL(4)
   for (int t = 0; t < kTreeDepth; ++t) {
     const EncodeLevel& level = levels[t];
+#if HWY_TARGET == HWY_AVX2
+    const float* bounds = kInputDomain ? level.wrapped_input_bound : level.wrapped_bound;
+#else
     const float* bounds = kInputDomain ? level.input_bound : level.bound;
+#endif
     hn::Vec<DF> previous = hn::Zero(df);
     HWY_UNROLL(8)
     for (std::size_t k = 0; k < kVectors; ++k) {
@@ -270,21 +284,25 @@ HWY_INLINE void EncodeTree(DF df, const EncodeLevel* levels,
         x = hn::Add(hn::Mul(x, hn::Set(df, level.scale)), hn::Set(df, level.offset));
       }
       if (t == 0) {
-        node[k] =
-            hn::And(hn::VecFromMask(di, hn::RebindMask(di, hn::Gt(x, hn::Set(df, bounds[0])))),
-                    hn::Set(di, 1));
+        node[k] = hn::VecFromMask(di, hn::RebindMask(di, hn::Gt(x, hn::Set(df, bounds[0]))));
+#if HWY_TARGET != HWY_AVX2
+        node[k] = hn::And(node[k], hn::Set(di, 1));
+#endif
         continue;
       }
-      hn::Vec<DF> bound;
-      if constexpr (hn::MaxLanes(DF()) >= 8) {
-        bound = hn::TableLookupLanes(hn::Load(df, bounds), hn::IndicesFromVec(df, node[k]));
-      } else {
-        // 4 float lanes: nodes 0..3 and 4..7 of level 3 come from two tables.
-        const auto low = hn::IndicesFromVec(df, hn::And(node[k], hn::Set(di, 3)));
-        const auto lower = hn::TableLookupLanes(hn::Load(df, bounds), low);
-        const auto upper = hn::TableLookupLanes(hn::Load(df, bounds + 4), low);
-        bound = hn::IfThenElse(hn::RebindMask(df, hn::Gt(node[k], hn::Set(di, 3))), upper, lower);
-      }
+#if HWY_TARGET == HWY_AVX2
+      // VPERMPS on the signed node's low 3 bits (Highway's IndicesFromVec asserts indices in
+      // [0, 8) in debug builds).
+      const hn::Vec<DF> bound{_mm256_permutevar8x32_ps(hn::Load(df, bounds).raw, node[k].raw)};
+#else
+      // 4 float lanes: nodes 0..3 and 4..7 of level 3 come from two tables.
+      static_assert(hn::MaxLanes(DF()) == 4, "AVX2 and AVX-512 have kernels of their own");
+      const auto low = hn::IndicesFromVec(df, hn::And(node[k], hn::Set(di, 3)));
+      const auto lower = hn::TableLookupLanes(hn::Load(df, bounds), low);
+      const auto upper = hn::TableLookupLanes(hn::Load(df, bounds + 4), low);
+      const hn::Vec<DF> bound =
+          hn::IfThenElse(hn::RebindMask(df, hn::Gt(node[k], hn::Set(di, 3))), upper, lower);
+#endif
       const auto bit = hn::VecFromMask(di, hn::RebindMask(di, hn::Gt(x, bound)));
       node[k] = hn::Sub(hn::Add(node[k], node[k]), bit);  // 2 * node + (bit ? 1 : 0)
     }
@@ -293,7 +311,8 @@ HWY_INLINE void EncodeTree(DF df, const EncodeLevel* levels,
 
 #endif
 
-// Stores 4 vectors of codes (one per int32 lane, each 0..15) as bytes in row order:
+// Stores 4 vectors of codes (one per int32 lane, each 0..15, or on AVX2 -8..7 meaning the code
+// modulo 16) as bytes in row order:
 // as they are for a low nibble (kHigh false; the high nibble is 0 until the next codebook's pass),
 // else shifted into the high nibble of the bytes already there. On x86 two saturating packs to
 // 16 bits and one to 8 bits per four vectors (nothing saturates), plus, on 256 and 512 bits, one
@@ -314,7 +333,8 @@ HWY_INLINE void StoreCodeBytes(DI di, const hn::Vec<DI>* code, std::uint8_t* HWY
   (void)di;
   const __m256i words01 = _mm256_packs_epi32(code[0].raw, code[1].raw);
   const __m256i words23 = _mm256_packs_epi32(code[2].raw, code[3].raw);
-  const __m256i bytes = _mm256_packus_epi16(words01, words23);
+  const __m256i bytes =
+      _mm256_and_si256(_mm256_packs_epi16(words01, words23), _mm256_set1_epi8(0x0F));
   __m256i rows = _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
   __m256i* out = reinterpret_cast<__m256i*>(dst);
   if constexpr (kHigh) rows = _mm256_or_si256(_mm256_slli_epi16(rows, 4), _mm256_loadu_si256(out));
@@ -461,6 +481,15 @@ inline const PreparedEncoder& Prepare(const Encoder& encoder, std::ptrdiff_t col
       const int node = slot >> (4 - level_index);  // slots with low bits set are never read
       level.spread_bound[slot] = level.bound[node];
       level.spread_input_bound[slot] = level.input_bound[node];
+    }
+    // The AVX2 kernel's signed node n in [-2^(t-1), 2^(t-1)) at level t >= 1 (EncodeTree) is
+    // node n mod 2^t, read at slot n mod 8; level 0 reads slot 0.
+    const int nodes = 1 << level_index;
+    for (int slot = 0; slot < 8; ++slot) {
+      const int signed_node = level_index == 0 || slot < nodes / 2 ? slot : slot - 8;
+      const int node = ((signed_node % nodes) + nodes) % nodes;
+      level.wrapped_bound[slot] = level.bound[node];
+      level.wrapped_input_bound[slot] = level.input_bound[node];
     }
   }
   std::vector<std::uint32_t> order(num_splits);
