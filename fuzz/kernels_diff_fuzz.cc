@@ -30,12 +30,7 @@ namespace maddness::detail {
 namespace {
 
 Encoder MakeEncoder(fuzz::FuzzInput& input, std::size_t input_dim, int num_codebooks) {
-  Encoder encoder;
-  encoder.input_dim = input_dim;
-  encoder.num_codebooks = num_codebooks;
-  encoder.splits.resize(static_cast<std::size_t>(num_codebooks) * kTreeDepth);
-  for (std::size_t i = 0; i < encoder.splits.size(); ++i) {
-    SplitLevel& split = encoder.splits[i];
+  return testers::BuildEncoder(input_dim, num_codebooks, [&](std::size_t i, SplitLevel& split) {
     const int level = static_cast<int>(i % kTreeDepth);
     split.dim = static_cast<std::uint32_t>(input.Range(0, input_dim - 1));
     // Any finite scale (negative and zero too: the kernels must agree on those as well).
@@ -45,8 +40,7 @@ Encoder MakeEncoder(fuzz::FuzzInput& input, std::size_t input_dim, int num_codeb
       split.thresholds[node] =
           node < (1 << level) ? static_cast<std::int8_t>(input.Byte()) : kNoSplitThreshold;
     }
-  }
-  return encoder;
+  });
 }
 
 // Runs `kernel` on every runnable target and `reference` once; both fill a buffer of `size`
