@@ -148,14 +148,8 @@ struct ScanInputs {
     }
   }
   ScanArgs Args(Aggregation aggregation) const {
-    ScanArgs args;
-    args.packed_codes = packed.data();
-    args.num_rows = rows;
-    args.num_codebooks = num_codebooks;
-    args.luts = luts.data();
-    args.output_dim = outputs;
-    args.aggregation = aggregation;
-    return args;
+    return testers::MakeScanArgs(packed.data(), rows, num_codebooks, luts.data(), outputs,
+                                 aggregation);
   }
   int Entry(std::size_t row, std::size_t output, int codebook) const {
     return luts[output * TableBytesPerOutput(num_codebooks) + codebook * 16 +

@@ -58,12 +58,7 @@ bool KernelsMatchReferences() {
   const std::size_t outputs = 5;
   AlignedVector<std::uint8_t> luts(outputs * TableBytesPerOutput(codebooks));
   for (std::uint8_t& value : luts) value = static_cast<std::uint8_t>(generator());
-  ScanArgs args;
-  args.packed_codes = codes.data();
-  args.num_rows = rows;
-  args.num_codebooks = codebooks;
-  args.luts = luts.data();
-  args.output_dim = outputs;
+  const ScanArgs args = testers::MakeScanArgs(codes.data(), rows, codebooks, luts.data(), outputs);
   std::vector<std::uint16_t> raw(rows * outputs);
   std::vector<std::uint16_t> expected_raw(rows * outputs);
   ScanBlocks(args, 0, NumBlocks(rows), raw.data(), outputs);

@@ -85,6 +85,18 @@ void FillPackedCodes(std::size_t rows, int codebooks, const NextBits& next, std:
   }
 }
 
+ScanArgs MakeScanArgs(const std::uint8_t* codes, std::size_t rows, int codebooks,
+                      const std::uint8_t* luts, std::size_t outputs, Aggregation aggregation) {
+  ScanArgs args;
+  args.packed_codes = codes;
+  args.num_rows = rows;
+  args.num_codebooks = codebooks;
+  args.luts = luts;
+  args.output_dim = outputs;
+  args.aggregation = aggregation;
+  return args;
+}
+
 const char* Name(Tables tables) {
   switch (tables) {
     case Tables::kRandom:
@@ -124,12 +136,7 @@ ScanInputs::ScanInputs(std::size_t rows, int codebooks, std::size_t outputs,
   for (std::size_t m = 0; m < outputs; ++m) {
     std::tie(scale[m], offset[m]) = next_scale_offset();
   }
-  args.packed_codes = codes;
-  args.num_rows = rows;
-  args.num_codebooks = codebooks;
-  args.luts = luts;
-  args.output_dim = outputs;
-  args.aggregation = aggregation;
+  args = MakeScanArgs(codes, rows, codebooks, luts, outputs, aggregation);
 }
 
 bool ScanInputs::UsePairTables() {

@@ -49,6 +49,12 @@ using NextBits = std::function<std::uint64_t()>;
 // past N of the last block, as the encoder writes them.
 void FillPackedCodes(std::size_t rows, int codebooks, const NextBits& next, std::uint8_t* codes);
 
+// The arguments of a scan of the packed codes of `rows` rows and `codebooks` codebooks with the
+// tables of `outputs` outputs (no pair tables).
+ScanArgs MakeScanArgs(const std::uint8_t* codes, std::size_t rows, int codebooks,
+                      const std::uint8_t* luts, std::size_t outputs,
+                      Aggregation aggregation = Aggregation::kAveraging);
+
 // Quantized tables: random bytes (the low byte of next()), all 0 or all 255.
 enum class Tables { kRandom, kZero, kFull };
 const char* Name(Tables tables);
