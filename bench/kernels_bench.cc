@@ -158,9 +158,11 @@ void BM_Encode(benchmark::State& state) {
 }
 
 // Scans all rows, one task of 64 blocks at a time, on `threads` threads (detail::ParallelFor,
-// as Model::Apply does).
-template <bool kFloat>
-void RunScan(benchmark::State& state, int threads) {
+// as Model::Apply does): the codes of all rows encoded beforehand (kEncode false), or encode +
+// scan per task, the codes of a task in a buffer that stays in cache (kEncode true: Model::Apply's
+// loop).
+template <bool kFloat, bool kEncode>
+void RunTasks(benchmark::State& state, int threads) {
   Problem& p = GetProblem(state);
   const ScanArgs args = p.Args();
   const std::size_t num_blocks = NumBlocks(p.rows);
@@ -173,7 +175,16 @@ void RunScan(benchmark::State& state, int threads) {
       const std::size_t first = t * kBlocksPerTask;
       const std::size_t last = std::min(num_blocks, first + kBlocksPerTask);
       ScanArgs task = args;
-      task.packed_codes = p.codes.data() + t * task_bytes;
+      if constexpr (kEncode) {
+        // One buffer per thread, reused (a fresh 128 KiB allocation per task can cost more than
+        // the task's scan: glibc serves it with mmap and page faults).
+        thread_local AlignedVector<std::uint8_t> codes;
+        if (codes.size() < task_bytes) codes.resize(task_bytes);
+        EncodeBlocks(p.encoder, p.view, first, last, codes.data());
+        task.packed_codes = codes.data();
+      } else {
+        task.packed_codes = p.codes.data() + t * task_bytes;
+      }
       if constexpr (kFloat) {
         ScanDequantizeBlocks(task, p.scale.data(), p.offset.data(), first, last, out.data(),
                              p.outputs);
@@ -187,6 +198,7 @@ void RunScan(benchmark::State& state, int threads) {
   SetLookups(state, p);
   SetLabel(state);
 }
+
 // The column-major scans (output m of row n at m * N + n): uint16 raw sums, uint8 raw sums (one
 // averaging group only: C <= 16) or float32, per task of 64 blocks as Model::ScanPacked does.
 enum class ColumnOutput { kRaw16, kRaw8, kFloat };
@@ -226,13 +238,13 @@ void RunScanColumns(benchmark::State& state) {
   state.SetLabel(SimdTarget() + " col-major output");
 }
 
-void BM_ScanRaw(benchmark::State& state) { RunScan<false>(state, 1); }
+void BM_ScanRaw(benchmark::State& state) { RunTasks<false, false>(state, 1); }
 void BM_ScanColumnsRaw(benchmark::State& state) { RunScanColumns<ColumnOutput::kRaw16>(state); }
 void BM_ScanColumnsRaw8(benchmark::State& state) { RunScanColumns<ColumnOutput::kRaw8>(state); }
 void BM_ScanColumnsF32(benchmark::State& state) { RunScanColumns<ColumnOutput::kFloat>(state); }
-void BM_ScanF32(benchmark::State& state) { RunScan<true>(state, 1); }
+void BM_ScanF32(benchmark::State& state) { RunTasks<true, false>(state, 1); }
 void BM_ScanRawThreads(benchmark::State& state) {
-  RunScan<false>(state, static_cast<int>(state.range(5)));
+  RunTasks<false, false>(state, static_cast<int>(state.range(5)));
 }
 
 // De-quantization as a separate pass over raw sums (what fusing it into the scan saves).
@@ -254,45 +266,10 @@ void BM_DequantizeAlone(benchmark::State& state) {
   SetLabel(state);
 }
 
-// Encode + scan per task of 64 blocks, the codes of a task in a buffer that stays in cache
-// (Model::Apply's loop), on `threads` threads.
-template <bool kFloat>
-void RunEndToEnd(benchmark::State& state, int threads) {
-  Problem& p = GetProblem(state);
-  const ScanArgs args = p.Args();
-  const std::size_t num_blocks = NumBlocks(p.rows);
-  const std::size_t num_tasks = (num_blocks + kBlocksPerTask - 1) / kBlocksPerTask;
-  const std::size_t task_bytes = kBlocksPerTask * CodePairs(p.codebooks) * kBlockRows;
-  std::vector<float> out(kFloat ? p.rows * p.outputs : 0);
-  std::vector<std::uint16_t> raw(kFloat ? 0 : p.rows * p.outputs);
-  for (auto _ : state) {
-    ParallelFor(num_tasks, threads, [&](std::size_t t) {
-      const std::size_t first = t * kBlocksPerTask;
-      const std::size_t last = std::min(num_blocks, first + kBlocksPerTask);
-      // One buffer per thread, reused (a fresh 128 KiB allocation per task can cost more than
-      // the task's scan: glibc serves it with mmap and page faults).
-      thread_local AlignedVector<std::uint8_t> codes;
-      if (codes.size() < task_bytes) codes.resize(task_bytes);
-      EncodeBlocks(p.encoder, p.view, first, last, codes.data());
-      ScanArgs task = args;
-      task.packed_codes = codes.data();
-      if constexpr (kFloat) {
-        ScanDequantizeBlocks(task, p.scale.data(), p.offset.data(), first, last, out.data(),
-                             p.outputs);
-      } else {
-        ScanBlocks(task, first, last, raw.data(), p.outputs);
-      }
-    });
-    benchmark::DoNotOptimize(kFloat ? static_cast<void*>(out.data()) : raw.data());
-    benchmark::ClobberMemory();
-  }
-  SetLookups(state, p);
-  SetLabel(state);
-}
-void BM_EndToEndRaw(benchmark::State& state) { RunEndToEnd<false>(state, 1); }
-void BM_EndToEndF32(benchmark::State& state) { RunEndToEnd<true>(state, 1); }
+void BM_EndToEndRaw(benchmark::State& state) { RunTasks<false, true>(state, 1); }
+void BM_EndToEndF32(benchmark::State& state) { RunTasks<true, true>(state, 1); }
 void BM_EndToEndF32Threads(benchmark::State& state) {
-  RunEndToEnd<true>(state, static_cast<int>(state.range(5)));
+  RunTasks<true, true>(state, static_cast<int>(state.range(5)));
 }
 
 // The ceiling of the scan: register-only 16-entry byte lookups (bench/lookup_peak.cc).

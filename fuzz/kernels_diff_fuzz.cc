@@ -30,12 +30,7 @@ namespace maddness::detail {
 namespace {
 
 Encoder MakeEncoder(fuzz::FuzzInput& input, std::size_t input_dim, int num_codebooks) {
-  Encoder encoder;
-  encoder.input_dim = input_dim;
-  encoder.num_codebooks = num_codebooks;
-  encoder.splits.resize(static_cast<std::size_t>(num_codebooks) * kTreeDepth);
-  for (std::size_t i = 0; i < encoder.splits.size(); ++i) {
-    SplitLevel& split = encoder.splits[i];
+  return testers::BuildEncoder(input_dim, num_codebooks, [&](std::size_t i, SplitLevel& split) {
     const int level = static_cast<int>(i % kTreeDepth);
     split.dim = static_cast<std::uint32_t>(input.Range(0, input_dim - 1));
     // Any finite scale (negative and zero too: the kernels must agree on those as well).
@@ -45,8 +40,7 @@ Encoder MakeEncoder(fuzz::FuzzInput& input, std::size_t input_dim, int num_codeb
       split.thresholds[node] =
           node < (1 << level) ? static_cast<std::int8_t>(input.Byte()) : kNoSplitThreshold;
     }
-  }
-  return encoder;
+  });
 }
 
 // Runs `kernel` on every runnable target and `reference` once; both fill a buffer of `size`
@@ -157,54 +151,48 @@ void Run(fuzz::FuzzInput& input) {
   ScanArgs sub_args = args;
   sub_args.packed_codes = codes + first * block_bytes;
 
+  // Each scan against its reference on all blocks, then on blocks [first, end) with the codes
+  // given from block `first`; outputs `stride` apart (rows, or columns for column-major output).
+  using RawScan = void (*)(const ScanArgs&, std::size_t, std::size_t, std::uint16_t*, std::size_t);
+  using FloatScan = void (*)(const ScanArgs&, const float*, const float*, std::size_t, std::size_t,
+                             float*, std::size_t);
+  const auto compare_raw = [&](const std::string& name, RawScan reference, RawScan kernel,
+                               std::size_t size, std::size_t stride) {
+    for (const bool sub_range : {false, true}) {
+      const ScanArgs& call_args = sub_range ? sub_args : args;
+      const std::size_t begin = sub_range ? first : 0;
+      Compare<std::uint16_t>(
+          (name + (sub_range ? " (sub-range)" : "")).c_str(), size, 0xBEEF,
+          [&](std::uint16_t* out) { reference(call_args, begin, num_blocks, out, stride); },
+          [&](std::uint16_t* out) { kernel(call_args, begin, num_blocks, out, stride); });
+    }
+  };
+  const auto compare_float = [&](const std::string& name, FloatScan reference, FloatScan kernel,
+                                 std::size_t size, std::size_t stride) {
+    for (const bool sub_range : {false, true}) {
+      const ScanArgs& call_args = sub_range ? sub_args : args;
+      const std::size_t begin = sub_range ? first : 0;
+      Compare<float>(
+          (name + (sub_range ? " (sub-range)" : "")).c_str(), size, -12345.0f,
+          [&](float* out) {
+            reference(call_args, scale.data(), offset.data(), begin, num_blocks, out, stride);
+          },
+          [&](float* out) {
+            kernel(call_args, scale.data(), offset.data(), begin, num_blocks, out, stride);
+          });
+    }
+  };
   const std::size_t stride = outputs + input.Range(0, 3);
   const std::size_t out_size = rows * stride + 4;  // a tail that the scan must not touch
-  Compare<std::uint16_t>(
-      "ScanBlocks", out_size, 0xBEEF,
-      [&](std::uint16_t* out) { ScanRef(args, 0, num_blocks, out, stride); },
-      [&](std::uint16_t* out) { ScanBlocks(args, 0, num_blocks, out, stride); });
-  Compare<std::uint16_t>(
-      "ScanBlocks (sub-range)", out_size, 0xBEEF,
-      [&](std::uint16_t* out) { ScanRef(sub_args, first, num_blocks, out, stride); },
-      [&](std::uint16_t* out) { ScanBlocks(sub_args, first, num_blocks, out, stride); });
-  Compare<float>(
-      "ScanDequantizeBlocks", out_size, -12345.0f,
-      [&](float* out) {
-        ScanDequantizeRef(args, scale.data(), offset.data(), 0, num_blocks, out, stride);
-      },
-      [&](float* out) {
-        ScanDequantizeBlocks(args, scale.data(), offset.data(), 0, num_blocks, out, stride);
-      });
-  Compare<float>(
-      "ScanDequantizeBlocks (sub-range)", out_size, -12345.0f,
-      [&](float* out) {
-        ScanDequantizeRef(sub_args, scale.data(), offset.data(), first, num_blocks, out, stride);
-      },
-      [&](float* out) {
-        ScanDequantizeBlocks(sub_args, scale.data(), offset.data(), first, num_blocks, out, stride);
-      });
+  compare_raw("ScanBlocks", ScanRef, ScanBlocks, out_size, stride);
+  compare_float("ScanDequantizeBlocks", ScanDequantizeRef, ScanDequantizeBlocks, out_size, stride);
 
   // Column-major output: output m of row n at m * out_col_stride + n.
   const std::size_t out_col_stride = rows + input.Range(0, 3);
   const std::size_t out_col_size = outputs * out_col_stride + 4;
-  Compare<std::uint16_t>(
-      "ScanColumns", out_col_size, 0xBEEF,
-      [&](std::uint16_t* out) { ScanColumnsRef(args, 0, num_blocks, out, out_col_stride); },
-      [&](std::uint16_t* out) { ScanColumns(args, 0, num_blocks, out, out_col_stride); });
-  Compare<std::uint16_t>(
-      "ScanColumns (sub-range)", out_col_size, 0xBEEF,
-      [&](std::uint16_t* out) { ScanColumnsRef(sub_args, first, num_blocks, out, out_col_stride); },
-      [&](std::uint16_t* out) { ScanColumns(sub_args, first, num_blocks, out, out_col_stride); });
-  Compare<float>(
-      "ScanDequantizeColumns", out_col_size, -12345.0f,
-      [&](float* out) {
-        ScanDequantizeColumnsRef(args, scale.data(), offset.data(), 0, num_blocks, out,
-                                 out_col_stride);
-      },
-      [&](float* out) {
-        ScanDequantizeColumns(args, scale.data(), offset.data(), 0, num_blocks, out,
-                              out_col_stride);
-      });
+  compare_raw("ScanColumns", ScanColumnsRef, ScanColumns, out_col_size, out_col_stride);
+  compare_float("ScanDequantizeColumns", ScanDequantizeColumnsRef, ScanDequantizeColumns,
+                out_col_size, out_col_stride);
   if (aggregation == Aggregation::kAveraging && num_codebooks <= kMaxGroupSize) {
     Compare<std::uint8_t>(
         "ScanColumns8", out_col_size, 0xA5,

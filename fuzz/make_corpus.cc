@@ -114,24 +114,27 @@ void WriteNpyFiles(const std::filesystem::path& folder) {
   const std::vector<double> f8 = {0.5, -1.0, 2.0, 1e-300};
   const std::vector<std::int32_t> i4 = {0, 1, -5, 9, 16777216, 3};
   const std::vector<std::int64_t> i8 = {4, -4, 100, 0};
-  WriteBytes(folder / "f4_2d.npy",
-             Npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", Data(f4)));
-  WriteBytes(folder / "f4_fortran.npy",
-             Npy(1, "{'descr': '<f4', 'fortran_order': True, 'shape': (3, 2), }", Data(f4)));
-  WriteBytes(folder / "f8_1d.npy",
-             Npy(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (4,), }", Data(f8)));
-  WriteBytes(folder / "i4_labels.npy",
-             Npy(1, "{'descr': '<i4', 'fortran_order': False, 'shape': (6,), }", Data(i4)));
-  WriteBytes(folder / "i8_2d.npy",
-             Npy(1, "{'descr': '<i8', 'fortran_order': False, 'shape': (2, 2), }", Data(i8)));
-  WriteBytes(folder / "f4_v2.npy",
-             Npy(2, "{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (6,)}", Data(f4)));
-  WriteBytes(folder / "f4_v3_empty.npy",
-             Npy(3, "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 3), }", {}));
-  WriteBytes(folder / "big_endian.npy",
-             Npy(1, "{'descr': '>f4', 'fortran_order': False, 'shape': (6,), }", Data(f4)));
-  WriteBytes(folder / "three_dims.npy",
-             Npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 3), }", Data(f4)));
+  // name, format version, header, data
+  const struct {
+    const char* name;
+    int version;
+    const char* header;
+    std::vector<std::uint8_t> data;
+  } files[] = {
+      {"f4_2d.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", Data(f4)},
+      {"f4_fortran.npy", 1, "{'descr': '<f4', 'fortran_order': True, 'shape': (3, 2), }", Data(f4)},
+      {"f8_1d.npy", 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (4,), }", Data(f8)},
+      {"i4_labels.npy", 1, "{'descr': '<i4', 'fortran_order': False, 'shape': (6,), }", Data(i4)},
+      {"i8_2d.npy", 1, "{'descr': '<i8', 'fortran_order': False, 'shape': (2, 2), }", Data(i8)},
+      {"f4_v2.npy", 2, "{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (6,)}", Data(f4)},
+      {"f4_v3_empty.npy", 3, "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 3), }", {}},
+      {"big_endian.npy", 1, "{'descr': '>f4', 'fortran_order': False, 'shape': (6,), }", Data(f4)},
+      {"three_dims.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 3), }",
+       Data(f4)},
+  };
+  for (const auto& file : files) {
+    WriteBytes(folder / file.name, Npy(file.version, file.header, file.data));
+  }
   std::vector<std::uint8_t> truncated =
       Npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", Data(f4));
   truncated.resize(truncated.size() - 5);

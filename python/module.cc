@@ -1,9 +1,9 @@
 // maddness._maddness: the Python binding of the public C++ API (include/maddness/maddness.h).
 //
 // A thin layer with three jobs:
-// - numpy arrays become MatrixViews. float32 arrays are read in place whatever their strides (when
-//   the strides are whole elements and the data is aligned); every other real dtype is converted
-//   to float32 with one copy. A 1-D array is one row.
+// - numpy arrays become MatrixViews (python/arrays.cc). float32 arrays are read in place whatever
+//   their strides (when the strides are whole elements and the data is aligned); every other real
+//   dtype is converted to float32 with one copy. A 1-D array is one row.
 // - maddness::Error becomes maddness.Error, a subclass of ValueError, with the same message;
 //   mistakes the binding itself detects raise ValueError (values, shapes) or TypeError (types).
 // - The GIL is released while C++ runs. Calls work on a copy of the Model (one shared_ptr copy),
@@ -18,165 +18,18 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "arrays.h"
 #include "maddness/maddness.h"
 
 namespace py = pybind11;
 
 namespace maddness::python {
 namespace {
-
-// "(3, 4)", as numpy prints shapes.
-std::string ShapeString(const py::array& array) {
-  std::string text = "(";
-  for (py::ssize_t axis = 0; axis < array.ndim(); ++axis) {
-    if (axis > 0) text += ", ";
-    text += std::to_string(array.shape(axis));
-  }
-  return text + (array.ndim() == 1 ? ",)" : ")");
-}
-
-std::string DtypeString(const py::array& array) { return py::str(array.dtype()); }
-
-// "list", "NoneType": the name of an object's type.
-std::string TypeName(const py::handle& object) { return Py_TYPE(object.ptr())->tp_name; }
-
-bool IsNativeFloat32(const py::array& array) { return py::isinstance<py::array_t<float>>(array); }
-
-// Element stride from a byte stride, when the byte stride is a whole number of floats.
-bool ElementStride(py::ssize_t byte_stride, std::ptrdiff_t* element_stride) {
-  if (byte_stride % static_cast<py::ssize_t>(sizeof(float)) != 0) return false;
-  *element_stride =
-      static_cast<std::ptrdiff_t>(byte_stride / static_cast<py::ssize_t>(sizeof(float)));
-  return true;
-}
-
-// A float32 matrix read from a Python object, and the array that owns its memory (the caller's
-// array, or the one float32 copy made for it), which must outlive every use of `view`.
-struct InputMatrix {
-  py::array array;
-  MatrixView view;
-  bool one_row = false;  // the caller passed a 1-D array: a single row
-};
-
-// Reads `object` (an ndarray or anything numpy.asarray accepts: lists, CPU torch tensors, ...) as
-// a 2-D matrix, or a 1-D row when `allow_one_row`. `name` names the argument in messages, `shape`
-// says what it should be ("N x D").
-// A torch.Tensor as something numpy.asarray takes: detached from autograd, on the CPU, and
-// float32 when numpy has no such dtype (bfloat16). Other objects are returned as they are. Torch
-// is not imported: a tensor is recognized by its type's module.
-py::object WithoutTorchTensor(const py::handle& object) {
-  const py::object module_name = py::type::of(object).attr("__module__");
-  if (!py::isinstance<py::str>(module_name) ||
-      module_name.cast<std::string>().rfind("torch", 0) != 0 || !py::hasattr(object, "detach")) {
-    return py::reinterpret_borrow<py::object>(object);
-  }
-  py::object tensor = object.attr("detach")();
-  if (tensor.attr("device").attr("type").cast<std::string>() != "cpu") {
-    tensor = tensor.attr("cpu")();
-  }
-  if (py::str(tensor.attr("dtype")).cast<std::string>() == "torch.bfloat16") {
-    tensor = tensor.attr("float")();
-  }
-  return tensor.attr("numpy")();
-}
-
-// One rule with the command line's .npy reader: converting to float32 may round, but must not
-// turn a finite float beyond the float32 range into an infinity, nor an integer beyond 2^24
-// (where float32 stops holding every integer) into another integer. Throws ValueError naming the
-// first such entry of `original`. Called before the conversion (which would warn of overflows).
-void CheckConversion(const py::array& original, const char* name) {
-  const py::module_ numpy = py::module_::import("numpy");
-  const char kind = original.dtype().kind();
-  py::object bad;
-  std::string rule;
-  if (kind == 'f') {
-    if (original.dtype().itemsize() <= 4) return;
-    bad = numpy.attr("logical_and")(
-        numpy.attr("isfinite")(original),
-        numpy.attr("greater")(numpy.attr("abs")(original),
-                              static_cast<double>(std::numeric_limits<float>::max())));
-    rule = "is outside the range of float32 (about 3.4e38)";
-  } else {
-    if (original.dtype().itemsize() < 4) return;  // 8- and 16-bit integers are exact
-    constexpr long long kExact = 1LL << 24;
-    bad =
-        numpy.attr("logical_or")(original.attr("__gt__")(kExact), original.attr("__lt__")(-kExact));
-    rule =
-        "is an integer larger in magnitude than 2^24 = 16777216, beyond which float32 does "
-        "not hold every integer exactly";
-  }
-  if (!numpy.attr("any")(bad).cast<bool>()) return;
-  const py::tuple index(numpy.attr("argwhere")(bad).attr("__getitem__")(0).attr("tolist")());
-  std::string where;
-  for (const py::handle position : index) {
-    where += (where.empty() ? "" : ", ") + py::str(position).cast<std::string>();
-  }
-  const std::string value =
-      py::repr(original.attr("__getitem__")(index).attr("item")()).cast<std::string>();
-  throw py::value_error(std::string(name) + "[" + where + "] is " + value + "; it " + rule + " (" +
-                        DtypeString(original) + " values are converted to float32)");
-}
-
-InputMatrix ReadMatrix(const py::handle& object, const char* name, const char* shape,
-                       bool allow_one_row) {
-  InputMatrix input;
-  if (py::isinstance<py::array>(object)) {
-    input.array = py::reinterpret_borrow<py::array>(object);
-  } else {
-    input.array = py::module_::import("numpy").attr("asarray")(WithoutTorchTensor(object));
-  }
-  py::array& array = input.array;
-  const char kind = array.dtype().kind();
-  if (kind != 'f' && kind != 'i' && kind != 'u') {
-    throw py::type_error(std::string(name) + " has dtype " + DtypeString(array) +
-                         "; it must hold real numbers (float32 is read in place, other float "
-                         "and integer dtypes are converted to float32)");
-  }
-  const py::ssize_t ndim = array.ndim();
-  if (ndim != 2 && !(ndim == 1 && allow_one_row)) {
-    throw py::value_error(std::string(name) + " has shape " + ShapeString(array) + " (" +
-                          std::to_string(ndim) + " dimensions); it must be 2-D, " + shape +
-                          (allow_one_row ? ", or 1-D for a single row" : ""));
-  }
-  input.one_row = ndim == 1;
-  const std::size_t rows = input.one_row ? 1 : static_cast<std::size_t>(array.shape(0));
-  const std::size_t cols = static_cast<std::size_t>(array.shape(ndim - 1));
-
-  std::ptrdiff_t row_stride = 0;
-  std::ptrdiff_t col_stride = 0;
-  const bool in_place = IsNativeFloat32(array) &&
-                        reinterpret_cast<std::uintptr_t>(array.data()) % alignof(float) == 0 &&
-                        ElementStride(array.strides(ndim - 1), &col_stride) &&
-                        (input.one_row || ElementStride(array.strides(0), &row_stride));
-  if (!in_place) {
-    // One copy, to C-contiguous float32; values it cannot hold are refused by CheckConversion.
-    if (!IsNativeFloat32(array)) CheckConversion(array, name);
-    array = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(array);
-    if (!array) throw py::error_already_set();
-    col_stride = 1;
-    row_stride = static_cast<std::ptrdiff_t>(cols);
-  }
-  input.view =
-      MatrixView{static_cast<const float*>(array.data()), rows, cols, row_stride, col_stride};
-  return input;
-}
-
-// A Python int in [0, 2**64) (seed, max_train_rows).
-std::uint64_t ReadUnsigned(const py::int_& value, const char* name) {
-  const unsigned long long result = PyLong_AsUnsignedLongLong(value.ptr());
-  if (result == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
-    PyErr_Clear();
-    throw py::value_error(std::string(name) + " is " + std::string(py::repr(value)) +
-                          "; it must be an integer in [0, 2**64)");
-  }
-  return result;
-}
 
 void CheckInputWidth(const Model& model, const InputMatrix& a) {
   if (a.view.cols != model.input_dim()) {
@@ -191,6 +44,17 @@ void CheckHasTables(const Model& model) {
     throw py::value_error(
         "the model has no tables (it was made by fit_encoder); call m.set_b(B) first");
   }
+}
+
+// B for the tables of a learned model: D x M, D the model's input width.
+InputMatrix ReadModelB(const Model& model, const py::handle& b_object) {
+  InputMatrix b = ReadMatrix(b_object, "B", "D x M", false);
+  if (b.view.rows != model.input_dim()) {
+    throw py::value_error("B has shape " + ShapeString(b.array) +
+                          " but the model was learned on D = " + std::to_string(model.input_dim()) +
+                          " columns; B must be D x M");
+  }
+  return b;
 }
 
 // The options common to fit and fit_encoder.
@@ -220,22 +84,6 @@ struct TableOptions {
   bool choose_lambda = false;
   bool classifier_fixed = false;  // ClassifierOptions::choose = false
 };
-
-// A 1-D array-like of `length` numbers, converted to T; names `name` in errors.
-template <typename T>
-std::vector<T> ReadVectorArgument(const py::handle& object, const char* name, std::size_t length,
-                                  const std::string& rule) {
-  const auto array = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(object);
-  if (!array) {
-    throw py::type_error(std::string(name) + " must be an array-like of numbers, not " +
-                         TypeName(object));
-  }
-  if (array.ndim() != 1 || static_cast<std::size_t>(array.shape(0)) != length) {
-    throw py::value_error(std::string(name) + " has shape " + ShapeString(array) +
-                          "; it must be (" + std::to_string(length) + ",): " + rule);
-  }
-  return std::vector<T>(array.data(), array.data() + length);
-}
 
 Model Learn(const py::handle& a_train_object, const py::handle& b_object, const FitOptions& fit,
             const TableOptions& tables) {
@@ -300,80 +148,6 @@ Model Learn(const py::handle& a_train_object, const py::handle& b_object, const 
   }
   py::gil_scoped_release release;
   return Model::Learn(a_train.view, b_object.is_none() ? nullptr : &b.view, options);
-}
-
-// Checks a caller's `out` array for Apply: float32, writable, aligned, the expected shape,
-// contiguous within rows (rows at least M floats apart) or within columns (columns at least N
-// floats apart: *col_major), not overlapping A. Returns it and its row (or column) stride in
-// floats.
-py::array_t<float> CheckOut(const py::handle& object, const InputMatrix& a, std::size_t output_dim,
-                            std::size_t* row_stride, bool* col_major) {
-  if (!py::isinstance<py::array>(object)) {
-    throw py::type_error("out must be a numpy.ndarray, not " + TypeName(object));
-  }
-  const auto out = py::reinterpret_borrow<py::array>(object);
-  if (!IsNativeFloat32(out)) {
-    throw py::type_error("out has dtype " + DtypeString(out) + "; it must be float32");
-  }
-  const std::size_t rows = a.view.rows;
-  const bool shape_ok =
-      a.one_row ? out.ndim() == 1 && static_cast<std::size_t>(out.shape(0)) == output_dim
-                : out.ndim() == 2 && static_cast<std::size_t>(out.shape(0)) == rows &&
-                      static_cast<std::size_t>(out.shape(1)) == output_dim;
-  if (!shape_ok) {
-    const std::string expected =
-        a.one_row ? "(" + std::to_string(output_dim) + ",)"
-                  : "(" + std::to_string(rows) + ", " + std::to_string(output_dim) + ")";
-    throw py::value_error("out has shape " + ShapeString(out) + "; it must be " + expected +
-                          " (rows of A x outputs of the model)");
-  }
-  if (!out.writeable()) throw py::value_error("out is read-only");
-  const py::ssize_t ndim = out.ndim();
-  std::ptrdiff_t col_stride = 1;
-  std::ptrdiff_t stride = static_cast<std::ptrdiff_t>(output_dim);
-  const bool aligned = reinterpret_cast<std::uintptr_t>(out.data()) % alignof(float) == 0;
-  // Column-major (Fortran-order) out: each output's rows contiguous, columns at least N apart.
-  std::ptrdiff_t row_step = 0;
-  std::ptrdiff_t column_step = 0;
-  if (aligned && !a.one_row && rows > 1 && output_dim > 1 &&
-      ElementStride(out.strides(0), &row_step) && row_step == 1 &&
-      ElementStride(out.strides(1), &column_step) &&
-      column_step >= static_cast<std::ptrdiff_t>(rows)) {
-    *col_major = true;
-    *row_stride = static_cast<std::size_t>(column_step);
-  } else {
-    // An empty out (0 rows) holds nothing to lay out; numpy gives such arrays zero strides.
-    const bool layout_ok =
-        (!a.one_row && rows == 0) ||
-        (aligned &&
-         (output_dim == 1 ||
-          (ElementStride(out.strides(ndim - 1), &col_stride) && col_stride == 1)) &&
-         (a.one_row || rows == 1 ||
-          (ElementStride(out.strides(0), &stride) &&
-           stride >= static_cast<std::ptrdiff_t>(output_dim))));
-    if (!layout_ok) {
-      throw py::value_error("out has strides " + std::string(py::repr(out.attr("strides"))) +
-                            "; it must be aligned, with contiguous rows (C order: columns 4 "
-                            "bytes apart) or contiguous columns (Fortran order: rows 4 bytes "
-                            "apart) that do not overlap, in increasing order");
-    }
-    *col_major = false;
-    *row_stride = static_cast<std::size_t>(stride);
-  }
-  // Apply writes the outputs of early rows before it reads later rows of A. may_share_memory
-  // compares bounds (cheap); shares_memory decides interleaved arrays, and a problem too hard
-  // for it within max_work counts as an overlap.
-  const py::module_ numpy = py::module_::import("numpy");
-  if (numpy.attr("may_share_memory")(out, a.array).cast<bool>()) {
-    bool overlaps = true;
-    try {
-      overlaps =
-          numpy.attr("shares_memory")(out, a.array, py::arg("max_work") = 1 << 16).cast<bool>();
-    } catch (const py::error_already_set&) {
-    }
-    if (overlaps) throw py::value_error("out overlaps A; it must be a separate array");
-  }
-  return py::reinterpret_borrow<py::array_t<float>>(out);
 }
 
 py::array Apply(const Model& shared_model, const py::handle& a_object, int threads,
@@ -733,12 +507,7 @@ void DefineModule(py::module_& module) {
             const Aggregation parsed_aggregation = Parse<Aggregation>(aggregation, "aggregation");
             const TableScale parsed_scale = Parse<TableScale>(table_scale, "table_scale");
             if (self.empty()) throw py::value_error("set_b needs a learned model");
-            const InputMatrix b = ReadMatrix(b_object, "B", "D x M", false);
-            if (b.view.rows != self.input_dim()) {
-              throw py::value_error("B has shape " + ShapeString(b.array) +
-                                    " but the model was learned on D = " +
-                                    std::to_string(self.input_dim()) + " columns; B must be D x M");
-            }
+            const InputMatrix b = ReadModelB(self, b_object);
             Model updated = self;
             {
               py::gil_scoped_release release;
@@ -752,12 +521,7 @@ void DefineModule(py::module_& module) {
           "float_tables",
           [](const Model& self, const py::handle& b_object) {
             if (self.empty()) throw py::value_error("float_tables needs a learned model");
-            const InputMatrix b = ReadMatrix(b_object, "B", "D x M", false);
-            if (b.view.rows != self.input_dim()) {
-              throw py::value_error("B has shape " + ShapeString(b.array) +
-                                    " but the model was learned on D = " +
-                                    std::to_string(self.input_dim()) + " columns; B must be D x M");
-            }
+            const InputMatrix b = ReadModelB(self, b_object);
             std::vector<float> tables;
             {
               py::gil_scoped_release release;

@@ -21,19 +21,8 @@ if [[ -z ${MADDNESS_WITH_EXPERIMENTS:-} ]]; then
 fi
 WITH_EXPERIMENTS=$MADDNESS_WITH_EXPERIMENTS
 
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-OUT="$WORK/out"  # outputs of commands that must fail; must stay empty
-mkdir -p "$OUT"
-
-failures=0
-checks=0
-pass() { checks=$((checks + 1)); }
-fail() {
-  checks=$((checks + 1))
-  failures=$((failures + 1))
-  echo "FAIL: $*" >&2
-}
+# $WORK, $OUT, pass, fail, recorded_ok, recorded_error.
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 # ---------------------------------------------------------------------------------------------
 # Inputs, written as .npy files by a small perl program.
@@ -41,6 +30,9 @@ fail() {
 #   npy.pl labels PATH COUNT CLASSES SEED                int32 labels in [0, CLASSES)
 #   npy.pl vector PATH COUNT SEED                        float32 vector
 #   npy.pl truncated PATH ROWS COLS                      a float32 header announcing more data
+#   npy.pl special PATH ROWS COLS KIND                   float32; KIND: inf, -inf (one such
+#     value in row 3, column 5 or the last column), const (every value 1.5), dupcols (every
+#     column the same), header (only a header announcing ROWS x COLS float32)
 # DTYPE is one of <f4 <f8 <i4 <u2.
 cat >"$WORK/npy.pl" <<'PERL'
 use strict;
@@ -95,6 +87,24 @@ if ($mode eq 'matrix') {
 } elsif ($mode eq 'truncated') {
   my ($path, $rows, $cols) = @ARGV;
   write_npy($path, '<f4', "($rows, $cols)", pack('f<', 1.0) x ($rows * $cols - 1));
+} elsif ($mode eq 'special') {
+  my ($path, $rows, $cols, $kind) = @ARGV;
+  my $data = '';
+  if ($kind ne 'header') {
+    for my $r (0 .. $rows - 1) {
+      for my $c (0 .. $cols - 1) {
+        my $value = sin(0.37 * $r + 1.3 * $c) * (1 + $c % 3);
+        $value = sin(0.37 * $r) if $kind eq 'dupcols';
+        $value = 1.5 if $kind eq 'const';
+        if (($kind eq 'inf' or $kind eq '-inf') and $r == 3 and $c == ($cols > 5 ? 5 : $cols - 1)) {
+          $data .= pack('V', $kind eq 'inf' ? 0x7f800000 : 0xff800000);
+        } else {
+          $data .= pack('f<', $value);
+        }
+      }
+    }
+  }
+  write_npy($path, '<f4', "($rows, $cols)", $data);
 } else {
   die "unknown mode $mode";
 }
@@ -144,11 +154,7 @@ expect_ok() {
   local what=$1
   shift
   run "$@"
-  if [[ $(cat "$WORK/status") == 0 ]]; then
-    pass
-  else
-    fail "$what: exit status $(cat "$WORK/status"); stderr: $(cat "$WORK/stderr")"
-  fi
+  recorded_ok "$what"
 }
 
 # expect_error DESCRIPTION ARGUMENT_NAME ARGS...: the command fails with status 1, names
@@ -157,17 +163,11 @@ expect_error() {
   local what=$1 argument=$2
   shift 2
   run "$@"
-  local status
-  status=$(cat "$WORK/status")
-  if [[ $status != 1 ]]; then
-    fail "$what: expected exit status 1, got $status; stderr: $(cat "$WORK/stderr")"
-  elif ! grep -qF -- "$argument" "$WORK/stderr"; then
-    fail "$what: the message does not name $argument: $(cat "$WORK/stderr")"
-  elif [[ -n $(ls -A "$OUT") ]]; then
-    fail "$what: left files behind: $(ls -A "$OUT")"
-  else
-    pass
+  local problem=""
+  if ! grep -qF -- "$argument" "$WORK/stderr"; then
+    problem="the message does not name $argument: $(cat "$WORK/stderr")"
   fi
+  recorded_error "$what" "$problem"
   rm -rf "${OUT:?}"/*
 }
 
@@ -580,37 +580,8 @@ fi
 # ---------------------------------------------------------------------------------------------
 # Hostile and degenerate inputs (docs/reliability.md): special values, empty and oversized
 # shapes, too few rows; degenerate but valid training data works.
-#   special.pl PATH ROWS COLS KIND   KIND: inf, -inf (one such value in row 3, column 5 or the
-#                                    last column),
-#                                    const (every value 1.5), dupcols (every column the same),
-#                                    header (only a header announcing ROWS x COLS float32)
-cat >"$WORK/special.pl" <<'PERL'
-use strict;
-use warnings;
-my ($path, $rows, $cols, $kind) = @ARGV;
-my $header = "{'descr': '<f4', 'fortran_order': False, 'shape': ($rows, $cols), }";
-my $padding = 64 - (10 + length($header) + 1) % 64;
-$padding = 0 if $padding == 64;
-$header .= (' ' x $padding) . "\n";
-open(my $file, '>:raw', $path) or die "$path: $!";
-print $file "\x93NUMPY\x01\x00", pack('v', length($header)), $header;
-if ($kind ne 'header') {
-  for my $r (0 .. $rows - 1) {
-    for my $c (0 .. $cols - 1) {
-      my $value = sin(0.37 * $r + 1.3 * $c) * (1 + $c % 3);
-      $value = sin(0.37 * $r) if $kind eq 'dupcols';
-      $value = 1.5 if $kind eq 'const';
-      if (($kind eq 'inf' or $kind eq '-inf') and $r == 3 and $c == ($cols > 5 ? 5 : $cols - 1)) {
-        print $file pack('V', $kind eq 'inf' ? 0x7f800000 : 0xff800000);
-      } else {
-        print $file pack('f<', $value);
-      }
-    }
-  }
-}
-close($file) or die "$path: $!";
-PERL
-special() { perl "$WORK/special.pl" "$@"; }
+#   special PATH ROWS COLS KIND: npy.pl's special mode (above)
+special() { npy special "$@"; }
 special "$WORK/a_inf.npy" 100 $D inf
 special "$WORK/a_ninf.npy" 100 $D -inf
 special "$WORK/a_train_inf.npy" 600 $D inf

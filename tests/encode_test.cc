@@ -18,12 +18,27 @@
 namespace maddness::detail {
 namespace {
 
+using testers::BuildEncoder;
 using testers::EncodeTester;
 using testers::ForEachTarget;
 using testers::kCodebookCounts;
 using testers::kRowCounts;
 using testers::Layout;
+using testers::UniformThresholds;
 using testers::Values;
+
+// `values` (rows x dim, row-major) copied into `data`, row- or column-major, and its view.
+MatrixView LayOut(const std::vector<float>& values, std::size_t rows, std::size_t dim,
+                  bool col_major, std::vector<float>* data) {
+  data->resize(rows * dim);
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t c = 0; c < dim; ++c) {
+      (*data)[col_major ? c * rows + r : r * dim + c] = values[r * dim + c];
+    }
+  }
+  return col_major ? MatrixView::ColMajor(data->data(), rows, dim)
+                   : MatrixView::RowMajor(data->data(), rows, dim);
+}
 
 TEST(EncodeKernels, MatchReferenceOnEveryTarget) {
   std::uint64_t seed = 100;
@@ -78,18 +93,12 @@ TEST(EncodeKernels, ColumnMajorRuns) {
   const std::size_t kRows[] = {15 * 64, 16 * 64 + 5, 17 * 64, 33 * 64 + 1};
   ForEachTarget([&](const std::string& target) {
     for (const auto& [dim, codebooks] : kShapes) {
-      Encoder encoder;
-      encoder.input_dim = dim;
-      encoder.num_codebooks = codebooks;
-      encoder.splits.resize(static_cast<std::size_t>(codebooks) * kTreeDepth);
-      for (std::size_t s = 0; s < encoder.splits.size(); ++s) {
-        SplitLevel& split = encoder.splits[s];
-        split.dim = static_cast<std::uint32_t>(dim > 512 ? s % 512 : generator() % dim);
-        split.scale = 8.0f;
-        for (std::int8_t& threshold : split.thresholds) {
-          threshold = static_cast<std::int8_t>(static_cast<int>(generator() % 40) - 20);
-        }
-      }
+      const Encoder encoder =
+          BuildEncoder(dim, codebooks, [&, dim = dim](std::size_t s, SplitLevel& split) {
+            split.dim = static_cast<std::uint32_t>(dim > 512 ? s % 512 : generator() % dim);
+            split.scale = 8.0f;
+            UniformThresholds(generator, 20, split);
+          });
       for (const std::size_t rows : kRows) {
         std::vector<float> data(rows * dim);
         for (float& value : data) value = normal(generator);
@@ -118,26 +127,18 @@ TEST(EncodeKernels, ReusedAndChangedEncoder) {
   std::mt19937_64 generator(77);
   const std::size_t rows = 300;
   const std::size_t dim = 40;
-  Encoder encoder;
-  encoder.input_dim = dim;
-  encoder.num_codebooks = 5;
-  encoder.splits.resize(5 * kTreeDepth);
-  for (SplitLevel& split : encoder.splits) {
+  Encoder encoder = BuildEncoder(dim, 5, [&](std::size_t, SplitLevel& split) {
     split.dim = static_cast<std::uint32_t>(generator() % dim);
     split.scale = 8.0f;
-    for (std::int8_t& threshold : split.thresholds) {
-      threshold = static_cast<std::int8_t>(static_cast<int>(generator() % 40) - 20);
-    }
-  }
+    UniformThresholds(generator, 20, split);
+  });
   std::normal_distribution<float> normal(0.0f, 2.0f);
-  std::vector<float> row_major(rows * dim);
-  for (float& value : row_major) value = normal(generator);
-  std::vector<float> col_major(rows * dim);
-  for (std::size_t r = 0; r < rows; ++r) {
-    for (std::size_t c = 0; c < dim; ++c) col_major[c * rows + r] = row_major[r * dim + c];
-  }
-  const MatrixView views[] = {MatrixView::RowMajor(row_major.data(), rows, dim),
-                              MatrixView::ColMajor(col_major.data(), rows, dim)};
+  std::vector<float> values(rows * dim);
+  for (float& value : values) value = normal(generator);
+  std::vector<float> row_major;
+  std::vector<float> col_major;
+  const MatrixView views[] = {LayOut(values, rows, dim, false, &row_major),
+                              LayOut(values, rows, dim, true, &col_major)};
   const std::size_t bytes = PackedCodesBytes(rows, encoder.num_codebooks);
   ForEachTarget([&](const std::string& target) {
     for (int round = 0; round < 3; ++round) {
@@ -161,18 +162,11 @@ TEST(EncodeKernels, ReusedAndChangedEncoder) {
 TEST(EncodeKernels, ReportNonFiniteInputs) {
   std::mt19937_64 generator(91);
   const std::size_t dim = 40;
-  Encoder encoder;
-  encoder.input_dim = dim;
-  encoder.num_codebooks = 5;
-  encoder.splits.resize(5 * kTreeDepth);
-  for (std::size_t s = 0; s < encoder.splits.size(); ++s) {
-    SplitLevel& split = encoder.splits[s];
+  const Encoder encoder = BuildEncoder(dim, 5, [&](std::size_t s, SplitLevel& split) {
     split.dim = static_cast<std::uint32_t>(s + s / 3);  // columns 0..25, some unread
     split.scale = s == 6 ? -3.0f : 5.0f;                // one value-domain split
-    for (std::int8_t& threshold : split.thresholds) {
-      threshold = static_cast<std::int8_t>(static_cast<int>(generator() % 40) - 20);
-    }
-  }
+    UniformThresholds(generator, 20, split);
+  });
   // Both infinities, and NaNs of either sign (the bits of a negative one are a negative int32:
   // a check of the signed bits alone would miss it), one of them signalling.
   const float kBad[] = {
@@ -186,14 +180,8 @@ TEST(EncodeKernels, ReportNonFiniteInputs) {
       std::vector<float> values(rows * dim);
       for (float& value : values) value = normal(generator);
       for (const bool col_major : {false, true}) {
-        std::vector<float> data(rows * dim);
-        for (std::size_t r = 0; r < rows; ++r) {
-          for (std::size_t c = 0; c < dim; ++c) {
-            data[col_major ? c * rows + r : r * dim + c] = values[r * dim + c];
-          }
-        }
-        const MatrixView view = col_major ? MatrixView::ColMajor(data.data(), rows, dim)
-                                          : MatrixView::RowMajor(data.data(), rows, dim);
+        std::vector<float> data;
+        const MatrixView view = LayOut(values, rows, dim, col_major, &data);
         const std::size_t num_blocks = NumBlocks(rows);
         std::vector<std::uint8_t> codes(PackedCodesBytes(rows, encoder.num_codebooks));
         const std::string where = "target " + target + ", N=" + std::to_string(rows) +
@@ -235,18 +223,11 @@ TEST(EncodeKernels, HugeFiniteInputsAreFinite) {
   std::mt19937_64 generator(92);
   const std::size_t dim = 12;
   const std::size_t rows = 1100;  // a full column-major run, then more blocks and a partial one
-  Encoder encoder;
-  encoder.input_dim = dim;
-  encoder.num_codebooks = 3;
-  encoder.splits.resize(3 * kTreeDepth);
-  for (std::size_t s = 0; s < encoder.splits.size(); ++s) {
-    SplitLevel& split = encoder.splits[s];
+  const Encoder encoder = BuildEncoder(dim, 3, [&](std::size_t s, SplitLevel& split) {
     split.dim = static_cast<std::uint32_t>(s);
     split.scale = s == 5 ? -1e-37f : 1e-37f;  // values near +-1e38 quantize to about -+10
-    for (std::int8_t& threshold : split.thresholds) {
-      threshold = static_cast<std::int8_t>(static_cast<int>(generator() % 30) - 15);
-    }
-  }
+    UniformThresholds(generator, 15, split);
+  });
   std::uniform_real_distribution<float> uniform(-3.0f,
                                                 3.0f);  // times 1e38 (a wider range overflows)
   std::vector<float> values(rows * dim);
@@ -255,14 +236,8 @@ TEST(EncodeKernels, HugeFiniteInputsAreFinite) {
   values[7 * dim + 3] = -std::numeric_limits<float>::max();
   ForEachTarget([&](const std::string& target) {
     for (const bool col_major : {false, true}) {
-      std::vector<float> data(rows * dim);
-      for (std::size_t r = 0; r < rows; ++r) {
-        for (std::size_t c = 0; c < dim; ++c) {
-          data[col_major ? c * rows + r : r * dim + c] = values[r * dim + c];
-        }
-      }
-      const MatrixView view = col_major ? MatrixView::ColMajor(data.data(), rows, dim)
-                                        : MatrixView::RowMajor(data.data(), rows, dim);
+      std::vector<float> data;
+      const MatrixView view = LayOut(values, rows, dim, col_major, &data);
       const std::size_t num_blocks = NumBlocks(rows);
       std::vector<std::uint8_t> expected(PackedCodesBytes(rows, encoder.num_codebooks));
       std::vector<std::uint8_t> actual(expected.size());

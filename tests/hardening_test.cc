@@ -21,22 +21,7 @@
 namespace maddness {
 namespace {
 
-// Expects `body` to throw maddness::Error (and nothing else) whose message contains every one of
-// `parts`.
-template <typename Body>
-void ExpectError(Body body, const std::vector<std::string>& parts) {
-  try {
-    body();
-    ADD_FAILURE() << "expected maddness::Error";
-  } catch (const Error& error) {
-    for (const std::string& part : parts) {
-      EXPECT_NE(std::string(error.what()).find(part), std::string::npos)
-          << "message \"" << error.what() << "\" lacks \"" << part << "\"";
-    }
-  } catch (const std::exception& other) {
-    ADD_FAILURE() << "expected maddness::Error, got another exception: " << other.what();
-  }
-}
+using testing::ExpectError;
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kInf = std::numeric_limits<float>::infinity();

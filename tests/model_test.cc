@@ -18,19 +18,7 @@
 namespace maddness {
 namespace {
 
-// Expects `body` to throw maddness::Error whose message contains every one of `parts`.
-template <typename Body>
-void ExpectError(Body body, const std::vector<std::string>& parts) {
-  try {
-    body();
-    ADD_FAILURE() << "expected maddness::Error";
-  } catch (const Error& error) {
-    for (const std::string& part : parts) {
-      EXPECT_NE(std::string(error.what()).find(part), std::string::npos)
-          << "message \"" << error.what() << "\" lacks \"" << part << "\"";
-    }
-  }
-}
+using testing::ExpectError;
 
 struct Problem {
   std::size_t rows = 2000;
@@ -42,6 +30,11 @@ struct Problem {
   MatrixView Train() const { return MatrixView::RowMajor(a_train.data(), rows, dim); }
   MatrixView Test() const { return MatrixView::RowMajor(a_test.data(), 300, dim); }
   MatrixView B() const { return MatrixView::RowMajor(b.data(), dim, outputs); }
+  // A model of A_train with the tables of B.
+  Model Learn(const LearnOptions& options) const {
+    const MatrixView b_view = B();
+    return Model::Learn(Train(), &b_view, options);
+  }
 };
 
 TEST(Model, RejectsInvalidLearningInputs) {
@@ -49,15 +42,15 @@ TEST(Model, RejectsInvalidLearningInputs) {
   const MatrixView b = p.B();
   LearnOptions options;
   options.num_codebooks = 0;
-  ExpectError([&] { Model::Learn(p.Train(), &b, options); }, {"num_codebooks is 0"});
+  ExpectError([&] { p.Learn(options); }, {"num_codebooks is 0"});
   options.num_codebooks = 13;
-  ExpectError([&] { Model::Learn(p.Train(), &b, options); }, {"num_codebooks is 13", "12 columns"});
+  ExpectError([&] { p.Learn(options); }, {"num_codebooks is 13", "12 columns"});
   options.num_codebooks = 4;
   options.ridge_lambda = -1.0;
-  ExpectError([&] { Model::Learn(p.Train(), &b, options); }, {"ridge_lambda is -1"});
+  ExpectError([&] { p.Learn(options); }, {"ridge_lambda is -1"});
   options.ridge_lambda = 1.0;
   options.threads = -2;
-  ExpectError([&] { Model::Learn(p.Train(), &b, options); }, {"threads is -2"});
+  ExpectError([&] { p.Learn(options); }, {"threads is -2"});
   options.threads = 0;
 
   std::vector<float> with_nan = p.a_train;
@@ -85,8 +78,7 @@ TEST(Model, RejectsInvalidApplyInputs) {
   const Model encoder_only = Model::Learn(p.Train(), nullptr, options);
   EXPECT_FALSE(encoder_only.has_tables());
   ExpectError([&] { encoder_only.Apply(p.Test()); }, {"no tables"});
-  const MatrixView b = p.B();
-  const Model model = Model::Learn(p.Train(), &b, options);
+  const Model model = p.Learn(options);
   ExpectError([&] { model.Apply(MatrixView::RowMajor(p.a_test.data(), 20, p.dim - 2)); },
               {"A has 10 columns", "trained on 12"});
   std::vector<float> with_nan = p.a_test;
@@ -108,8 +100,7 @@ TEST(Model, ApplyEqualsTheReferencePipeline) {
       LearnOptions options;
       options.num_codebooks = c;
       options.aggregation = aggregation;
-      const MatrixView b = p.B();
-      const Model model = Model::Learn(p.Train(), &b, options);
+      const Model model = p.Learn(options);
       const detail::ModelData& data = detail::ModelDataOf(model);
       const std::size_t n = 300;
       std::vector<std::uint8_t> packed(detail::PackedCodesBytes(n, c));
@@ -162,7 +153,7 @@ TEST(Model, EncoderFirstThenBEqualsLearningWithB) {
   options.objective = Objective::kInput;
   options.column_grouping = ColumnGrouping::kContiguous;
   const MatrixView b = p.B();
-  const Model together = Model::Learn(p.Train(), &b, options);
+  const Model together = p.Learn(options);
   Model later = Model::Learn(p.Train(), nullptr, options);
   const Model encoder_only = later;
   later.SetB(b);
@@ -179,8 +170,7 @@ TEST(Model, SaveAndLoadGiveTheSameOutputs) {
   options.num_codebooks = 5;
   options.variant = Variant::kPq;
   options.aggregation = Aggregation::kExactSum;
-  const MatrixView b = p.B();
-  const Model model = Model::Learn(p.Train(), &b, options);
+  const Model model = p.Learn(options);
   const std::vector<std::uint8_t> bytes = model.Serialize();
   const Model loaded = Model::Deserialize(bytes.data(), bytes.size());
   EXPECT_EQ(loaded.Apply(p.Test()), model.Apply(p.Test()));
@@ -197,15 +187,13 @@ TEST(Model, SaveAndLoadGiveTheSameOutputs) {
 
 TEST(Model, RidgePrototypesBeatBucketMeansOnHeldOutRows) {
   Problem p;
-  const MatrixView b = p.B();
   const std::vector<double> exact = testing::ExactProduct(p.a_test, p.b, 300, p.dim, p.outputs);
   LearnOptions options;
   options.num_codebooks = 4;
   options.aggregation = Aggregation::kExactSum;
-  const double maddness =
-      testing::Nmse(exact, Model::Learn(p.Train(), &b, options).Apply(p.Test()));
+  const double maddness = testing::Nmse(exact, p.Learn(options).Apply(p.Test()));
   options.variant = Variant::kPq;
-  const double pq = testing::Nmse(exact, Model::Learn(p.Train(), &b, options).Apply(p.Test()));
+  const double pq = testing::Nmse(exact, p.Learn(options).Apply(p.Test()));
   EXPECT_LT(maddness, pq);
 }
 
@@ -218,8 +206,7 @@ TEST(Model, ColumnMajorOutputIsTheTransposedRowMajorOutput) {
   for (const int c : {3, 12}) {
     LearnOptions options;
     options.num_codebooks = c;
-    const MatrixView b = p.B();
-    const Model model = Model::Learn(p.Train(), &b, options);
+    const Model model = p.Learn(options);
     const std::vector<float> expected = model.Apply(p.Test());
     ApplyOptions col;
     col.output_layout = OutputLayout::kColMajor;
@@ -274,8 +261,7 @@ TEST(Model, ColumnMajorOutputIsTheTransposedRowMajorOutput) {
   LearnOptions exact_options;
   exact_options.num_codebooks = 4;
   exact_options.aggregation = Aggregation::kExactSum;
-  const MatrixView b = p.B();
-  const Model exact_model = Model::Learn(p.Train(), &b, exact_options);
+  const Model exact_model = p.Learn(exact_options);
   const std::vector<std::uint8_t> packed = exact_model.EncodePacked(p.Test());
   std::vector<std::uint8_t> raw8(p.outputs * n);
   ApplyOptions col;
@@ -364,8 +350,7 @@ TEST(Model, EncodeOnceScanLaterEqualsApply) {
   for (const int c : {3, 12}) {
     LearnOptions options;
     options.num_codebooks = c;
-    const MatrixView b = p.B();
-    const Model model = Model::Learn(p.Train(), &b, options);
+    const Model model = p.Learn(options);
     const std::vector<float> expected = model.Apply(p.Test());
     const std::vector<std::uint8_t> packed = model.EncodePacked(p.Test(), ApplyOptions{2});
     ASSERT_EQ(packed.size(), model.PackedCodesBytes(300));

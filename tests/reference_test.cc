@@ -11,6 +11,7 @@
 #include "src/encode/encode.h"
 #include "src/scan/scan.h"
 #include "tests/test_util.h"
+#include "tests/testers/kernel_testers.h"
 
 namespace maddness::detail {
 namespace {
@@ -19,11 +20,7 @@ namespace {
 // the extremes -128 and 127), scales that make the inputs span and exceed the int8 range.
 Encoder RandomEncoder(std::size_t dim, int num_codebooks, std::uint64_t seed) {
   std::mt19937_64 generator(seed);
-  Encoder encoder;
-  encoder.input_dim = dim;
-  encoder.num_codebooks = num_codebooks;
-  encoder.splits.resize(static_cast<std::size_t>(num_codebooks) * kTreeDepth);
-  for (SplitLevel& split : encoder.splits) {
+  return testers::BuildEncoder(dim, num_codebooks, [&](std::size_t, SplitLevel& split) {
     split.dim = static_cast<std::uint32_t>(generator() % dim);
     split.scale = std::ldexp(1.0f, static_cast<int>(generator() % 9)) * 10.0f;
     split.offset = static_cast<float>(static_cast<int>(generator() % 41) - 20);
@@ -33,8 +30,7 @@ Encoder RandomEncoder(std::size_t dim, int num_codebooks, std::uint64_t seed) {
                   : pick == 1 ? std::int8_t{127}
                               : static_cast<std::int8_t>(static_cast<int>(generator() % 256) - 128);
     }
-  }
-  return encoder;
+  });
 }
 
 // The paper's form of the encoding (1-indexed nodes, i <- 2i - 1 + bit), with the quantization
@@ -152,14 +148,8 @@ struct ScanInputs {
     }
   }
   ScanArgs Args(Aggregation aggregation) const {
-    ScanArgs args;
-    args.packed_codes = packed.data();
-    args.num_rows = rows;
-    args.num_codebooks = num_codebooks;
-    args.luts = luts.data();
-    args.output_dim = outputs;
-    args.aggregation = aggregation;
-    return args;
+    return testers::MakeScanArgs(packed.data(), rows, num_codebooks, luts.data(), outputs,
+                                 aggregation);
   }
   int Entry(std::size_t row, std::size_t output, int codebook) const {
     return luts[output * TableBytesPerOutput(num_codebooks) + codebook * 16 +
@@ -240,6 +230,36 @@ TEST(ScanRef, DequantizesAndLeavesRowsPastNAlone) {
   for (std::size_t i = rows * stride; i < out.size(); ++i) EXPECT_EQ(out[i], -1.0f);
 }
 
+// The error of the averaged estimate, GroupSize(C) * raw - the exact sum, over 100 rows and 400
+// outputs of random tables for C codebooks: 40,000 samples over 400 independent tables (the error
+// of one table is correlated across rows, so many tables are needed for the mean to converge).
+struct AveragingError {
+  double mean;
+  double std;
+  double samples;
+};
+AveragingError MeasureAveragingError(int c, std::uint64_t seed) {
+  const std::size_t rows = 100;
+  const std::size_t m = 400;
+  const ScanInputs inputs(rows, c, m, seed);
+  std::vector<std::uint16_t> raw(rows * m);
+  ScanRef(inputs.Args(Aggregation::kAveraging), 0, NumBlocks(rows), raw.data(), m);
+  double sum = 0.0;
+  double sum_squares = 0.0;
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t o = 0; o < m; ++o) {
+      int exact = 0;
+      for (int k = 0; k < c; ++k) exact += inputs.Entry(r, o, k);
+      const double error = GroupSize(c) * static_cast<double>(raw[r * m + o]) - exact;
+      sum += error;
+      sum_squares += error * error;
+    }
+  }
+  const double n = static_cast<double>(rows * m);
+  const double mean = sum / n;
+  return {mean, std::sqrt(sum_squares / n - mean * mean), n};
+}
+
 // Spec 7.3: with uniform random tables the averaged estimate GroupSize * raw overshoots the
 // exact sum by C log2(U) / 4 on average, with standard deviation sqrt(C (U - 1) / 8).
 TEST(Averaging, BiasAndNoiseMatchTheSpecTable) {
@@ -251,55 +271,20 @@ TEST(Averaging, BiasAndNoiseMatchTheSpecTable) {
   const Row table[] = {{2, 0.5, 0.50}, {4, 2, 1.22},   {8, 6, 2.65},
                        {16, 16, 5.48}, {32, 32, 7.75}, {64, 64, 10.95}};
   for (const Row& row : table) {
-    // 40,000 samples over 400 independent tables: the error of one table is correlated across
-    // rows, so many tables are needed for the mean to converge.
-    const std::size_t rows = 100;
-    const std::size_t m = 400;
-    const ScanInputs inputs(rows, row.c, m, 1000 + static_cast<std::uint64_t>(row.c));
-    std::vector<std::uint16_t> raw(rows * m);
-    ScanRef(inputs.Args(Aggregation::kAveraging), 0, NumBlocks(rows), raw.data(), m);
-    double sum = 0.0;
-    double sum_squares = 0.0;
-    for (std::size_t r = 0; r < rows; ++r) {
-      for (std::size_t o = 0; o < m; ++o) {
-        int exact = 0;
-        for (int k = 0; k < row.c; ++k) exact += inputs.Entry(r, o, k);
-        const double error = GroupSize(row.c) * static_cast<double>(raw[r * m + o]) - exact;
-        sum += error;
-        sum_squares += error * error;
-      }
-    }
-    const double n = static_cast<double>(rows * m);
-    const double mean = sum / n;
-    const double std = std::sqrt(sum_squares / n - mean * mean);
+    const AveragingError error =
+        MeasureAveragingError(row.c, 1000 + static_cast<std::uint64_t>(row.c));
     EXPECT_NEAR(AveragingBias(row.c), row.bias, 1e-12) << "C " << row.c;
-    EXPECT_NEAR(mean, row.bias, 4.0 * row.std / std::sqrt(n) + 0.02) << "C " << row.c;
-    EXPECT_NEAR(std, row.std, 0.03 * row.std + 0.01) << "C " << row.c;
+    EXPECT_NEAR(error.mean, row.bias, 4.0 * row.std / std::sqrt(error.samples) + 0.02)
+        << "C " << row.c;
+    EXPECT_NEAR(error.std, row.std, 0.03 * row.std + 0.01) << "C " << row.c;
   }
 }
 
 TEST(Averaging, BiasFormulaHoldsForCodebookCountsThatAreNotPowersOfTwo) {
   for (const int c : {3, 5, 6, 12, 17, 40}) {
-    const std::size_t rows = 100;
-    const std::size_t m = 400;
-    const ScanInputs inputs(rows, c, m, 2000 + static_cast<std::uint64_t>(c));
-    std::vector<std::uint16_t> raw(rows * m);
-    ScanRef(inputs.Args(Aggregation::kAveraging), 0, NumBlocks(rows), raw.data(), m);
-    double sum = 0.0;
-    double sum_squares = 0.0;
-    for (std::size_t r = 0; r < rows; ++r) {
-      for (std::size_t o = 0; o < m; ++o) {
-        int exact = 0;
-        for (int k = 0; k < c; ++k) exact += inputs.Entry(r, o, k);
-        const double error = GroupSize(c) * static_cast<double>(raw[r * m + o]) - exact;
-        sum += error;
-        sum_squares += error * error;
-      }
-    }
-    const double n = static_cast<double>(rows * m);
-    const double mean = sum / n;
-    const double std = std::sqrt(sum_squares / n - mean * mean);
-    EXPECT_NEAR(mean, AveragingBias(c), 4.0 * std / std::sqrt(n) + 0.02) << "C " << c;
+    const AveragingError error = MeasureAveragingError(c, 2000 + static_cast<std::uint64_t>(c));
+    EXPECT_NEAR(error.mean, AveragingBias(c), 4.0 * error.std / std::sqrt(error.samples) + 0.02)
+        << "C " << c;
   }
 }
 

@@ -17,40 +17,48 @@ using testers::kRowCounts;
 using testers::ScanTester;
 using testers::Tables;
 
-TEST(ScanKernels, MatchReferenceOnEveryTarget) {
-  std::uint64_t seed = 1000;
-  for (const std::size_t rows : kRowCounts) {
-    for (const int codebooks : kCodebookCounts) {
-      for (const std::size_t outputs : kOutputCounts) {
-        if (rows > 100 && codebooks * outputs > 64 * 16) continue;  // keeps the test quick
-        for (const Aggregation aggregation : {Aggregation::kAveraging, Aggregation::kExactSum}) {
-          ScanTester()
-              .rows(rows)
-              .codebooks(codebooks)
-              .outputs(outputs)
-              .aggregation(aggregation)
-              .stride_padding(outputs % 2)
-              .seed(++seed)
-              .Test();
-          if (HasFailure()) return;
-        }
+constexpr Aggregation kAggregations[] = {Aggregation::kAveraging, Aggregation::kExactSum};
+
+// A tester of `rows` rows, `codebooks` codebooks and `outputs` outputs.
+ScanTester Shape(std::size_t rows, int codebooks, std::size_t outputs) {
+  return ScanTester().rows(rows).codebooks(codebooks).outputs(outputs);
+}
+
+// Calls test(rows, codebooks, outputs) for every combination of the lists, nested in that order,
+// until a test fails.
+template <std::size_t R, std::size_t C, std::size_t O, typename Test>
+void ForEachShape(const std::size_t (&rows_list)[R], const int (&codebook_list)[C],
+                  const std::size_t (&output_list)[O], Test test) {
+  for (const std::size_t rows : rows_list) {
+    for (const int codebooks : codebook_list) {
+      for (const std::size_t outputs : output_list) {
+        test(rows, codebooks, outputs);
+        if (::testing::Test::HasFailure()) return;
       }
     }
   }
 }
 
+TEST(ScanKernels, MatchReferenceOnEveryTarget) {
+  std::uint64_t seed = 1000;
+  ForEachShape(kRowCounts, kCodebookCounts, kOutputCounts,
+               [&](std::size_t rows, int codebooks, std::size_t outputs) {
+                 if (rows > 100 && codebooks * outputs > 64 * 16) return;  // keeps the test quick
+                 for (const Aggregation aggregation : kAggregations) {
+                   Shape(rows, codebooks, outputs)
+                       .aggregation(aggregation)
+                       .stride_padding(outputs % 2)
+                       .seed(++seed)
+                       .Test();
+                 }
+               });
+}
+
 TEST(ScanKernels, ExtremeTables) {
   for (const int codebooks : kCodebookCounts) {
     for (const Tables tables : {Tables::kZero, Tables::kFull}) {
-      for (const Aggregation aggregation : {Aggregation::kAveraging, Aggregation::kExactSum}) {
-        ScanTester()
-            .rows(200)
-            .codebooks(codebooks)
-            .outputs(17)
-            .aggregation(aggregation)
-            .tables(tables)
-            .stride_padding(5)
-            .Test();
+      for (const Aggregation aggregation : kAggregations) {
+        Shape(200, codebooks, 17).aggregation(aggregation).tables(tables).stride_padding(5).Test();
         if (HasFailure()) return;
       }
     }
@@ -58,16 +66,10 @@ TEST(ScanKernels, ExtremeTables) {
 }
 
 TEST(ScanKernels, LargeShapes) {
-  ScanTester().rows(1000 + 11).codebooks(256).outputs(33).seed(3).Test();
-  ScanTester()
-      .rows(1000 + 11)
-      .codebooks(256)
-      .outputs(7)
-      .aggregation(Aggregation::kExactSum)
-      .seed(4)
-      .Test();
-  ScanTester().rows(4096 + 100).codebooks(16).outputs(100).seed(5).Test();
-  ScanTester().rows(4096 + 100).codebooks(100).outputs(16).stride_padding(3).seed(6).Test();
+  Shape(1000 + 11, 256, 33).seed(3).Test();
+  Shape(1000 + 11, 256, 7).aggregation(Aggregation::kExactSum).seed(4).Test();
+  Shape(4096 + 100, 16, 100).seed(5).Test();
+  Shape(4096 + 100, 100, 16).stride_padding(3).seed(6).Test();
 }
 
 // Outputs of at least ScanBudgets::stream_min_bytes with rows of exactly M values (M * 512 values
@@ -76,18 +78,12 @@ TEST(ScanKernels, LargeShapes) {
 // float, a partial last chunk, odd M (rows that start off vector alignment), the 8-bit and 16-bit
 // stages, a partial output tile, and float streamed while raw is not.
 TEST(ScanKernels, StreamedOutput) {
-  ScanTester().rows(8192 + 37).codebooks(2).outputs(128).seed(21).Test();
-  ScanTester()
-      .rows(16384 + 3)
-      .codebooks(1)
-      .outputs(65)
-      .aggregation(Aggregation::kExactSum)
-      .seed(22)
-      .Test();
-  ScanTester().rows(2048 + 5).codebooks(16).outputs(128).seed(23).Test();
+  Shape(8192 + 37, 2, 128).seed(21).Test();
+  Shape(16384 + 3, 1, 65).aggregation(Aggregation::kExactSum).seed(22).Test();
+  Shape(2048 + 5, 16, 128).seed(23).Test();
   // Ordinary stores at the same sizes: a row stride other than M, and (float only) M > 128.
-  ScanTester().rows(8192 + 37).codebooks(1).outputs(128).stride_padding(1).seed(24).Test();
-  ScanTester().rows(5000 + 3).codebooks(1).outputs(210).seed(25).Test();
+  Shape(8192 + 37, 1, 128).stride_padding(1).seed(24).Test();
+  Shape(5000 + 3, 1, 210).seed(25).Test();
 }
 
 // Rows of exactly M values with small M go through the compact output (scan_compact-inl.h,
@@ -97,34 +93,20 @@ TEST(ScanKernels, StreamedOutput) {
 // exact sum), partial blocks and chunks, and (last) outputs large enough for streaming stores.
 TEST(ScanKernels, CompactOutput) {
   std::uint64_t seed = 3000;
-  for (const std::size_t rows : {1, 31, 63, 65, 511, 513, 1000 + 37}) {
-    for (const int codebooks : {1, 2, 3, 8, 16, 17, 33}) {
-      for (const std::size_t outputs : {1, 3, 5, 7, 8, 10, 14, 15, 17, 20, 24, 28, 31, 33, 67}) {
-        if (rows > 100 && codebooks > 16 && outputs > 10) continue;  // keeps the test quick
-        for (const Aggregation aggregation : {Aggregation::kAveraging, Aggregation::kExactSum}) {
-          ScanTester()
-              .rows(rows)
-              .codebooks(codebooks)
-              .outputs(outputs)
-              .aggregation(aggregation)
-              .seed(++seed)
-              .Test();
-          if (HasFailure()) return;
-        }
-      }
-    }
-  }
-  ScanTester().rows(50000 + 7).codebooks(2).outputs(5).seed(++seed).Test();
+  ForEachShape({1, 31, 63, 65, 511, 513, 1000 + 37}, {1, 2, 3, 8, 16, 17, 33},
+               {1, 3, 5, 7, 8, 10, 14, 15, 17, 20, 24, 28, 31, 33, 67},
+               [&](std::size_t rows, int codebooks, std::size_t outputs) {
+                 if (rows > 100 && codebooks > 16 && outputs > 10) return;  // keeps the test quick
+                 for (const Aggregation aggregation : kAggregations) {
+                   Shape(rows, codebooks, outputs).aggregation(aggregation).seed(++seed).Test();
+                 }
+               });
+  if (HasFailure()) return;
+  Shape(50000 + 7, 2, 5).seed(++seed).Test();
   // Streamed, with the scales and offsets of a cycle in registers (cycles of 5 and 7 vectors).
-  ScanTester().rows(30000 + 13).codebooks(2).outputs(10).seed(++seed).Test();
-  ScanTester().rows(40000 + 3).codebooks(16).outputs(7).seed(++seed).Test();
-  ScanTester()
-      .rows(40000 + 9)
-      .codebooks(17)
-      .outputs(15)
-      .aggregation(Aggregation::kExactSum)
-      .seed(++seed)
-      .Test();
+  Shape(30000 + 13, 2, 10).seed(++seed).Test();
+  Shape(40000 + 3, 16, 7).seed(++seed).Test();
+  Shape(40000 + 9, 17, 15).aggregation(Aggregation::kExactSum).seed(++seed).Test();
 }
 
 // With C <= 2 the model gives the scan pair tables (lut.h, BuildPairTables), and the SIMD scans
@@ -135,32 +117,26 @@ TEST(ScanKernels, CompactOutput) {
 // sub-ranges of blocks (the split [1, end) + [0, 1) puts a call's last rows mid-output).
 TEST(ScanKernels, PairTables) {
   std::uint64_t seed = 5000;
-  for (const std::size_t rows : {1, 2, 63, 65, 200, 1000 + 3}) {
-    for (const int codebooks : {1, 2}) {
-      for (const std::size_t outputs :
-           {1, 2, 3, 4, 5, 7, 8, 9, 10, 15, 16, 17, 24, 31, 32, 33, 67, 256}) {
-        for (const std::size_t padding : {0, 3}) {
-          for (const Aggregation aggregation : {Aggregation::kAveraging, Aggregation::kExactSum}) {
-            ScanTester()
-                .rows(rows)
-                .codebooks(codebooks)
-                .outputs(outputs)
-                .aggregation(aggregation)
-                .stride_padding(padding)
-                .pair_tables(true)
-                .seed(++seed)
-                .Test();
-            if (HasFailure()) return;
-          }
-        }
-      }
-    }
-  }
+  ForEachShape({1, 2, 63, 65, 200, 1000 + 3}, {1, 2},
+               {1, 2, 3, 4, 5, 7, 8, 9, 10, 15, 16, 17, 24, 31, 32, 33, 67, 256},
+               [&](std::size_t rows, int codebooks, std::size_t outputs) {
+                 for (const std::size_t padding : {0, 3}) {
+                   for (const Aggregation aggregation : kAggregations) {
+                     Shape(rows, codebooks, outputs)
+                         .aggregation(aggregation)
+                         .stride_padding(padding)
+                         .pair_tables(true)
+                         .seed(++seed)
+                         .Test();
+                   }
+                 }
+               });
+  if (HasFailure()) return;
   for (const Tables tables : {Tables::kZero, Tables::kFull}) {
-    ScanTester().rows(300).codebooks(2).outputs(10).tables(tables).pair_tables(true).Test();
+    Shape(300, 2, 10).tables(tables).pair_tables(true).Test();
   }
   // An output large enough to be streamed: the scan does so without the pair tables.
-  ScanTester().rows(30000 + 13).codebooks(2).outputs(10).pair_tables(true).seed(++seed).Test();
+  Shape(30000 + 13, 2, 10).pair_tables(true).seed(++seed).Test();
 }
 
 }  // namespace

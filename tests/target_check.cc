@@ -19,6 +19,7 @@
 #include "src/common/targets.h"
 #include "src/encode/encode.h"
 #include "src/scan/scan.h"
+#include "tests/testers/kernel_testers.h"
 
 namespace maddness::detail {
 namespace {
@@ -35,17 +36,12 @@ bool KernelsMatchReferences() {
   const std::size_t rows = 200;
   const std::size_t dim = 24;
   const int codebooks = 6;
-  Encoder encoder;
-  encoder.input_dim = dim;
-  encoder.num_codebooks = codebooks;
-  encoder.splits.resize(static_cast<std::size_t>(codebooks) * kTreeDepth);
-  for (SplitLevel& split : encoder.splits) {
-    split.dim = static_cast<std::uint32_t>(generator() % dim);
-    split.scale = 16.0f;
-    for (std::int8_t& threshold : split.thresholds) {
-      threshold = static_cast<std::int8_t>(static_cast<int>(generator() % 64) - 32);
-    }
-  }
+  const Encoder encoder =
+      testers::BuildEncoder(dim, codebooks, [&](std::size_t, SplitLevel& split) {
+        split.dim = static_cast<std::uint32_t>(generator() % dim);
+        split.scale = 16.0f;
+        testers::UniformThresholds(generator, 32, split);
+      });
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<float> a(rows * dim);
   for (float& value : a) value = normal(generator);
@@ -62,12 +58,7 @@ bool KernelsMatchReferences() {
   const std::size_t outputs = 5;
   AlignedVector<std::uint8_t> luts(outputs * TableBytesPerOutput(codebooks));
   for (std::uint8_t& value : luts) value = static_cast<std::uint8_t>(generator());
-  ScanArgs args;
-  args.packed_codes = codes.data();
-  args.num_rows = rows;
-  args.num_codebooks = codebooks;
-  args.luts = luts.data();
-  args.output_dim = outputs;
+  const ScanArgs args = testers::MakeScanArgs(codes.data(), rows, codebooks, luts.data(), outputs);
   std::vector<std::uint16_t> raw(rows * outputs);
   std::vector<std::uint16_t> expected_raw(rows * outputs);
   ScanBlocks(args, 0, NumBlocks(rows), raw.data(), outputs);

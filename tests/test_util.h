@@ -1,10 +1,12 @@
-// Helpers shared by the tests: random matrices and the real datasets of ../shared/data.
+// Helpers shared by the tests: random matrices, the real datasets of ../shared/data, expected
+// errors.
 #ifndef MADDNESS_TESTS_TEST_UTIL_H_
 #define MADDNESS_TESTS_TEST_UTIL_H_
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -42,6 +44,23 @@ inline std::vector<float> ClusteredMatrix(std::size_t rows, std::size_t cols, st
     }
   }
   return values;
+}
+
+// Expects `body` to throw maddness::Error (another exception type fails) whose message contains
+// every one of `parts`.
+template <typename Body>
+void ExpectError(Body body, const std::vector<std::string>& parts) {
+  try {
+    body();
+    ADD_FAILURE() << "expected maddness::Error";
+  } catch (const Error& error) {
+    for (const std::string& part : parts) {
+      EXPECT_NE(std::string(error.what()).find(part), std::string::npos)
+          << "message \"" << error.what() << "\" lacks \"" << part << "\"";
+    }
+  } catch (const std::exception& other) {
+    ADD_FAILURE() << "expected maddness::Error, got another exception: " << other.what();
+  }
 }
 
 // The folder of real datasets, or "" when it is not beside the project.

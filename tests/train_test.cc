@@ -145,16 +145,23 @@ TrainingSet MakeTrainingSet(const std::vector<float>& values, std::size_t rows, 
   return train;
 }
 
+// Learns the trees of `num_codebooks` codebooks on `train` with the default options; returns the
+// codes of the training rows.
+std::vector<std::uint8_t> TrainTrees(const TrainingSet& train, int num_codebooks,
+                                     Encoder* encoder) {
+  LearnOptions options;
+  options.num_codebooks = num_codebooks;
+  return LearnTrees(train, options, nullptr, encoder);
+}
+
 TEST(Trees, TrainingCodesEqualInferenceCodes) {
   const std::size_t rows = 3000;
   const std::size_t cols = 13;
   const std::vector<float> values = testing::ClusteredMatrix(rows, cols, 3);
   const TrainingSet train = MakeTrainingSet(values, rows, cols);
   for (const int num_codebooks : {1, 3, 4, 13}) {
-    LearnOptions options;
-    options.num_codebooks = num_codebooks;
     Encoder encoder;
-    const std::vector<std::uint8_t> codes = LearnTrees(train, options, nullptr, &encoder);
+    const std::vector<std::uint8_t> codes = TrainTrees(train, num_codebooks, &encoder);
     const MatrixView view = MatrixView::RowMajor(values.data(), rows, cols);
     for (std::size_t r = 0; r < rows; ++r) {
       for (int c = 0; c < num_codebooks; ++c) {
@@ -170,10 +177,8 @@ TEST(Trees, SplitsStayInsideTheirSubspaceAndThresholdsInsideTheirBuckets) {
   const std::size_t cols = 10;
   const std::vector<float> values = testing::ClusteredMatrix(rows, cols, 4);
   const TrainingSet train = MakeTrainingSet(values, rows, cols);
-  LearnOptions options;
-  options.num_codebooks = 3;  // widths 4, 3, 3
   Encoder encoder;
-  const std::vector<std::uint8_t> codes = LearnTrees(train, options, nullptr, &encoder);
+  const std::vector<std::uint8_t> codes = TrainTrees(train, 3, &encoder);  // widths 4, 3, 3
   const MatrixView view = MatrixView::RowMajor(values.data(), rows, cols);
   for (int c = 0; c < 3; ++c) {
     // Replay the tree level by level and check each node's threshold against its rows.
@@ -280,10 +285,8 @@ TEST(Ridge, MatchesADenseSolveAndReducesTheError) {
   const std::size_t cols = 9;
   const std::vector<float> values = testing::ClusteredMatrix(rows, cols, 8);
   const TrainingSet train = MakeTrainingSet(values, rows, cols);
-  LearnOptions options;
-  options.num_codebooks = 3;
   Encoder encoder;
-  const std::vector<std::uint8_t> codes = LearnTrees(train, options, nullptr, &encoder);
+  const std::vector<std::uint8_t> codes = TrainTrees(train, 3, &encoder);
   const Encoder pq = encoder;
   const double lambda = 2.5;
   FitRidgePrototypes(train, codes, lambda, 2, &encoder);
@@ -327,10 +330,8 @@ TEST(Ridge, ZeroLambdaWithEmptyBucketsIsAnError) {
     values[r * 2 + 1] = 1.0f;
   }
   const TrainingSet train = MakeTrainingSet(values, 16, 2);
-  LearnOptions options;
-  options.num_codebooks = 1;
   Encoder encoder;
-  const std::vector<std::uint8_t> codes = LearnTrees(train, options, nullptr, &encoder);
+  const std::vector<std::uint8_t> codes = TrainTrees(train, 1, &encoder);
   try {
     FitRidgePrototypes(train, codes, 0.0, 1, &encoder);
     FAIL() << "expected an error";
@@ -363,10 +364,8 @@ TEST(PrototypeChoice, PicksTheSmallestDenseGcv) {
         testing::RandomMatrix(shape.cols, shape.outputs, shape.seed + 100);
     const TrainingSet train = MakeTrainingSet(values, shape.rows, shape.cols);
     const MatrixView b = MatrixView::RowMajor(b_values.data(), shape.cols, shape.outputs);
-    LearnOptions options;
-    options.num_codebooks = shape.codebooks;
     Encoder encoder;
-    const std::vector<std::uint8_t> codes = LearnTrees(train, options, nullptr, &encoder);
+    const std::vector<std::uint8_t> codes = TrainTrees(train, shape.codebooks, &encoder);
     const double base_lambda = 0.5;
     const PrototypeChoice choice = ChoosePrototypes(train, codes, b, encoder, base_lambda);
 

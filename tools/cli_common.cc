@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
+#include <new>
 #include <sstream>
 #include <system_error>
 
@@ -250,6 +252,20 @@ std::vector<double> MedianSecondsEach(int repeats, const std::vector<std::functi
     medians.push_back(times.size() % 2 ? times[middle] : 0.5 * (times[middle - 1] + times[middle]));
   }
   return medians;
+}
+
+int RunMain(const char* program, int (*run)(int argc, char** argv), int argc, char** argv) {
+  io::RemoveTemporaryFilesOnSignals();
+  try {
+    return run(argc, argv);
+  } catch (const Error& error) {
+    std::fprintf(stderr, "%s: error: %s\n", program, error.what());
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "%s: error: out of memory; the inputs are too large\n", program);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "%s: error: %s\n", program, error.what());
+  }
+  return 1;
 }
 
 }  // namespace maddness::cli

@@ -115,6 +115,11 @@ double SecondsSince(std::chrono::steady_clock::time_point start);
 // take turns, so that all of them see the same machine load.
 std::vector<double> MedianSecondsEach(int repeats, const std::vector<std::function<void()>>& jobs);
 
+// The main() of a program around run(argc, argv): SIGINT or SIGTERM during a long write must not
+// leave its temporary file behind, and an exception ends the program with status 1 and
+// "<program>: error: <message>" on stderr.
+int RunMain(const char* program, int (*run)(int argc, char** argv), int argc, char** argv);
+
 }  // namespace maddness::cli
 
 #endif  // MADDNESS_TOOLS_CLI_COMMON_H_

@@ -8,16 +8,12 @@
 // Exit status: 0 on success, 1 when the inputs are wrong or the work fails (the message on stderr
 // names the argument, its value and the rule), 2 when the command line cannot be parsed.
 #include <CLI/CLI.hpp>
-#include <cstdio>
 #include <cstdlib>
-#include <exception>
 #include <functional>
 #include <limits>
-#include <new>
 #include <string>
 
 #include "maddness/maddness.h"
-#include "src/io/file.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
 #ifdef MADDNESS_WITH_EXPERIMENTS
@@ -182,16 +178,5 @@ int Main(int argc, char** argv) {
 }  // namespace maddness::cli
 
 int main(int argc, char** argv) {
-  // SIGINT or SIGTERM during a long write must not leave its temporary file behind.
-  maddness::io::RemoveTemporaryFilesOnSignals();
-  try {
-    return maddness::cli::Main(argc, argv);
-  } catch (const maddness::Error& error) {
-    std::fprintf(stderr, "maddness: error: %s\n", error.what());
-  } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "maddness: error: out of memory; the inputs are too large\n");
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "maddness: error: %s\n", error.what());
-  }
-  return 1;
+  return maddness::cli::RunMain("maddness", maddness::cli::Main, argc, argv);
 }

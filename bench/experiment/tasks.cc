@@ -268,8 +268,8 @@ std::vector<Task> LoadDeepfeat(const fs::path& dir, const Settings& settings) {
   RequireFiles(needed, "deepfeat",
                "make it with /usr/bin/python3 scripts/make_deepfeat.py --out " + dir.string() +
                    " (a few minutes) or pass --deepfeat-dir DIR");
-  const auto read = [&](const char* name) { return ReadMatrixFile(dir / name); };
-  const auto check_shape = [&](const Matrix& matrix, const char* name, std::size_t rows,
+  const auto read = [&](const std::string& name) { return ReadMatrixFile(dir / name); };
+  const auto check_shape = [&](const Matrix& matrix, const std::string& name, std::size_t rows,
                                std::size_t cols) {
     if (matrix.rows != rows || matrix.cols != cols) {
       throw Error("task deepfeat: " + (dir / name).string() + " is " + std::to_string(matrix.rows) +
@@ -278,15 +278,24 @@ std::vector<Task> LoadDeepfeat(const fs::path& dir, const Settings& settings) {
                   "; make the folder again with scripts/make_deepfeat.py");
     }
   };
-  std::shared_ptr<const Matrix> feat_train = read("feat_train.npy");
-  std::shared_ptr<const Matrix> feat_test = read("feat_test.npy");
-  Task classifier;
+  // A task of the group: A_train and A_test from <prefix>_train.npy and <prefix>_test.npy, then
+  // B from `weight`; A's columns must be B's rows.
+  const auto read_task = [&](const std::string& prefix, const std::string& weight) {
+    const std::string train_name = prefix + "_train.npy";
+    const std::string test_name = prefix + "_test.npy";
+    Task task;
+    task.group = "deepfeat";
+    task.a_train = read(train_name);
+    task.a_test = read(test_name);
+    task.b = *read(weight);
+    check_shape(*task.a_train, train_name, task.a_train->rows, task.b.rows);
+    check_shape(*task.a_test, test_name, task.a_test->rows, task.b.rows);
+    return task;
+  };
+  Task classifier = read_task("feat", "fc_weight.npy");
   classifier.name = "deepfeat/classifier";
-  classifier.group = "deepfeat";
-  classifier.b = *read("fc_weight.npy");
-  const std::size_t d = classifier.b.rows, m = classifier.b.cols;
-  check_shape(*feat_train, "feat_train.npy", feat_train->rows, d);
-  check_shape(*feat_test, "feat_test.npy", feat_test->rows, d);
+  classifier.metric = Metric::kArgmax;
+  const std::size_t m = classifier.b.cols;
   std::shared_ptr<const Matrix> bias = read("fc_bias.npy");
   if (bias->rows * bias->cols != m) {
     throw Error("task deepfeat: " + (dir / "fc_bias.npy").string() + " has " +
@@ -296,10 +305,10 @@ std::vector<Task> LoadDeepfeat(const fs::path& dir, const Settings& settings) {
   }
   classifier.bias = bias->values;
   classifier.labels = io::ReadNpyLabels((dir / "y_test.npy").string(), "y_test.npy");
-  if (classifier.labels.size() != feat_test->rows) {
+  if (classifier.labels.size() != classifier.a_test->rows) {
     throw Error("task deepfeat: " + (dir / "y_test.npy").string() + " has " +
                 std::to_string(classifier.labels.size()) + " labels but feat_test.npy has " +
-                std::to_string(feat_test->rows) + " rows; they must match");
+                std::to_string(classifier.a_test->rows) + " rows; they must match");
   }
   for (const std::int64_t label : classifier.labels) {
     if (label < 0 || static_cast<std::size_t>(label) >= m) {
@@ -308,27 +317,16 @@ std::vector<Task> LoadDeepfeat(const fs::path& dir, const Settings& settings) {
                   ")");
     }
   }
-  std::shared_ptr<const Matrix> conv_train = read("conv_train.npy");
-  std::shared_ptr<const Matrix> conv_test = read("conv_test.npy");
-  Task conv;
+  Task conv = read_task("conv", "conv_weight.npy");
   conv.name = "deepfeat/conv";
-  conv.group = "deepfeat";
-  conv.b = *read("conv_weight.npy");
-  check_shape(*conv_train, "conv_train.npy", conv_train->rows, conv.b.rows);
-  check_shape(*conv_test, "conv_test.npy", conv_test->rows, conv.b.rows);
   conv.metric = Metric::kNmse;
   if (settings.quick) {
-    feat_train = SubsampleRows(*feat_train, 3000);
+    for (Task* task : {&classifier, &conv}) {
+      task->a_train = SubsampleRows(*task->a_train, 3000);
+      task->a_test = SubsampleRows(*task->a_test, 1000);
+    }
     classifier.labels = SubsampleLabels(classifier.labels, 1000);
-    feat_test = SubsampleRows(*feat_test, 1000);
-    conv_train = SubsampleRows(*conv_train, 3000);
-    conv_test = SubsampleRows(*conv_test, 1000);
   }
-  classifier.a_train = feat_train;
-  classifier.a_test = feat_test;
-  classifier.metric = Metric::kArgmax;
-  conv.a_train = conv_train;
-  conv.a_test = conv_test;
   return {std::move(classifier), std::move(conv)};
 }
 

@@ -85,6 +85,18 @@ void FillPackedCodes(std::size_t rows, int codebooks, const NextBits& next, std:
   }
 }
 
+ScanArgs MakeScanArgs(const std::uint8_t* codes, std::size_t rows, int codebooks,
+                      const std::uint8_t* luts, std::size_t outputs, Aggregation aggregation) {
+  ScanArgs args;
+  args.packed_codes = codes;
+  args.num_rows = rows;
+  args.num_codebooks = codebooks;
+  args.luts = luts;
+  args.output_dim = outputs;
+  args.aggregation = aggregation;
+  return args;
+}
+
 const char* Name(Tables tables) {
   switch (tables) {
     case Tables::kRandom:
@@ -124,12 +136,7 @@ ScanInputs::ScanInputs(std::size_t rows, int codebooks, std::size_t outputs,
   for (std::size_t m = 0; m < outputs; ++m) {
     std::tie(scale[m], offset[m]) = next_scale_offset();
   }
-  args.packed_codes = codes;
-  args.num_rows = rows;
-  args.num_codebooks = codebooks;
-  args.luts = luts;
-  args.output_dim = outputs;
-  args.aggregation = aggregation;
+  args = MakeScanArgs(codes, rows, codebooks, luts, outputs, aggregation);
 }
 
 bool ScanInputs::UsePairTables() {
@@ -216,12 +223,14 @@ void EncodeTester::Test() const {
   });
 }
 
+void UniformThresholds(std::mt19937_64& generator, int spread, SplitLevel& split) {
+  for (std::int8_t& threshold : split.thresholds) {
+    threshold = static_cast<std::int8_t>(static_cast<int>(generator() % (2 * spread)) - spread);
+  }
+}
+
 Encoder EncodeTester::MakeEncoder(std::mt19937_64& generator) const {
-  Encoder encoder;
-  encoder.input_dim = dim_;
-  encoder.num_codebooks = codebooks_;
-  encoder.splits.resize(static_cast<std::size_t>(codebooks_) * kTreeDepth);
-  for (SplitLevel& split : encoder.splits) {
+  return BuildEncoder(dim_, codebooks_, [&](std::size_t, SplitLevel& split) {
     split.dim = static_cast<std::uint32_t>(generator() % dim_);
     if (values_ == Values::kBoundaries) {
       // Power-of-two scale and half-integer offsets: inputs hit ties exactly.
@@ -244,8 +253,7 @@ Encoder EncodeTester::MakeEncoder(std::mt19937_64& generator) const {
                   : pick == 3 ? std::int8_t{-127}
                               : static_cast<std::int8_t>(static_cast<int>(generator() % 256) - 128);
     }
-  }
-  return encoder;
+  });
 }
 
 float EncodeTester::Value(const SplitLevel& split, std::mt19937_64& generator) const {
@@ -361,8 +369,6 @@ void EncodeTester::Compare(const std::string& target, const char* what,
 
 void ScanTester::Test() const {
   std::mt19937_64 generator(seed_);
-  const std::size_t pairs = static_cast<std::size_t>(CodePairs(codebooks_));
-  const std::size_t num_blocks = NumBlocks(rows_);
   std::uniform_real_distribution<float> uniform(-3.0f, 3.0f);
   ScanInputs inputs(rows_, codebooks_, outputs_, aggregation_, tables_, std::ref(generator), [&] {
     const float scale = uniform(generator);
@@ -372,74 +378,51 @@ void ScanTester::Test() const {
     ReportFailure(Case("-", "pair tables") + ": BuildPairTables built none");
     return;
   }
-  const ScanArgs& args = inputs.args;
-  const std::uint8_t* codes = inputs.codes;
-  const std::vector<float>& scale = inputs.scale;
-  const std::vector<float>& offset = inputs.offset;
-
-  const std::size_t stride = outputs_ + padding_;
-  const std::size_t size = rows_ * stride + padding_ + 7;  // a tail the scan must not touch
-  std::vector<std::uint16_t> raw_expected(size, 0xBEEF);
-  ScanRef(args, 0, num_blocks, raw_expected.data(), stride);
-  std::vector<float> float_expected(size, -12345.0f);
-  ScanDequantizeRef(args, scale.data(), offset.data(), 0, num_blocks, float_expected.data(),
-                    stride);
-  ForEachTarget([&](const std::string& target) {
-    std::vector<std::uint16_t> raw(size, 0xBEEF);
-    ScanBlocks(args, 0, num_blocks, raw.data(), stride);
-    CompareRaw(target, "raw, all blocks", raw_expected, raw, stride);
-    std::vector<float> out(size, -12345.0f);
-    ScanDequantizeBlocks(args, scale.data(), offset.data(), 0, num_blocks, out.data(), stride);
-    CompareFloat(target, "f32, all blocks", float_expected, out, stride);
-    if (num_blocks >= 3) {
-      // Two calls, on [1, end) and then on [0, 1) (so that a write of the second call past
-      // its rows would show), codes given from the first block of each range.
-      std::vector<std::uint16_t> split_raw(size, 0xBEEF);
-      ScanArgs rest = args;
-      rest.packed_codes = codes + pairs * kBlockRows;
-      ScanBlocks(rest, 1, num_blocks, split_raw.data(), stride);
-      ScanBlocks(args, 0, 1, split_raw.data(), stride);
-      CompareRaw(target, "raw, blocks [1, end) + [0, 1)", raw_expected, split_raw, stride);
-      std::vector<float> split_out(size, -12345.0f);
-      ScanDequantizeBlocks(rest, scale.data(), offset.data(), 1, num_blocks, split_out.data(),
-                           stride);
-      ScanDequantizeBlocks(args, scale.data(), offset.data(), 0, 1, split_out.data(), stride);
-      CompareFloat(target, "f32, blocks [1, end) + [0, 1)", float_expected, split_out, stride);
-    }
-  });
-  TestColumnMajor(args, scale, offset);
+  TestLayout(false, inputs.args, inputs.scale, inputs.offset);
+  TestLayout(true, inputs.args, inputs.scale, inputs.offset);
 }
 
-void ScanTester::TestColumnMajor(const ScanArgs& args, const std::vector<float>& scale,
-                                 const std::vector<float>& offset) const {
+void ScanTester::TestLayout(bool col_major, const ScanArgs& args, const std::vector<float>& scale,
+                            const std::vector<float>& offset) const {
+  using RawScan = void (*)(const ScanArgs&, std::size_t, std::size_t, std::uint16_t*, std::size_t);
+  using FloatScan = void (*)(const ScanArgs&, const float*, const float*, std::size_t, std::size_t,
+                             float*, std::size_t);
+  const RawScan scan_raw = col_major ? ScanColumns : ScanBlocks;
+  const RawScan scan_raw_ref = col_major ? ScanColumnsRef : ScanRef;
+  const FloatScan scan_float = col_major ? ScanDequantizeColumns : ScanDequantizeBlocks;
+  const FloatScan scan_float_ref = col_major ? ScanDequantizeColumnsRef : ScanDequantizeRef;
+  const std::string raw_name = col_major ? "raw column-major" : "raw";
+  const std::string float_name = col_major ? "f32 column-major" : "f32";
   const std::size_t num_blocks = NumBlocks(rows_);
   const std::size_t pairs = static_cast<std::size_t>(CodePairs(codebooks_));
-  const std::size_t col_stride = rows_ + padding_;
-  const std::size_t size = outputs_ * col_stride + padding_ + 7;
+  const std::size_t stride = (col_major ? rows_ : outputs_) + padding_;
+  const std::size_t written = (col_major ? outputs_ : rows_) * stride;
+  const std::size_t size = written + padding_ + 7;  // a tail the scan must not touch
   std::vector<std::uint16_t> raw_expected(size, 0xBEEF);
-  ScanColumnsRef(args, 0, num_blocks, raw_expected.data(), col_stride);
+  scan_raw_ref(args, 0, num_blocks, raw_expected.data(), stride);
   std::vector<float> float_expected(size, -12345.0f);
-  ScanDequantizeColumnsRef(args, scale.data(), offset.data(), 0, num_blocks, float_expected.data(),
-                           col_stride);
+  scan_float_ref(args, scale.data(), offset.data(), 0, num_blocks, float_expected.data(), stride);
   ForEachTarget([&](const std::string& target) {
     std::vector<std::uint16_t> raw(size, 0xBEEF);
-    ScanColumns(args, 0, num_blocks, raw.data(), col_stride);
-    CompareRaw(target, "raw column-major, all blocks", raw_expected, raw, col_stride, true);
+    scan_raw(args, 0, num_blocks, raw.data(), stride);
+    CompareRaw(target, (raw_name + ", all blocks").c_str(), raw_expected, raw, stride, col_major);
     std::vector<float> out(size, -12345.0f);
-    ScanDequantizeColumns(args, scale.data(), offset.data(), 0, num_blocks, out.data(), col_stride);
-    CompareFloat(target, "f32 column-major, all blocks", float_expected, out, col_stride, true);
-    if (args.aggregation == Aggregation::kAveraging && codebooks_ <= kMaxGroupSize) {
+    scan_float(args, scale.data(), offset.data(), 0, num_blocks, out.data(), stride);
+    CompareFloat(target, (float_name + ", all blocks").c_str(), float_expected, out, stride,
+                 col_major);
+    if (col_major && args.aggregation == Aggregation::kAveraging && codebooks_ <= kMaxGroupSize) {
       // 8-bit raw sums: the low bytes of the 16-bit ones (which are below 256 here).
       std::vector<std::uint8_t> raw8(size, 0xA5);
-      ScanColumns8(args, 0, num_blocks, raw8.data(), col_stride);
+      ScanColumns8(args, 0, num_blocks, raw8.data(), stride);
       std::vector<std::uint8_t> raw8_expected(size, 0xA5);
-      ScanColumns8Ref(args, 0, num_blocks, raw8_expected.data(), col_stride);
+      ScanColumns8Ref(args, 0, num_blocks, raw8_expected.data(), stride);
       for (std::size_t i = 0; i < size; ++i) {
-        const bool written = i < outputs_ * col_stride && i % col_stride < rows_;
-        if (raw8_expected[i] != (written ? raw_expected[i] : 0xA5) || raw8[i] != raw8_expected[i]) {
+        const bool in_output = i < written && i % stride < rows_;
+        if (raw8_expected[i] != (in_output ? raw_expected[i] : 0xA5) ||
+            raw8[i] != raw8_expected[i]) {
           std::ostringstream message;
           message << Case(target, "raw 8-bit column-major") << ": index " << i << " (row "
-                  << i % col_stride << ", output " << i / col_stride << ") expected "
+                  << i % stride << ", output " << i / stride << ") expected "
                   << int{raw8_expected[i]} << " (16-bit " << raw_expected[i] << ") actual "
                   << int{raw8[i]};
           ReportFailure(message.str());
@@ -448,19 +431,20 @@ void ScanTester::TestColumnMajor(const ScanArgs& args, const std::vector<float>&
       }
     }
     if (num_blocks >= 3) {
+      // Two calls, on [1, end) and then on [0, 1) (so that a write of the second call past
+      // its rows would show), codes given from the first block of each range.
       ScanArgs rest = args;
       rest.packed_codes = args.packed_codes + pairs * kBlockRows;
       std::vector<std::uint16_t> split_raw(size, 0xBEEF);
-      ScanColumns(rest, 1, num_blocks, split_raw.data(), col_stride);
-      ScanColumns(args, 0, 1, split_raw.data(), col_stride);
-      CompareRaw(target, "raw column-major, blocks [1, end) + [0, 1)", raw_expected, split_raw,
-                 col_stride, true);
+      scan_raw(rest, 1, num_blocks, split_raw.data(), stride);
+      scan_raw(args, 0, 1, split_raw.data(), stride);
+      CompareRaw(target, (raw_name + ", blocks [1, end) + [0, 1)").c_str(), raw_expected, split_raw,
+                 stride, col_major);
       std::vector<float> split_out(size, -12345.0f);
-      ScanDequantizeColumns(rest, scale.data(), offset.data(), 1, num_blocks, split_out.data(),
-                            col_stride);
-      ScanDequantizeColumns(args, scale.data(), offset.data(), 0, 1, split_out.data(), col_stride);
-      CompareFloat(target, "f32 column-major, blocks [1, end) + [0, 1)", float_expected, split_out,
-                   col_stride, true);
+      scan_float(rest, scale.data(), offset.data(), 1, num_blocks, split_out.data(), stride);
+      scan_float(args, scale.data(), offset.data(), 0, 1, split_out.data(), stride);
+      CompareFloat(target, (float_name + ", blocks [1, end) + [0, 1)").c_str(), float_expected,
+                   split_out, stride, col_major);
     }
   });
 }

@@ -49,6 +49,12 @@ using NextBits = std::function<std::uint64_t()>;
 // past N of the last block, as the encoder writes them.
 void FillPackedCodes(std::size_t rows, int codebooks, const NextBits& next, std::uint8_t* codes);
 
+// The arguments of a scan of the packed codes of `rows` rows and `codebooks` codebooks with the
+// tables of `outputs` outputs (no pair tables).
+ScanArgs MakeScanArgs(const std::uint8_t* codes, std::size_t rows, int codebooks,
+                      const std::uint8_t* luts, std::size_t outputs,
+                      Aggregation aggregation = Aggregation::kAveraging);
+
 // Quantized tables: random bytes (the low byte of next()), all 0 or all 255.
 enum class Tables { kRandom, kZero, kFull };
 const char* Name(Tables tables);
@@ -88,6 +94,24 @@ std::size_t FirstDifference(const void* expected, const void* actual, std::size_
 
 // ------------------------------------------------------------------------------------------------
 // Encode
+
+// An encoder of `codebooks` trees on `dim` columns whose splits (codebook by codebook, level by
+// level: index c * kTreeDepth + t) are set in that order by set_split(index, split); the caller
+// chooses how their values are drawn.
+template <typename SetSplit>
+Encoder BuildEncoder(std::size_t dim, int codebooks, SetSplit set_split) {
+  Encoder encoder;
+  encoder.input_dim = dim;
+  encoder.num_codebooks = codebooks;
+  encoder.splits.resize(static_cast<std::size_t>(codebooks) * kTreeDepth);
+  for (std::size_t index = 0; index < encoder.splits.size(); ++index) {
+    set_split(index, encoder.splits[index]);
+  }
+  return encoder;
+}
+
+// Sets every threshold of `split` uniform in [-spread, spread), one draw of `generator` each.
+void UniformThresholds(std::mt19937_64& generator, int spread, SplitLevel& split);
 
 enum class Layout { kRowMajor, kColMajor, kStrided };
 enum class Values {
@@ -195,10 +219,11 @@ class ScanTester {
   void Test() const;
 
  private:
-  // The column-major scans (output m of row n at m * col_stride + n) against their references:
-  // all blocks at once, and blocks [1, end) then [0, 1).
-  void TestColumnMajor(const ScanArgs& args, const std::vector<float>& scale,
-                       const std::vector<float>& offset) const;
+  // The scans of one output layout (row-major: output m of row n at n * stride + m; column-major:
+  // at m * stride + n) against their references: all blocks at once, and blocks [1, end) then
+  // [0, 1).
+  void TestLayout(bool col_major, const ScanArgs& args, const std::vector<float>& scale,
+                  const std::vector<float>& offset) const;
   std::string Case(const std::string& target, const char* what) const;
   void CompareRaw(const std::string& target, const char* what,
                   const std::vector<std::uint16_t>& expected,

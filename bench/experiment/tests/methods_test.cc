@@ -115,35 +115,30 @@ TEST(ExperimentMethodsTest, ScalarQuantizeErrorIsSmall) {
   EXPECT_LT(Nmse(problem.exact, two_threads), 1e-3);
 }
 
-TEST(ExperimentMethodsTest, CountSketchIsUnbiased) {
-  const Problem problem = MakeProblem(10, 40, 64, 6, 4);
+// Expects the sketch that make(trial) returns to be unbiased over 300 independent trials on a
+// problem made with `seed`: the mean's error falls like 1/trials (bias would not fall).
+template <typename Make>
+void ExpectUnbiased(std::uint64_t seed, Make make) {
+  const Problem problem = MakeProblem(10, 40, 64, 6, seed);
   constexpr int kTrials = 300;
   std::vector<double> mean(problem.exact.size(), 0.0);
   double single_error = 0;
   for (int trial = 0; trial < kTrials; ++trial) {
-    const std::unique_ptr<Method> method = MakeHashJl(8, 100 + trial);
+    const std::unique_ptr<Method> method = make(trial);
     const std::vector<double> approx = FitApply(method.get(), problem);
     single_error += Nmse(problem.exact, approx) / kTrials;
     for (std::size_t i = 0; i < mean.size(); ++i) mean[i] += approx[i] / kTrials;
   }
-  // Independent unbiased trials: the mean's error falls like 1/trials (bias would not fall).
   EXPECT_GT(single_error, 0.05);
   EXPECT_LT(Nmse(problem.exact, mean), 5.0 * single_error / kTrials);
 }
 
+TEST(ExperimentMethodsTest, CountSketchIsUnbiased) {
+  ExpectUnbiased(4, [](int trial) { return MakeHashJl(8, 100 + trial); });
+}
+
 TEST(ExperimentMethodsTest, GaussianSketchIsUnbiased) {
-  const Problem problem = MakeProblem(10, 40, 64, 6, 5);
-  constexpr int kTrials = 300;
-  std::vector<double> mean(problem.exact.size(), 0.0);
-  double single_error = 0;
-  for (int trial = 0; trial < kTrials; ++trial) {
-    const std::unique_ptr<Method> method = MakeGaussianSketch(8, 500 + trial);
-    const std::vector<double> approx = FitApply(method.get(), problem);
-    single_error += Nmse(problem.exact, approx) / kTrials;
-    for (std::size_t i = 0; i < mean.size(); ++i) mean[i] += approx[i] / kTrials;
-  }
-  EXPECT_GT(single_error, 0.05);
-  EXPECT_LT(Nmse(problem.exact, mean), 5.0 * single_error / kTrials);
+  ExpectUnbiased(5, [](int trial) { return MakeGaussianSketch(8, 500 + trial); });
 }
 
 TEST(ExperimentMethodsTest, BoltRecoversClusteredRows) {
