@@ -1,6 +1,7 @@
 #include "src/common/parallel.h"
 
 #include <pthread.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <atomic>
@@ -60,7 +61,22 @@ class WorkerPool {
     job.work = &work;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      while (threads_.size() < helpers) threads_.emplace_back([this] { WorkerLoop(); });
+      if (threads_.size() < helpers) {
+        // The helpers never take the terminating signals a program may handle (SIGINT, SIGTERM,
+        // SIGHUP): those go to the program's own threads. A thread that blocks them around a
+        // critical step (creating and registering a temporary file, src/io/file.cc) is then not
+        // undercut by the handler running on a helper meanwhile. New threads inherit this
+        // thread's mask. (Faults such as SIGSEGV stay unblocked: they are the thread's own.)
+        sigset_t terminating;
+        sigset_t previous;
+        sigemptyset(&terminating);
+        for (const int signal_number : {SIGINT, SIGTERM, SIGHUP}) {
+          sigaddset(&terminating, signal_number);
+        }
+        pthread_sigmask(SIG_BLOCK, &terminating, &previous);
+        while (threads_.size() < helpers) threads_.emplace_back([this] { WorkerLoop(); });
+        pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+      }
       for (std::size_t i = 0; i < helpers; ++i) queue_.push_back(&job);
     }
     wake_.notify_all();

@@ -220,7 +220,8 @@ void UnregisterPending(int slot) {
 }
 
 // Blocks the signals whose handlers remove temporary files while it exists, so that a file is
-// never created without being registered.
+// never created without being registered. (The library's worker threads block them for good,
+// src/common/parallel.cc, so that the handler cannot run on one of them meanwhile.)
 class BlockTerminatingSignals {
  public:
   BlockTerminatingSignals() {
