@@ -16,6 +16,7 @@ packages=(
   # installed here.
   ocl-icd-opencl-dev opencl-c-headers
   python3-numpy python3-pytest python3-torch pybind11-dev                       # Python module and test helpers
+  python3-venv python3-pip python3-setuptools python3-wheel python3-build       # pip install . and wheels (pyproject.toml)
   dataset-fashion-mnist                            # the demo's data
   libopenmpi-dev openmpi-bin                       # maddness-mpi (MADDNESS_MPI): MPI scale-out
   python3-dask                                     # the Dask example and its test (scale-out)

@@ -527,13 +527,11 @@ HWY_INLINE bool EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebo
                                  const MatrixView& a, std::size_t block_begin,
                                  std::size_t block_end, std::uint8_t* packed) {
   const EncodeLevel* levels = prepared.levels.data();
-  const std::size_t num_splits = prepared.levels.size();
   const std::size_t block_bytes = static_cast<std::size_t>(CodePairs(num_codebooks)) * kBlockRows;
   AlignedVector<float> tile;  // [column][kTileStride], only for gathered blocks
   const std::size_t num_columns = prepared.gather_from.size();
   using DF = hn::ScalableTag<float>;
   const DF df;
-  const hn::RebindToSigned<DF> di;
   auto nonfinite = hn::Zero(df);
   for (std::size_t block = block_begin; block < block_end; ++block) {
     std::uint8_t* block_codes = packed + (block - block_begin) * block_bytes;
