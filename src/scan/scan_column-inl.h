@@ -507,12 +507,20 @@ HWY_INLINE void DirectColumns(const ScanArgs& args, std::size_t num_groups, std:
     const std::size_t first_row = chunk * kBlockRows;
     const std::size_t chunk_end = std::min(end_row, (chunk + chunk_blocks) * kBlockRows);
     const std::uint8_t* codes = args.packed_codes + (chunk - block_begin) * block_bytes;
+    constexpr std::size_t kTile = kColumnTile<Out>;
     std::size_t m = 0;
-    for (; m + kColumnTile <= args.output_dim; m += kColumnTile) {
-      DirectTile<kPairs, kColumnTile>(args, codes, num_groups, first_row, chunk_end, m, out,
-                                      col_stride, out_scale, out_offset, stream);
+    for (; m + kTile <= args.output_dim; m += kTile) {
+      DirectTile<kPairs, kTile>(args, codes, num_groups, first_row, chunk_end, m, out, col_stride,
+                                out_scale, out_offset, stream);
     }
-    if (kColumnTile > 2 && m + 2 <= args.output_dim) {
+    if constexpr (kTile > 4) {
+      if (m + 4 <= args.output_dim) {
+        DirectTile<kPairs, 4>(args, codes, num_groups, first_row, chunk_end, m, out, col_stride,
+                              out_scale, out_offset, stream);
+        m += 4;
+      }
+    }
+    if (kTile > 2 && m + 2 <= args.output_dim) {
       DirectTile<kPairs, 2>(args, codes, num_groups, first_row, chunk_end, m, out, col_stride,
                             out_scale, out_offset, stream);
       m += 2;

@@ -51,11 +51,14 @@ inline constexpr std::size_t kRowFloatLanes = hn::MaxLanes(hn::CappedTag<float, 
 // the per-row writes of a row-major tile are mostly whole vectors (docs/kernels.md, "Small M").
 inline constexpr std::size_t kCompactMaxOutputs = 31;
 
-// Outputs per tile of the column-major direct kernel (scan_column-inl.h): each code load and
-// split is shared by the tile's outputs, and the tree values of four outputs still fit in the
-// registers (kVectorRegisters) but for a few spills. The last outputs go in a tile of two, then
-// one (docs/kernels.md).
-inline constexpr std::size_t kColumnTile = 4;
+// Outputs per tile of the column-major direct kernel (scan_column-inl.h), by output type: each
+// code load and split is shared by the tile's outputs. With 16 registers and 8-bit output (the
+// roots stored as they are), a tile of 8 halves the code loads and splits per output; wider
+// outputs convert each root through several registers and keep the tile of 4, whose tree values
+// fit in the registers but for a few spills. The last outputs go in a tile of 4 (after 8), 2,
+// then 1 (docs/kernels.md).
+template <typename Out>
+inline constexpr std::size_t kColumnTile = kFewRegisters && sizeof(Out) == 1 ? 8 : 4;
 
 // Pairs of the column kernel's averaging tree whose codes are split before the tile's outputs
 // look them up one output at a time (Subtree in scan_column-inl.h). With 16 registers, 4 pairs'
