@@ -33,7 +33,7 @@ expect_error "--repeats 0" --task digits --repeats 0 --out "$work/bad"
 expect_error "--task user needs --a-train" --task user --out "$work/bad"
 expect_error "task digits: $work/none/sklearn_digits/A_train.npy not found" \
   --task digits --data "$work/none" --out "$work/bad"
-expect_error "--labels are for --task user" --task digits --labels x.npy --out "$work/bad"
+expect_error "--train-labels are for --task user" --task digits --labels x.npy --out "$work/bad"
 touch "$work/file"
 expect_error "--out $work/file: exists and is not a folder" --task digits --out "$work/file"
 
