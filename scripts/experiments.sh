@@ -6,10 +6,10 @@
 # OUT_DIR (default experiment-results) receives results.csv, results.json, results.png,
 # results.svg and summary.md; when OUT_DIR is docs/results, README.md's results headline is
 # rewritten from them too (bench/experiment/readme_headline.py). Environment:
-# MADDNESS_EXPERIMENT = the maddness-experiment binary
-# (default build/bench/experiment/maddness-experiment, configured and built here when missing),
-# DATA = the shared data folder (default ../shared/data next to the project). One thread for every timed product unless the
-# extra arguments say otherwise (e.g. --threads 2).
+# MADDNESS_EXPERIMENT = the maddness-experiment binary (default
+# build/bench/experiment/maddness-experiment, configured and built here when missing), DATA = the
+# shared data folder (default ../shared/data next to the project). One thread for every timed
+# product unless the extra arguments say otherwise (e.g. --threads 2).
 set -euo pipefail
 project=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-experiment-results}

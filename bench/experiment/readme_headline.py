@@ -67,8 +67,8 @@ def read_rows(path):
 
 def variant(row):
     """A MADDNESS point as the headline names it."""
-    tables = "classifier-aware tables" if row["method"] == "MADDNESS-classifier" else "default tables"
-    return "%s, %s" % (row["params"], tables)
+    aware = row["method"] == "MADDNESS-classifier"
+    return "%s, %s" % (row["params"], "classifier-aware tables" if aware else "default tables")
 
 
 def exact_name(rows):
