@@ -123,11 +123,14 @@ def headline(rows, results_label):
              "(C, tables) | its speedup | fastest MADDNESS: accuracy (C, tables) at speedup |",
              "|---|---|---|---|---|"]
     present = 0
+    notes = []
     for task, name in TASKS:
         task_rows = [r for r in rows if r["task"] == task]
         if task_rows:
             present += 1
             lines.append(task_line(name, task_rows))
+            if task_rows[0].get("timing_note"):
+                notes.append("%s: %s" % (name, task_rows[0]["timing_note"]))
     if not present:
         lines.append("| (no Fashion-MNIST or digits rows in %s) | | | | |" % results_label)
     first = rows[0]
@@ -141,10 +144,11 @@ def headline(rows, results_label):
             first["threads"], "" if first["threads"] == "1" else "s"))
     classifier = any(r["method"] == "MADDNESS-classifier" for r in rows)
     note = ("Speedups are over the fastest exact float32 product on the same machine (%s), "
-              "on the shapes given (digits: its 450 test rows repeated); MADDNESS's times "
-              "include encoding A and writing float32 outputs.%s Every point, and how they were "
-              "measured: [docs/results.md](docs/results.md)." % (
+              "on the shapes given%s; MADDNESS's times include encoding A and writing float32 "
+              "outputs.%s Every point, and how they were measured: "
+              "[docs/results.md](docs/results.md)." % (
                   "; ".join(machine) if machine else "machine not recorded",
+                  " (%s)" % "; ".join(notes) if notes else "",
                   "" if classifier else
                   " These results predate the classifier-aware tables in the suite: default "
                   "tables only."))
