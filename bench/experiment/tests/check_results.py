@@ -136,7 +136,10 @@ def check_task(task, rows, classifier_tasks):
             speedups.append(speedup)
             if nmse > 1e-6:
                 fail("%s: the exact product has NMSE %r" % (name, nmse))
-        if row["method"] in ("MADDNESS", "MADDNESS-classifier", "ScalarQuantize") and nmse > 0.5:
+        # (Not MADDNESS-classifier: its tables fit the training labels, not the product; on the
+        # tiny CNN of experiment_deepfeat, whose classifier is barely above chance, they classify
+        # far better than the product and are far from it.)
+        if row["method"] in ("MADDNESS", "ScalarQuantize") and nmse > 0.5:
             fail("%s: NMSE %r is far too large" % (name, nmse))
     if abs(max(speedups) - 1.0) > 1e-9:
         fail("task %s: the faster exact product has speedup %r, not 1" % (task, max(speedups)))
