@@ -35,7 +35,7 @@ struct ExperimentArgs {
   int repeats = 9;
   std::uint64_t seed = 0;
   // --task user
-  std::string a_train_path, a_test_path, b_path, bias_path, labels_path;
+  std::string a_train_path, a_test_path, b_path, bias_path, labels_path, train_labels_path;
   std::string name = "user";
   std::size_t time_rows = 0;
   bool quiet = false;
@@ -71,8 +71,11 @@ struct Task {
   std::vector<float> bias;
   std::vector<std::int64_t> labels;        // test labels
   std::vector<std::int64_t> train_labels;  // kRbf: class of each column of B
-  double gamma = 1.0;                      // kRbf: scores softmax(-gamma d^2)
-  std::size_t min_timing_rows = 0;         // time on A_test repeated to at least this many rows
+  // kArgmax: the class of each row of A_train, where the task has them (empty otherwise); the
+  // classifier-aware MADDNESS learns from them, with `bias`.
+  std::vector<std::int64_t> a_train_labels;
+  double gamma = 1.0;               // kRbf: scores softmax(-gamma d^2)
+  std::size_t min_timing_rows = 0;  // time on A_test repeated to at least this many rows
   std::string timing_note;
 };
 
@@ -85,9 +88,14 @@ struct Point {
   // product on either layout; speedup_row: both row-major.
   std::string layout;
   std::optional<double> time_ms, time_row_ms, time_col_ms, exact_time_ms, speedup, speedup_row;
+  // What computed the times (Method::library(): library, version, kernels); the exact product
+  // behind exact_time_ms (its library() and the layout of A it was timed on).
+  std::string library, exact_library, exact_layout;
   // The paper's timing of MADDNESS (maddness-spec 1.3): up to the raw 16-bit sums, without
-  // de-quantizing them to float, on the faster layout; speedup_raw against the same exact time.
+  // de-quantizing them to float, on the faster layout (raw_layout); speedup_raw against the same
+  // exact time.
   std::optional<double> time_raw_ms, speedup_raw;
+  std::string raw_layout;
   // The time to store timed_rows x m float32 values (memset into the same output buffer), timed
   // with the methods: no method that writes the float32 output can be faster, so exact time /
   // output_write_ms is the largest speedup any of them can reach on this machine.

@@ -70,6 +70,9 @@ int Main(int argc, char** argv) {
   app.add_option("--b", experiment.b_path, "user task: B.npy (D x M)");
   app.add_option("--labels", experiment.labels_path,
                  "user task: labels.npy, N_test integers in [0, M); accuracy");
+  app.add_option("--train-labels", experiment.train_labels_path,
+                 "user task: y_train.npy, the class of each row of A_train (with --labels): "
+                 "adds the classifier-aware MADDNESS");
   app.add_option("--bias", experiment.bias_path,
                  "user task: b.npy, M values added before the argmax");
   app.add_option("--name", experiment.name, "user task: its name in the results")

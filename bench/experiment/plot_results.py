@@ -6,9 +6,11 @@ Reads RESULTS_DIR/results.json and writes, into --out (default RESULTS_DIR):
                             summary) or 1 - NMSE (the others) against the speedup over the
                             fastest exact float32 product (log axis), one panel per task, as in
                             the paper's figures;
-  summary.md                the acceptance checks (MADDNESS on the Pareto frontier above 10x,
-                            MADDNESS's NMSE against MADDNESS-PQ's at each C), MADDNESS against
-                            8-bit scalar quantization, and every point as a table.
+  summary.md                the machine (CPU, SIMD target, the libraries timed), the acceptance
+                            checks (MADDNESS, either variant of its tables, on the Pareto
+                            frontier above 10x; MADDNESS's NMSE against MADDNESS-PQ's at each C),
+                            MADDNESS against 8-bit scalar quantization, and every point as a
+                            table with the library and layout of its time.
 
 Usage: plot_results.py RESULTS_DIR [--out DIR] [--no-plots]
 """
@@ -22,6 +24,7 @@ import sys
 METHOD_STYLE = {
     # method: (color, marker), after the paper's figures
     "MADDNESS": ("#d62728", "o"),
+    "MADDNESS-classifier": ("#7f0000", "P"),
     "MADDNESS-PQ": ("#ff9896", "s"),
     "Exact": ("black", "*"),
     "ScalarQuantize": ("#1f77b4", "D"),
@@ -32,6 +35,16 @@ METHOD_STYLE = {
 }
 METHOD_ORDER = list(METHOD_STYLE)
 SPEEDUP_MARK = 10.0
+# MADDNESS with either variant of its tables: the default ones, or the classifier-aware ones
+# learned from the training labels (classification tasks only).
+OURS = ("MADDNESS", "MADDNESS-classifier")
+
+
+def label(point):
+    """A MADDNESS point's name in the summary's lists: "C=16", or "C=16 (classifier)"."""
+    if point["method"] == "MADDNESS-classifier":
+        return point["params"] + " (classifier)"
+    return point["params"]
 
 
 def quality_name(points):
@@ -90,7 +103,8 @@ def dominated(point, others):
 
 
 def pareto_check(points, speed="speedup"):
-    """MADDNESS points above SPEEDUP_MARK and whether each is on the frontier. With
+    """MADDNESS points (either variant of its tables) above SPEEDUP_MARK and whether each is on
+    the frontier of the other methods' points. With
     speed="speedup_raw", MADDNESS and MADDNESS-PQ count with the paper's timing (raw sums, no
     de-quantization) and every other method with its own time."""
     def timed(point):
@@ -98,11 +112,11 @@ def pareto_check(points, speed="speedup"):
         return dict(point, speedup=value if value is not None else point["speedup"])
 
     points = [timed(p) for p in points]
-    others = [p for p in points if p["method"] != "MADDNESS"
+    others = [p for p in points if p["method"] not in OURS
               and p["speedup"] is not None and quality(p) is not None]
     result = []
     for point in points:
-        if (point["method"] == "MADDNESS" and point["speedup"] is not None
+        if (point["method"] in OURS and point["speedup"] is not None
                 and point["speedup"] > SPEEDUP_MARK and quality(point) is not None):
             result.append((point, not dominated(point, others)))
     return result
@@ -116,11 +130,43 @@ def format_number(value, digits=4):
     return "%.*f" % (digits, value)
 
 
+def machine_markdown(settings, tasks):
+    """What ran: the CPU, the library's SIMD target and, per task, the fastest exact product."""
+    lines = ["## Machine", ""]
+    lines.append("- CPU: %s" % settings.get("cpu", "not recorded"))
+    lines.append("- SIMD target of maddness's kernels: %s" % settings.get("target", "not recorded"))
+    lines.append("- Threads of every timed product: %s" % settings.get("threads", "-"))
+    libraries = []
+    for points in tasks.values():
+        for point in points:
+            if point["method"] == "Exact" and point.get("library") not in (None, "", *libraries):
+                libraries.append(point["library"])
+    for library in libraries:
+        lines.append("- Exact product: %s" % library)
+    lines.append("")
+    reference = [(task, points[0]) for task, points in tasks.items()
+                 if points[0].get("exact_library")]
+    if not reference:
+        return lines
+    lines.append("| task | fastest exact product (the speedups' reference) | layout of A | ms |")
+    lines.append("|---|---|---|---|")
+    for task, first in reference:
+        lines.append("| %s | %s | %s-major | %s |" % (
+            task, first["exact_library"], first["exact_layout"],
+            format_number(first["exact_time_ms"])))
+    lines.append("")
+    return lines
+
+
 def summary_markdown(settings, tasks):
     lines = ["# Experiment summary", ""]
     lines.append("Settings: `%s`" % json.dumps(settings, sort_keys=True))
     lines.append("")
+    lines += machine_markdown(settings, tasks)
     lines.append("## Acceptance")
+    lines.append("")
+    lines.append("MADDNESS: either variant of its tables; \"(classifier)\" marks the "
+                 "classifier-aware tables.")
     lines.append("")
     lines.append("| task | MADDNESS points above %gx | on the Pareto frontier | "
                  "C where MADDNESS's NMSE > MADDNESS-PQ's | with the paper's timing: above "
@@ -129,10 +175,10 @@ def summary_markdown(settings, tasks):
     lines.append("|---|---|---|---|---|---|")
     for task, points in tasks.items():
         checks = pareto_check(points)
-        frontier = [p["params"] for p, ok in checks if ok]
+        frontier = [label(p) for p, ok in checks if ok]
         raw_checks = pareto_check(points, "speedup_raw")
-        raw = "%s; %s" % (", ".join(p["params"] for p, _ in raw_checks) or "none",
-                          ", ".join(p["params"] for p, ok in raw_checks if ok) or "**none**")
+        raw = "%s; %s" % (", ".join(label(p) for p, _ in raw_checks) or "none",
+                          ", ".join(label(p) for p, ok in raw_checks if ok) or "**none**")
         worse = []
         nmse_pq = {p["codebooks"]: p["nmse"] for p in points
                    if p["method"] == "MADDNESS-PQ" and p["nmse"] is not None}
@@ -144,7 +190,7 @@ def summary_markdown(settings, tasks):
         ceilings = [p["speedup_ceiling"] for p in points if p.get("speedup_ceiling")]
         ceiling = "%.1fx" % min(ceilings) if ceilings else "-"
         lines.append("| %s | %s | %s | %s | %s | %s |" % (
-            task, ", ".join(p["params"] for p, _ in checks) or "none",
+            task, ", ".join(label(p) for p, _ in checks) or "none",
             ", ".join(frontier) or "**none**", ", ".join(worse) or "none", raw, ceiling))
     lines.append("")
     lines.append("## MADDNESS against 8-bit scalar quantization")
@@ -154,7 +200,7 @@ def summary_markdown(settings, tasks):
     lines.append("|---|---|---|---|---|---|")
     for task, points in tasks.items():
         int8 = [p for p in points if p["method"] == "ScalarQuantize" and quality(p) is not None]
-        ours = [p for p in points if p["method"] == "MADDNESS" and quality(p) is not None]
+        ours = [p for p in points if p["method"] in OURS and quality(p) is not None]
         if not int8 or not ours:
             continue
         q = int8[0]
@@ -164,9 +210,9 @@ def summary_markdown(settings, tasks):
         fastest = max(as_good, key=lambda p: p["speedup"]) if as_good else None
         lines.append("| %s | %s | %.1fx | %s | %s | %s |" % (
             task, quality_name(points), q["speedup"], format_number(quality(q)),
-            "%s: %s at %.1fx" % (best["params"], format_number(quality(best)), best["speedup"])
+            "%s: %s at %.1fx" % (label(best), format_number(quality(best)), best["speedup"])
             if best else "none",
-            "%s: %s at %.1fx" % (fastest["params"], format_number(quality(fastest)),
+            "%s: %s at %.1fx" % (label(fastest), format_number(quality(fastest)),
                                  fastest["speedup"]) if fastest else "none"))
     lines.append("")
     lines.append("## Every point")
@@ -192,13 +238,14 @@ def summary_markdown(settings, tasks):
             " (" + first["timing_note"] + ")" if first["timing_note"] else ""))
         lines.append("")
         lines.append("| method | params | NMSE | accuracy | time (ms) | layout of A | speedup "
-                     "| speedup, both row-major |")
-        lines.append("|---|---|---|---|---|---|---|---|")
+                     "| speedup, both row-major | library |")
+        lines.append("|---|---|---|---|---|---|---|---|---|")
         for p in points:
-            lines.append("| %s | %s | %s | %s | %.4f | %s | %.2f | %s |" % (
+            lines.append("| %s | %s | %s | %s | %.4f | %s | %.2f | %s | %s |" % (
                 p["method"], p["params"], format_number(p["nmse"]),
                 format_number(p["accuracy"]), p["time_ms"], p.get("layout", "row"),
-                p["speedup"], format_number(p.get("speedup_row"), 2)))
+                p["speedup"], format_number(p.get("speedup_row"), 2),
+                p.get("library") or "-"))
     return "\n".join(lines) + "\n"
 
 
@@ -229,7 +276,7 @@ def plot(tasks, out_dir):
                       linewidth=1, label=method,
                       # MADDNESS on top: where it keeps the bucket means, its points are
                       # MADDNESS-PQ's and would otherwise be hidden under them.
-                      zorder=3 if method == "MADDNESS" else 2)
+                      zorder=3 if method in OURS else 2)
         axis.set_xscale("log")
         axis.axvline(1.0, color="gray", linestyle="--", linewidth=0.8)
         axis.axvline(SPEEDUP_MARK, color="gray", linestyle=":", linewidth=0.8)

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <string>
 
+#include "bench/experiment/baselines/libraries.h"
 #include "maddness/maddness.h"
 #include "src/io/file.h"
 
@@ -13,7 +14,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-nlohmann::ordered_json PointJson(const Point& point, const std::string& target, int threads) {
+// The machine's fields (the same on every row): the CPU model and the library's SIMD target.
+struct Machine {
+  std::string cpu, target;
+};
+
+nlohmann::ordered_json PointJson(const Point& point, const Machine& machine, int threads) {
   const auto optional = [](const auto& value) {
     return value ? nlohmann::ordered_json(*value) : nlohmann::ordered_json(nullptr);
   };
@@ -33,13 +39,17 @@ nlohmann::ordered_json PointJson(const Point& point, const std::string& target, 
   json["frac_above_0.95"] = optional(point.frac_above_095);
   json["time_ms"] = optional(point.time_ms);
   json["layout"] = point.layout;
+  json["library"] = point.library;
   json["time_row_ms"] = optional(point.time_row_ms);
   json["time_col_ms"] = optional(point.time_col_ms);
   json["exact_time_ms"] = optional(point.exact_time_ms);
+  json["exact_library"] = point.exact_library;
+  json["exact_layout"] = point.exact_layout;
   json["speedup"] = optional(point.speedup);
   json["speedup_row"] = optional(point.speedup_row);
   json["time_raw_ms"] = optional(point.time_raw_ms);
   json["speedup_raw"] = optional(point.speedup_raw);
+  json["raw_layout"] = point.raw_layout;
   json["output_write_ms"] = optional(point.output_write_ms);
   json["speedup_ceiling"] = optional(point.speedup_ceiling);
   json["fit_seconds"] = optional(point.fit_seconds);
@@ -49,7 +59,8 @@ nlohmann::ordered_json PointJson(const Point& point, const std::string& target, 
   json["d"] = point.d;
   json["m"] = point.m;
   json["timing_note"] = point.timing_note;
-  json["target"] = target;
+  json["cpu"] = machine.cpu;
+  json["target"] = machine.target;
   json["threads"] = threads;
   return json;
 }
@@ -82,16 +93,16 @@ void WriteText(const fs::path& path, const std::string& text, const std::string&
 
 void WriteResults(const fs::path& out_dir, const std::vector<Point>& points,
                   const nlohmann::ordered_json& settings_json, int threads) {
-  const std::string target = SimdTarget();
+  const Machine machine{baselines::CpuModel(), SimdTarget()};
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
-  for (const Point& point : points) rows.push_back(PointJson(point, target, threads));
+  for (const Point& point : points) rows.push_back(PointJson(point, machine, threads));
   nlohmann::ordered_json document;
   document["settings"] = settings_json;
   document["points"] = rows;
   WriteText(out_dir / "results.json", document.dump(1) + "\n", "--out");
 
   std::ostringstream csv;
-  const nlohmann::ordered_json header = PointJson(Point{}, target, threads);
+  const nlohmann::ordered_json header = PointJson(Point{}, machine, threads);
   bool first = true;
   for (const auto& item : header.items()) {
     csv << (first ? "" : ",") << item.key();

@@ -93,6 +93,7 @@ std::vector<Point> SummarizeUcr(const std::vector<Point>& points, std::size_t nu
     point.params = key.second;
     point.codebooks = members[0]->codebooks;
     point.sketch_dim = members[0]->sketch_dim;
+    point.library = members[0]->library;
     double relative = 0, log_speedup = 0, log_speedup_row = 0, log_speedup_raw = 0;
     double log_ceiling = 0;
     bool has_raw = true;

@@ -73,6 +73,25 @@ std::vector<std::int64_t> SubsampleLabels(const std::vector<std::int64_t>& label
   return result;
 }
 
+// The classes of A_train's rows (for the classifier-aware MADDNESS) from `path`: one per row of
+// A_train (`rows`), each in [0, M). Throws Error naming the task and the file otherwise.
+std::vector<std::int64_t> ReadTrainLabels(const fs::path& path, const std::string& task,
+                                          std::size_t rows, std::size_t m) {
+  std::vector<std::int64_t> labels = io::ReadNpyLabels(path.string(), path.filename().string());
+  if (labels.size() != rows) {
+    throw Error("task " + task + ": " + path.string() + " has " + std::to_string(labels.size()) +
+                " labels but A_train has " + std::to_string(rows) + " rows; they must match");
+  }
+  for (const std::int64_t label : labels) {
+    if (label < 0 || static_cast<std::size_t>(label) >= m) {
+      throw Error("task " + task + ": " + path.string() + " holds the label " +
+                  std::to_string(label) + "; labels must be in [0, M) = [0, " + std::to_string(m) +
+                  ")");
+    }
+  }
+  return labels;
+}
+
 // Throws a "missing data" error naming the path and what provides it.
 void RequireFiles(const std::vector<fs::path>& paths, const std::string& task,
                   const std::string& hint) {
@@ -118,9 +137,9 @@ std::vector<Task> LoadImgfilter(const fs::path& data_dir, const Settings& settin
 
 std::vector<Task> LoadDigits(const fs::path& data_dir, const Settings&) {
   const fs::path dir = data_dir / "sklearn_digits";
-  RequireFiles(
-      {dir / "A_train.npy", dir / "A_test.npy", dir / "W.npy", dir / "b.npy", dir / "y_test.npy"},
-      "digits", "pass --data DIR with the sklearn_digits folder of the shared data");
+  RequireFiles({dir / "A_train.npy", dir / "A_test.npy", dir / "W.npy", dir / "b.npy",
+                dir / "y_test.npy", dir / "y_train.npy"},
+               "digits", "pass --data DIR with the sklearn_digits folder of the shared data");
   Task task;
   task.name = "digits";
   task.group = "digits";
@@ -130,6 +149,8 @@ std::vector<Task> LoadDigits(const fs::path& data_dir, const Settings&) {
   task.metric = Metric::kArgmax;
   task.bias = ReadMatrixFile(dir / "b.npy")->values;
   task.labels = io::ReadNpyLabels((dir / "y_test.npy").string(), "y_test.npy");
+  task.a_train_labels =
+      ReadTrainLabels(dir / "y_train.npy", "digits", task.a_train->rows, task.b.cols);
   task.min_timing_rows = kDigitsTimingRows;
   task.timing_note = "A_test repeated to 10000 rows";
   return {std::move(task)};
@@ -201,6 +222,7 @@ std::vector<Task> LoadFashion(const fs::path& dir, const Settings& settings) {
   task.metric = Metric::kArgmax;
   task.bias = fit.classifier.bias;
   task.labels = test_labels;
+  task.a_train_labels = train_labels;
   return {std::move(task)};
 }
 
@@ -317,6 +339,8 @@ std::vector<Task> LoadDeepfeat(const fs::path& dir, const Settings& settings) {
                   ")");
     }
   }
+  classifier.a_train_labels =
+      ReadTrainLabels(dir / "y_train.npy", "deepfeat", classifier.a_train->rows, m);
   Task conv = read_task("conv", "conv_weight.npy");
   conv.name = "deepfeat/conv";
   conv.metric = Metric::kNmse;
@@ -326,6 +350,7 @@ std::vector<Task> LoadDeepfeat(const fs::path& dir, const Settings& settings) {
       task->a_test = SubsampleRows(*task->a_test, 1000);
     }
     classifier.labels = SubsampleLabels(classifier.labels, 1000);
+    classifier.a_train_labels = SubsampleLabels(classifier.a_train_labels, 3000);
   }
   return {std::move(classifier), std::move(conv)};
 }
@@ -382,8 +407,15 @@ std::vector<Task> LoadUser(const ExperimentArgs& args) {
                     std::to_string(b.cols()) + ")");
       }
     }
+    if (!args.train_labels_path.empty()) {
+      task.a_train_labels = cli::ReadLabels(args.train_labels_path, "--train-labels",
+                                            a_train.rows(), "A_train", b.cols());
+    }
   } else if (!args.bias_path.empty()) {
     throw Error("--bias " + args.bias_path + ": needs --labels (the bias only enters accuracy)");
+  } else if (!args.train_labels_path.empty()) {
+    throw Error("--train-labels " + args.train_labels_path +
+                ": needs --labels (the classes of A_train are for classification tasks)");
   }
   if (args.time_rows > 0) {
     task.min_timing_rows = args.time_rows;

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "bench/experiment/baselines/exact_product.h"
+#include "bench/experiment/baselines/libraries.h"
 #include "maddness/maddness.h"
 #include "src/common/aligned.h"
 #include "src/common/layout.h"
@@ -66,6 +67,10 @@ class ExactMethod : public Method {
   }
   std::string name() const override { return "Exact"; }
   std::string params() const override { return library_ == "onednn" ? "oneDNN" : "OpenBLAS"; }
+  std::string library() const override {
+    return library_ == "onednn" ? OneDnnName() + ": f32 matmul, B packed"
+                                : OpenBlasName() + ": cblas_sgemm";
+  }
   void Fit(const float*, std::size_t, const float* b, std::size_t d, std::size_t m, int) override {
     b_.assign(b, b + d * m);
     d_ = d;
@@ -112,6 +117,9 @@ class ScalarQuantizeMethod : public Method {
   ScalarQuantizeMethod() : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {}
   std::string name() const override { return "ScalarQuantize"; }
   std::string params() const override { return "int8"; }
+  std::string library() const override {
+    return OneDnnName() + ": u8 x s8 matmul; A quantized by a C++ loop";
+  }
 
   // Largest code of A. Not 255: oneDNN's AVX2 kernels (no VNNI) sum pairs of u8 x s8 products
   // in 16 bits with saturation (vpmaddubsw), so 2 * 255 * 127 would overflow; 2 * 127 * 127
@@ -229,6 +237,9 @@ class BoltMethod : public Method {
   explicit BoltMethod(int num_codebooks) : num_codebooks_(num_codebooks) {}
   std::string name() const override { return "Bolt"; }
   std::string params() const override { return "C=" + std::to_string(num_codebooks_); }
+  std::string library() const override {
+    return "C++ encoder (GCC vector extensions), maddness " + SimdTarget() + " scan";
+  }
 
   void Fit(const float* a_train, std::size_t n_train, const float* b, std::size_t d, std::size_t m,
            int threads) override {
@@ -416,9 +427,15 @@ class BoltMethod : public Method {
 
 class MaddnessMethod : public Method {
  public:
-  MaddnessMethod(int num_codebooks, bool pq) : num_codebooks_(num_codebooks), pq_(pq) {}
-  std::string name() const override { return pq_ ? "MADDNESS-PQ" : "MADDNESS"; }
+  // `classifier`: null, or what the classifier-aware tables are fitted to (not with `pq`).
+  MaddnessMethod(int num_codebooks, bool pq,
+                 std::shared_ptr<const ClassifierTraining> classifier = nullptr)
+      : num_codebooks_(num_codebooks), pq_(pq), classifier_(std::move(classifier)) {}
+  std::string name() const override {
+    return pq_ ? "MADDNESS-PQ" : classifier_ ? "MADDNESS-classifier" : "MADDNESS";
+  }
   std::string params() const override { return "C=" + std::to_string(num_codebooks_); }
+  std::string library() const override { return "maddness " + SimdTarget() + " kernels"; }
   void Fit(const float* a_train, std::size_t n_train, const float* b, std::size_t d, std::size_t m,
            int threads) override {
     // The library's defaults, except what defines the method; MADDNESS also chooses its ridge
@@ -428,6 +445,11 @@ class MaddnessMethod : public Method {
     if (pq_) options.variant = Variant::kPq;
     options.choose_ridge_lambda = !pq_;
     options.threads = threads;
+    if (classifier_) {
+      options.classifier.enabled = true;
+      options.classifier.labels = classifier_->train_labels;
+      options.classifier.bias = classifier_->bias;
+    }
     const MatrixView b_view = MatrixView::RowMajor(b, d, m);
     model_ = Model::Learn(MatrixView::RowMajor(a_train, n_train, d), &b_view, options);
   }
@@ -458,6 +480,7 @@ class MaddnessMethod : public Method {
  private:
   int num_codebooks_;
   bool pq_;
+  std::shared_ptr<const ClassifierTraining> classifier_;
   Model model_;
   std::vector<std::uint16_t> raw_;  // ApplyRaw's outputs
 };
@@ -469,6 +492,7 @@ class DenseSketchMethod : public Method {
       : name_(std::move(name)), sketch_dim_(static_cast<std::size_t>(sketch_dim)) {}
   std::string name() const override { return name_; }
   std::string params() const override { return "d=" + std::to_string(sketch_dim_); }
+  std::string library() const override { return OpenBlasName() + ": two cblas_sgemm"; }
   void Apply(const float* a, std::size_t n, float* out, int threads) override {
     const int resolved = detail::ResolveThreads(threads);
     if (sketched_a_.size() != n * sketch_dim_) sketched_a_.assign(n * sketch_dim_, 0.0f);
@@ -573,6 +597,9 @@ class HashJlMethod : public Method {
       : sketch_dim_(static_cast<std::size_t>(sketch_dim)), seed_(seed) {}
   std::string name() const override { return "HashJL"; }
   std::string params() const override { return "d=" + std::to_string(sketch_dim_); }
+  std::string library() const override {
+    return "C++ count sketch, then " + OpenBlasName() + ": cblas_sgemm";
+  }
   void Fit(const float*, std::size_t, const float* b, std::size_t d, std::size_t m, int) override {
     if (sketch_dim_ < 1 || sketch_dim_ > d) {
       throw Error("HashJL sketch size " + std::to_string(sketch_dim_) +
@@ -655,6 +682,11 @@ std::unique_ptr<Method> MakeBolt(int num_codebooks) {
 }
 std::unique_ptr<Method> MakeMaddness(int num_codebooks, bool pq) {
   return std::make_unique<MaddnessMethod>(num_codebooks, pq);
+}
+std::unique_ptr<Method> MakeMaddnessClassifier(int num_codebooks,
+                                               std::shared_ptr<const ClassifierTraining> training) {
+  if (!training) throw Error("MADDNESS-classifier: no classifier training given");
+  return std::make_unique<MaddnessMethod>(num_codebooks, false, std::move(training));
 }
 std::unique_ptr<Method> MakePca(int sketch_dim) { return std::make_unique<PcaMethod>(sketch_dim); }
 std::unique_ptr<Method> MakeGaussianSketch(int sketch_dim, std::uint64_t seed) {

@@ -1,7 +1,7 @@
 // The methods of the experiment suite (maddness-spec sections 9 and 10.3): each approximates
 // A*B for a fixed B after learning from A_train, with the same fit-on-train, apply-on-test
-// protocol. Exact and the sketches are the paper's baselines; MADDNESS and MADDNESS-PQ call the
-// library.
+// protocol. Exact and the sketches are the paper's baselines; MADDNESS, MADDNESS-PQ and the
+// classifier-aware MADDNESS call the library.
 //
 // Shapes: A_train is N_train x D, A (the test or timing matrix) N x D, B D x M, all float32
 // row-major and contiguous; outputs are N x M float32 row-major.
@@ -28,6 +28,10 @@ class Method {
   virtual std::string name() const = 0;
   // Its parameters, e.g. "C=16" or "d=8" ("" when there are none).
   virtual std::string params() const = 0;
+  // What computes its product, for the results: the library with its version and the kernels it
+  // runs on this CPU, e.g. "oneDNN 3.0.0, AVX2 kernels: f32 matmul, B packed" (the layout of A
+  // is reported apart). Call after Fit.
+  virtual std::string library() const = 0;
   // Learns from A_train (n_train x d) and B (d x m). The pointers need not outlive the call.
   // `threads` (0 = all cores) is for learning only.
   virtual void Fit(const float* a_train, std::size_t n_train, const float* b, std::size_t d,
@@ -77,6 +81,21 @@ std::unique_ptr<Method> MakeBolt(int num_codebooks);
 // The library's MADDNESS with its default LearnOptions and C codebooks; `pq` selects the
 // MADDNESS-PQ variant (Variant::kPq), everything else default.
 std::unique_ptr<Method> MakeMaddness(int num_codebooks, bool pq = false);
+
+// What the classifier-aware tables are fitted to: B holds the weights of a linear classifier
+// whose class scores are A*B + bias.
+struct ClassifierTraining {
+  std::vector<std::int32_t> train_labels;  // the class of each row of A_train, in [0, M)
+  std::vector<float> bias;                 // M values (empty: zeros)
+};
+
+// "MADDNESS-classifier": MakeMaddness(num_codebooks) (with its cross-validated prototypes) plus
+// the library's classifier-aware tables (LearnOptions::classifier, enabled, its defaults
+// otherwise: held-out choice of the MSE weight, falling back to the plain tables) fitted to
+// `training`: what `maddness eval --classifier --train-labels` learns. Fit throws Error when the
+// labels are not one per row of A_train in [0, M), or M < 2.
+std::unique_ptr<Method> MakeMaddnessClassifier(int num_codebooks,
+                                               std::shared_ptr<const ClassifierTraining> training);
 
 // Sketches: A*B ~ (A S)(S^T B) with a D x d matrix S. Apply includes both products.
 // PCA: S = the top-d right singular vectors of A_train (uncentered truncated SVD, from the

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -205,6 +206,72 @@ TEST(ExperimentMethodsTest, BoltAndMaddnessImproveWithCodebooks) {
   }
 }
 
+// The fraction of rows whose largest output (plus `bias`) is their label.
+double Accuracy(const std::vector<double>& outputs, std::size_t m, const std::vector<float>& bias,
+                const std::vector<std::int32_t>& labels) {
+  std::size_t correct = 0;
+  for (std::size_t r = 0; r < labels.size(); ++r) {
+    std::size_t best = 0;
+    for (std::size_t c = 1; c < m; ++c) {
+      if (outputs[r * m + c] + bias[c] > outputs[r * m + best] + bias[best]) best = c;
+    }
+    correct += static_cast<std::int32_t>(best) == labels[r];
+  }
+  return static_cast<double>(correct) / static_cast<double>(labels.size());
+}
+
+TEST(ExperimentMethodsTest, MaddnessClassifierLearnsFromTrainingLabels) {
+  // Labels from a classifier the methods do not see (B_true); B is B_true blurred by noise, so
+  // tables fitted to the labels can classify better than P*B.
+  constexpr std::size_t kD = 24, kM = 4;
+  Problem problem = MakeProblem(4000, 1500, kD, kM, 11);
+  std::mt19937_64 random(12);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const std::vector<float> b_true = problem.b;
+  for (float& value : problem.b) value += 1.5f * normal(random);
+  const std::vector<float> bias(kM, 0.0f);
+  const auto classes = [&](const std::vector<float>& a, std::size_t n) {
+    std::vector<std::int32_t> labels(n);
+    for (std::size_t r = 0; r < n; ++r) {
+      std::vector<double> scores(kM, 0.0);
+      for (std::size_t j = 0; j < kD; ++j) {
+        for (std::size_t c = 0; c < kM; ++c) scores[c] += a[r * kD + j] * b_true[j * kM + c];
+      }
+      labels[r] = static_cast<std::int32_t>(std::max_element(scores.begin(), scores.end()) -
+                                            scores.begin());
+    }
+    return labels;
+  };
+  auto training = std::make_shared<ClassifierTraining>();
+  training->train_labels = classes(problem.a_train, problem.n_train);
+  training->bias = bias;
+  const std::vector<std::int32_t> test_labels = classes(problem.a_test, problem.n_test);
+
+  const std::unique_ptr<Method> plain = MakeMaddness(8);
+  const std::unique_ptr<Method> aware = MakeMaddnessClassifier(8, training);
+  EXPECT_EQ(aware->name(), "MADDNESS-classifier");
+  EXPECT_EQ(aware->params(), "C=8");
+  const double plain_accuracy = Accuracy(FitApply(plain.get(), problem), kM, bias, test_labels);
+  const double aware_accuracy = Accuracy(FitApply(aware.get(), problem), kM, bias, test_labels);
+  EXPECT_NE(aware->library().find("maddness"), std::string::npos) << aware->library();
+  EXPECT_GT(aware_accuracy, plain_accuracy + 0.02)
+      << "plain " << plain_accuracy << ", classifier-aware " << aware_accuracy;
+  EXPECT_NE(aware->ModelBytes(), plain->ModelBytes());
+
+  // Labels that do not fit A_train: one too few, or a class outside [0, M).
+  auto short_labels = std::make_shared<ClassifierTraining>(*training);
+  short_labels->train_labels.pop_back();
+  EXPECT_THROW(MakeMaddnessClassifier(8, short_labels)
+                   ->Fit(problem.a_train.data(), problem.n_train, problem.b.data(), kD, kM, 1),
+               Error);
+  auto bad_class = std::make_shared<ClassifierTraining>(*training);
+  bad_class->train_labels[3] = static_cast<std::int32_t>(kM);
+  EXPECT_THROW(MakeMaddnessClassifier(8, bad_class)
+                   ->Fit(problem.a_train.data(), problem.n_train, problem.b.data(), kD, kM, 1),
+               Error);
+  EXPECT_THROW(MakeMaddnessClassifier(8, nullptr), Error);
+}
+
 TEST(ExperimentMethodsTest, ColumnMajorPathsMatchRowMajor) {
   const Problem problem = MakeProblem(2000, 300, 24, 9, 8);
   std::vector<float> a_col(problem.a_test.size());
@@ -222,6 +289,7 @@ TEST(ExperimentMethodsTest, ColumnMajorPathsMatchRowMajor) {
   methods.push_back(MakeHashJl(4, 1));
   for (const std::unique_ptr<Method>& method : methods) {
     ASSERT_TRUE(method->has_column_major()) << method->name();
+    EXPECT_FALSE(method->library().empty()) << method->name();
     const std::vector<double> row = FitApply(method.get(), problem);
     std::vector<float> col(row.size(), NAN);
     method->ApplyColumnMajor(a_col.data(), problem.n_test, col.data(), 2);

@@ -33,7 +33,7 @@ expect_error "--repeats 0" --task digits --repeats 0 --out "$work/bad"
 expect_error "--task user needs --a-train" --task user --out "$work/bad"
 expect_error "task digits: $work/none/sklearn_digits/A_train.npy not found" \
   --task digits --data "$work/none" --out "$work/bad"
-expect_error "--labels are for --task user" --task digits --labels x.npy --out "$work/bad"
+expect_error "--train-labels are for --task user" --task digits --labels x.npy --out "$work/bad"
 touch "$work/file"
 expect_error "--out $work/file: exists and is not a folder" --task digits --out "$work/file"
 
@@ -75,11 +75,25 @@ np.save(work + "/a_train.npy", a_train)
 np.save(work + "/a_test.npy", a_test)
 np.save(work + "/b.npy", centers.T.copy())
 np.save(work + "/labels.npy", test_labels.astype(np.int32))
+np.save(work + "/train_labels.npy", train_labels.astype(np.int64))
+np.save(work + "/short_labels.npy", train_labels[:-1].astype(np.int64))
 PY
 "$experiment" --task user --quick --name blobs --a-train "$work/a_train.npy" \
   --a-test "$work/a_test.npy" --b "$work/b.npy" --labels "$work/labels.npy" --time-rows 2000 \
+  --train-labels "$work/train_labels.npy" \
   --out "$work/user" 2>"$work/err.txt" || fail "user task failed: $(cat "$work/err.txt")"
-"$python" "$here/check_results.py" "$work/user" blobs
+"$python" "$here/check_results.py" "$work/user" blobs --classifier-task blobs
+# Without --train-labels, no classifier-aware rows (check_results counts the rows).
+"$experiment" --task user --quick --name blobs --a-train "$work/a_train.npy" \
+  --a-test "$work/a_test.npy" --b "$work/b.npy" --labels "$work/labels.npy" \
+  --out "$work/user_plain" 2>"$work/err.txt" || fail "user task failed: $(cat "$work/err.txt")"
+"$python" "$here/check_results.py" "$work/user_plain" blobs
+expect_error "--train-labels $work/train_labels.npy: needs --labels" --task user \
+  --a-train "$work/a_train.npy" --a-test "$work/a_test.npy" --b "$work/b.npy" \
+  --train-labels "$work/train_labels.npy" --out "$work/bad"
+expect_error "--train-labels ($work/short_labels.npy)" --task user --a-train "$work/a_train.npy" \
+  --a-test "$work/a_test.npy" --b "$work/b.npy" --labels "$work/labels.npy" \
+  --train-labels "$work/short_labels.npy" --out "$work/bad"
 grep -q "A_test repeated to at least 2000 rows" "$work/user/results.csv" || fail "no timing note"
 
 # The quick suite on whatever data is present.
