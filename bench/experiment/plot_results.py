@@ -38,6 +38,10 @@ SPEEDUP_MARK = 10.0
 # MADDNESS with either variant of its tables: the default ones, or the classifier-aware ones
 # learned from the training labels (classification tasks only).
 OURS = ("MADDNESS", "MADDNESS-classifier")
+# The library's models for the frontier from min(10x, half the ceiling): its tables from ridge
+# prototypes (MADDNESS), bucket means (MADDNESS-PQ) or fitted to the labels (classifier-aware),
+# the same encoder and kernels.
+LIBRARY = OURS + ("MADDNESS-PQ",)
 
 
 def label(point):
@@ -122,6 +126,34 @@ def pareto_check(points, speed="speedup"):
     return result
 
 
+def frontier_threshold(points):
+    """The speedup from which MADDNESS should hold the frontier: min(SPEEDUP_MARK, half the
+    panel's ceiling), or SPEEDUP_MARK when the panel has no measured ceiling."""
+    ceilings = [p["speedup_ceiling"] for p in points if p.get("speedup_ceiling")]
+    if not ceilings:
+        return SPEEDUP_MARK
+    return min(SPEEDUP_MARK, min(ceilings) / 2.0)
+
+
+def frontier_gaps(points, threshold):
+    """The points of other methods at a speedup of at least `threshold` that no point of the
+    library (LIBRARY: any variant of its tables) matches, i.e. is at least as fast and at least as
+    good: a list of (point, best library point at least as fast or None). Empty when the library
+    holds the speed-accuracy frontier at every speedup from `threshold` on that any method
+    reaches."""
+    usable = [p for p in points if p["speedup"] is not None and quality(p) is not None]
+    ours = [p for p in usable if p["method"] in LIBRARY]
+    gaps = []
+    for point in usable:
+        if point["method"] in LIBRARY or point["speedup"] < threshold:
+            continue
+        faster = [q for q in ours if q["speedup"] >= point["speedup"]]
+        best = max(faster, key=quality) if faster else None
+        if best is None or quality(best) < quality(point):
+            gaps.append((point, best))
+    return gaps
+
+
 def format_number(value, digits=4):
     if value is None:
         return "-"
@@ -192,6 +224,37 @@ def summary_markdown(settings, tasks):
         lines.append("| %s | %s | %s | %s | %s | %s |" % (
             task, ", ".join(label(p) for p, _ in checks) or "none",
             ", ".join(frontier) or "**none**", ", ".join(worse) or "none", raw, ceiling))
+    lines.append("")
+    lines.append("## The frontier from min(%gx, half the ceiling)" % SPEEDUP_MARK)
+    lines.append("")
+    lines.append("Whether MADDNESS (any variant of its tables: ridge prototypes, bucket means as "
+                 "MADDNESS-PQ, or classifier-aware) is on the speed-accuracy frontier at every "
+                 "speedup of at least min(%gx, half the panel's ceiling) that any method reaches: "
+                 "every other method's point there must be matched by a MADDNESS point at least as "
+                 "fast and at least as good." % SPEEDUP_MARK)
+    lines.append("")
+    lines.append("| task | from | points of other methods there | holds | not matched (best "
+                 "MADDNESS at least as fast) |")
+    lines.append("|---|---|---|---|---|")
+    for task, points in tasks.items():
+        threshold = frontier_threshold(points)
+        there = [p for p in points if p["method"] not in LIBRARY and p["speedup"] is not None
+                 and quality(p) is not None and p["speedup"] >= threshold]
+        gaps = frontier_gaps(points, threshold)
+        missed = []
+        for point, best in gaps:
+            if best is None:
+                missed.append("%s %s: %s at %.1fx (no MADDNESS point that fast)" % (
+                    point["method"], point["params"], format_number(quality(point)),
+                    point["speedup"]))
+            else:
+                missed.append("%s %s: %s at %.1fx (%s %s: %s at %.1fx, short by %s)" % (
+                    point["method"], point["params"], format_number(quality(point)),
+                    point["speedup"], best["method"], best["params"], format_number(quality(best)),
+                    best["speedup"], format_number(quality(point) - quality(best))))
+        lines.append("| %s | %.1fx | %d | %s | %s |" % (
+            task, threshold, len(there), "yes" if not gaps else "**no**",
+            "; ".join(missed) or "-"))
     lines.append("")
     lines.append("## MADDNESS against 8-bit scalar quantization")
     lines.append("")

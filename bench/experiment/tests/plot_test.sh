@@ -22,6 +22,29 @@ head -c 8 "$out/results.png" | od -An -c | grep -q "P   N   G" ||
 grep -q "<svg" "$out/results.svg" || { echo "plot_test: not an SVG" >&2; exit 1; }
 grep -q "^## Acceptance" "$out/summary.md" ||
   { echo "plot_test: no acceptance table" >&2; exit 1; }
+# The frontier check from min(10x, half the ceiling): a faster and better point of another method
+# is reported, one matched by any variant of MADDNESS's tables is not, and slower ones don't count.
+"$python" - "$project/bench/experiment" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import plot_results as pr
+
+def point(method, speedup, accuracy, ceiling=40.0):
+    return {"method": method, "params": "C=2", "group": "", "accuracy": accuracy, "nmse": None,
+            "speedup": speedup, "speedup_ceiling": ceiling}
+
+points = [point("MADDNESS", 30.0, 0.80), point("MADDNESS-PQ", 12.0, 0.85),
+          point("Bolt", 25.0, 0.84), point("PCA", 11.0, 0.84), point("HashJL", 5.0, 0.99)]
+assert pr.frontier_threshold(points) == 10.0
+assert pr.frontier_threshold([point("MADDNESS", 1.0, 0.5, ceiling=4.0)]) == 2.0
+gaps = pr.frontier_gaps(points, 10.0)
+assert [(p["method"], b["method"]) for p, b in gaps] == [("Bolt", "MADDNESS")], gaps
+points.append(point("Exact", 50.0, 0.70))
+gaps = pr.frontier_gaps(points, 10.0)
+assert [(p["method"], b) for p, b in gaps][-1] == ("Exact", None), gaps
+PY
+grep -q "^## The frontier from" "$out/summary.md" ||
+  { echo "plot_test: no frontier table" >&2; exit 1; }
 # A missing results folder is a clear error.
 if "$python" "$project/bench/experiment/plot_results.py" "$out/nothing" 2>"$out/err.txt"; then
   echo "plot_test: a missing folder was accepted" >&2; exit 1
