@@ -132,7 +132,7 @@ def _tree_input_gradient(
     (x * scale + offset). Computed by hand, level by level, without the (N, C, 16) leaf weights'
     autograd graph: the same values as autograd through _leaf_weights and the einsum, at a
     fraction of the time and memory."""
-    columns, scale, offset, thresholds = levels
+    columns, scale, _, thresholds = levels
     count, codebooks = inputs.shape[0], columns.shape[0]
     outputs = tables.shape[0]
     # The sigmoids of each level, (N, C, 2^level), and the path products reaching the level.
