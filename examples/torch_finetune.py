@@ -17,7 +17,8 @@ of the smoothed trees (input_gradient="tree"; --input-gradient exact gives the e
 which does not work here; the sigmoids' width, --temperature, is 8 quantized input units). Adam
 with a cosine decay of the learning rates over each phase of 8 epochs. With fc replaced at
 C = 16 (--threads 1) the network ends 0.35 points below the exact one (0.8631 against 0.8666),
-and 3.6 below the exact one fine-tuned the same way (--control, 0.8991; docs/results.md).
+and 3.6 below the exact one fine-tuned the same way (--control, 0.8991); with conv3 and fc
+replaced, 1.7 points below it (0.8498; docs/results.md).
 Prints the test accuracy of the exact network, and of each MADDNESS network before and after
 fine-tuning (evaluation mode: the C++ kernels on byte tables). --holdout training images are
 never trained on: their accuracy is printed after every epoch, and the defaults were chosen on
@@ -26,10 +27,10 @@ it, not on the test set.
     /usr/bin/python3 scripts/make_deepfeat.py          # once: ~/.cache/maddness/deepfeat
     PYTHONPATH=build/python /usr/bin/python3 examples/torch_finetune.py [--codebooks 16]
 
---networks fc takes about 2 minutes of CPU on one thread (--threads 1; --control as much again);
-each epoch of the conv3+fc network more than 4 (the smoothed trees of conv3's 49 rows per image
-cost most of it), so both networks at the defaults take well over an hour of CPU. --quick:
-seconds, for tests.
+--networks fc takes about 2 minutes of CPU on one thread (--threads 1; --control as much again),
+--networks conv3+fc about 11 (16 epochs of about 40 s: conv3's 49 im2col rows per image and
+their smoothed trees cost most of it). More threads on a busy machine mostly add CPU time.
+--quick: seconds, for tests.
 """
 
 import argparse
