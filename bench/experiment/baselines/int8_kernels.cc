@@ -1,0 +1,129 @@
+// The int8 baseline's loops (int8_kernels.h), compiled once per Highway target.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "bench/experiment/baselines/int8_kernels.cc"
+#include <hwy/foreach_target.h>  // must come before highway.h
+
+#include <hwy/highway.h>
+
+#include <cstddef>
+#include <cstdint>
+
+HWY_BEFORE_NAMESPACE();
+namespace maddness::baselines {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+void QuantizeRowsU8Impl(const float* a, std::size_t rows, std::size_t d, float levels,
+                        std::uint8_t* codes, float* offset, float* step) {
+  const hn::ScalableTag<float> df;
+  const hn::RebindToSigned<decltype(df)> di;
+  const hn::Rebind<std::uint8_t, decltype(df)> du8;
+  const std::size_t lanes = hn::Lanes(df);
+  const std::size_t full = d - d % lanes;  // columns in whole vectors
+  const auto tail = hn::FirstN(df, d - full);
+  const auto tail_u8 = hn::FirstN(du8, d - full);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* row = a + r * d;
+    std::uint8_t* row_codes = codes + r * d;
+    // The row's range; the tail's missing lanes count as row[0].
+    const auto first = hn::Set(df, row[0]);
+    auto low = first, high = first;
+    for (std::size_t j = 0; j < full; j += lanes) {
+      const auto v = hn::LoadU(df, row + j);
+      low = hn::Min(low, v);
+      high = hn::Max(high, v);
+    }
+    if (full < d) {
+      const auto v = hn::IfThenElse(tail, hn::MaskedLoad(tail, df, row + full), first);
+      low = hn::Min(low, v);
+      high = hn::Max(high, v);
+    }
+    const float row_low = hn::GetLane(hn::MinOfLanes(df, low));
+    const float row_high = hn::GetLane(hn::MaxOfLanes(df, high));
+    const float row_step = row_high > row_low ? (row_high - row_low) / levels : 1.0f;
+    offset[r] = row_low;
+    step[r] = row_step;
+    const auto v_low = hn::Set(df, row_low);
+    const auto v_inverse = hn::Set(df, 1.0f / row_step);
+    const auto v_half = hn::Set(df, 0.5f);
+    const auto v_levels = hn::Set(df, levels);
+    const auto quantize = [&](decltype(first) v) {
+      const auto q = hn::Min(v_levels, hn::Add(hn::Mul(hn::Sub(v, v_low), v_inverse), v_half));
+      return hn::DemoteTo(du8, hn::ConvertTo(di, q));
+    };
+    for (std::size_t j = 0; j < full; j += lanes) {
+      hn::StoreU(quantize(hn::LoadU(df, row + j)), du8, row_codes + j);
+    }
+    if (full < d) {
+      hn::BlendedStore(quantize(hn::MaskedLoad(tail, df, row + full)), tail_u8, du8,
+                       row_codes + full);
+    }
+  }
+}
+
+void DequantizeRowsImpl(const std::int32_t* acc, std::size_t rows, std::size_t m,
+                        const float* a_offset, const float* a_step, const float* b_step,
+                        const float* b_code_sums, float* out) {
+  const hn::ScalableTag<float> df;
+  const hn::RebindToSigned<decltype(df)> di;
+  const std::size_t lanes = hn::Lanes(df);
+  const std::size_t full = m - m % lanes;
+  const auto tail = hn::FirstN(df, m - full);
+  const auto tail_i = hn::FirstN(di, m - full);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const auto v_step = hn::Set(df, a_step[r]);
+    const auto v_offset = hn::Set(df, a_offset[r]);
+    const std::int32_t* sums = acc + r * m;
+    float* y = out + r * m;
+    for (std::size_t col = 0; col < full; col += lanes) {
+      const auto s = hn::ConvertTo(df, hn::LoadU(di, sums + col));
+      const auto inner =
+          hn::Add(hn::Mul(v_step, s), hn::Mul(v_offset, hn::LoadU(df, b_code_sums + col)));
+      hn::StoreU(hn::Mul(hn::LoadU(df, b_step + col), inner), df, y + col);
+    }
+    if (full < m) {
+      const auto s = hn::ConvertTo(df, hn::MaskedLoad(tail_i, di, sums + full));
+      const auto inner = hn::Add(hn::Mul(v_step, s),
+                                 hn::Mul(v_offset, hn::MaskedLoad(tail, df, b_code_sums + full)));
+      hn::BlendedStore(hn::Mul(hn::MaskedLoad(tail, df, b_step + full), inner), tail, df, y + full);
+    }
+  }
+}
+
+std::int64_t Int8KernelTargetImpl() { return HWY_TARGET; }
+
+}  // namespace HWY_NAMESPACE
+}  // namespace maddness::baselines
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+#include "bench/experiment/baselines/int8_kernels.h"
+#include "src/common/targets.h"
+
+namespace maddness::baselines {
+
+HWY_EXPORT(QuantizeRowsU8Impl);
+HWY_EXPORT(DequantizeRowsImpl);
+HWY_EXPORT(Int8KernelTargetImpl);
+
+void QuantizeRowsU8(const float* a, std::size_t rows, std::size_t d, float levels,
+                    std::uint8_t* codes, float* offset, float* step) {
+  detail::SelectSimdTarget();
+  HWY_DYNAMIC_DISPATCH(QuantizeRowsU8Impl)(a, rows, d, levels, codes, offset, step);
+}
+
+void DequantizeRows(const std::int32_t* acc, std::size_t rows, std::size_t m, const float* a_offset,
+                    const float* a_step, const float* b_step, const float* b_code_sums,
+                    float* out) {
+  detail::SelectSimdTarget();
+  HWY_DYNAMIC_DISPATCH(DequantizeRowsImpl)
+  (acc, rows, m, a_offset, a_step, b_step, b_code_sums, out);
+}
+
+std::int64_t Int8KernelTarget() {
+  detail::SelectSimdTarget();
+  return HWY_DYNAMIC_DISPATCH(Int8KernelTargetImpl)();
+}
+
+}  // namespace maddness::baselines
+#endif  // HWY_ONCE
