@@ -7,11 +7,40 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 HWY_BEFORE_NAMESPACE();
 namespace maddness::baselines {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
+
+// The first `count` (< Lanes(d)) values at p, the other lanes `fill`. AVX-512 loads them with a
+// mask (masked-off lanes are never read); other targets copy them to a buffer, since their
+// masked loads read the whole vector.
+template <class D, typename T = hn::TFromD<D>>
+hn::Vec<D> LoadTail(D d, const T* p, std::size_t count, T fill) {
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  const auto mask = hn::FirstN(d, count);
+  return hn::IfThenElse(mask, hn::MaskedLoad(mask, d, p), hn::Set(d, fill));
+#else
+  HWY_ALIGN T buffer[HWY_MAX_BYTES / sizeof(T)];
+  for (T& value : buffer) value = fill;
+  std::memcpy(buffer, p, count * sizeof(T));
+  return hn::Load(d, buffer);
+#endif
+}
+
+// Stores the first `count` (< Lanes(d)) lanes of v at p; nothing after them is written.
+template <class D, typename T = hn::TFromD<D>>
+void StoreTail(D d, hn::Vec<D> v, T* p, std::size_t count) {
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  hn::BlendedStore(v, hn::FirstN(d, count), d, p);
+#else
+  HWY_ALIGN T buffer[HWY_MAX_BYTES / sizeof(T)];
+  hn::Store(v, d, buffer);
+  std::memcpy(p, buffer, count * sizeof(T));
+#endif
+}
 
 void QuantizeRowsU8Impl(const float* a, std::size_t rows, std::size_t d, float levels,
                         std::uint8_t* codes, float* offset, float* step) {
@@ -20,8 +49,6 @@ void QuantizeRowsU8Impl(const float* a, std::size_t rows, std::size_t d, float l
   const hn::Rebind<std::uint8_t, decltype(df)> du8;
   const std::size_t lanes = hn::Lanes(df);
   const std::size_t full = d - d % lanes;  // columns in whole vectors
-  const auto tail = hn::FirstN(df, d - full);
-  const auto tail_u8 = hn::FirstN(du8, d - full);
   for (std::size_t r = 0; r < rows; ++r) {
     const float* row = a + r * d;
     std::uint8_t* row_codes = codes + r * d;
@@ -34,7 +61,7 @@ void QuantizeRowsU8Impl(const float* a, std::size_t rows, std::size_t d, float l
       high = hn::Max(high, v);
     }
     if (full < d) {
-      const auto v = hn::IfThenElse(tail, hn::MaskedLoad(tail, df, row + full), first);
+      const auto v = LoadTail(df, row + full, d - full, row[0]);
       low = hn::Min(low, v);
       high = hn::Max(high, v);
     }
@@ -55,8 +82,8 @@ void QuantizeRowsU8Impl(const float* a, std::size_t rows, std::size_t d, float l
       hn::StoreU(quantize(hn::LoadU(df, row + j)), du8, row_codes + j);
     }
     if (full < d) {
-      hn::BlendedStore(quantize(hn::MaskedLoad(tail, df, row + full)), tail_u8, du8,
-                       row_codes + full);
+      StoreTail(du8, quantize(LoadTail(df, row + full, d - full, row[0])), row_codes + full,
+                d - full);
     }
   }
 }
@@ -68,8 +95,7 @@ void DequantizeRowsImpl(const std::int32_t* acc, std::size_t rows, std::size_t m
   const hn::RebindToSigned<decltype(df)> di;
   const std::size_t lanes = hn::Lanes(df);
   const std::size_t full = m - m % lanes;
-  const auto tail = hn::FirstN(df, m - full);
-  const auto tail_i = hn::FirstN(di, m - full);
+  const std::size_t rest = m - full;
   for (std::size_t r = 0; r < rows; ++r) {
     const auto v_step = hn::Set(df, a_step[r]);
     const auto v_offset = hn::Set(df, a_offset[r]);
@@ -82,10 +108,10 @@ void DequantizeRowsImpl(const std::int32_t* acc, std::size_t rows, std::size_t m
       hn::StoreU(hn::Mul(hn::LoadU(df, b_step + col), inner), df, y + col);
     }
     if (full < m) {
-      const auto s = hn::ConvertTo(df, hn::MaskedLoad(tail_i, di, sums + full));
+      const auto s = hn::ConvertTo(df, LoadTail(di, sums + full, rest, 0));
       const auto inner = hn::Add(hn::Mul(v_step, s),
-                                 hn::Mul(v_offset, hn::MaskedLoad(tail, df, b_code_sums + full)));
-      hn::BlendedStore(hn::Mul(hn::MaskedLoad(tail, df, b_step + full), inner), tail, df, y + full);
+                                 hn::Mul(v_offset, LoadTail(df, b_code_sums + full, rest, 0.0f)));
+      StoreTail(df, hn::Mul(LoadTail(df, b_step + full, rest, 0.0f), inner), y + full, rest);
     }
   }
 }

@@ -145,45 +145,50 @@ TEST(ExperimentMethodsTest, ScalarQuantizeErrorIsSmall) {
 }
 
 TEST(ExperimentMethodsTest, ScalarQuantizeFollowsItsDefinition) {
-  // 2500 rows of D = 256: more than one block of rows (the blocks hold about 1800 rows here), the
-  // last one shorter. Every output is the documented quantization, computed here in scalar code.
-  const Problem problem = MakeProblem(10, 2500, 256, 9, 4);
-  const bool vnni = OneDnnInt8Path().vnni;
-  for (const Int8Codes codes : {Int8Codes::kHalf, Int8Codes::kCpu}) {
-    const float levels = codes == Int8Codes::kCpu && vnni ? 255.0f : 127.0f;
-    const std::unique_ptr<Method> method = MakeScalarQuantize(codes);
-    const std::vector<double> out = FitApply(method.get(), problem);
-    const std::size_t d = problem.d, m = problem.m;
-    std::vector<float> b_step(m);
-    std::vector<std::int64_t> b_codes(d * m), b_sum(m, 0);
-    for (std::size_t c = 0; c < m; ++c) {
-      float largest = 0.0f;
-      for (std::size_t j = 0; j < d; ++j)
-        largest = std::max(largest, std::fabs(problem.b[j * m + c]));
-      b_step[c] = largest / 127.0f;
-      for (std::size_t j = 0; j < d; ++j) {
-        b_codes[j * m + c] =
-            static_cast<std::int64_t>(std::nearbyint(problem.b[j * m + c] / b_step[c]));
-        b_sum[c] += b_codes[j * m + c];
-      }
-    }
-    std::size_t mismatches = 0;
-    for (std::size_t r = 0; r < problem.n_test; ++r) {
-      const float* row = problem.a_test.data() + r * d;
-      const float low = *std::min_element(row, row + d), high = *std::max_element(row, row + d);
-      const float step = (high - low) / levels, inverse = 1.0f / step;
+  // 2500 rows of D = 251: more than one block of rows (the blocks hold about 1800 rows here), the
+  // last one shorter; then rows shorter than a vector (D = 3). Columns and outputs not a multiple
+  // of the vector length. Every output is the documented quantization, computed here in scalar
+  // code.
+  for (const Problem& problem :
+       {MakeProblem(10, 2500, 251, 9, 4), MakeProblem(10, 300, 3, 17, 5)}) {
+    const bool vnni = OneDnnInt8Path().vnni;
+    for (const Int8Codes codes : {Int8Codes::kHalf, Int8Codes::kCpu}) {
+      const float levels = codes == Int8Codes::kCpu && vnni ? 255.0f : 127.0f;
+      const std::unique_ptr<Method> method = MakeScalarQuantize(codes);
+      const std::vector<double> out = FitApply(method.get(), problem);
+      const std::size_t d = problem.d, m = problem.m;
+      std::vector<float> b_step(m);
+      std::vector<std::int64_t> b_codes(d * m), b_sum(m, 0);
       for (std::size_t c = 0; c < m; ++c) {
-        std::int64_t sum = 0;
+        float largest = 0.0f;
+        for (std::size_t j = 0; j < d; ++j)
+          largest = std::max(largest, std::fabs(problem.b[j * m + c]));
+        b_step[c] = largest / 127.0f;
         for (std::size_t j = 0; j < d; ++j) {
-          const float code = std::min(levels, std::trunc((row[j] - low) * inverse + 0.5f));
-          sum += static_cast<std::int64_t>(code) * b_codes[j * m + c];
+          b_codes[j * m + c] =
+              static_cast<std::int64_t>(std::nearbyint(problem.b[j * m + c] / b_step[c]));
+          b_sum[c] += b_codes[j * m + c];
         }
-        const float expected =
-            b_step[c] * (step * static_cast<float>(sum) + low * static_cast<float>(b_sum[c]));
-        if (std::fabs(out[r * m + c] - expected) > 1e-5 * (1.0 + std::fabs(expected))) ++mismatches;
       }
+      std::size_t mismatches = 0;
+      for (std::size_t r = 0; r < problem.n_test; ++r) {
+        const float* row = problem.a_test.data() + r * d;
+        const float low = *std::min_element(row, row + d), high = *std::max_element(row, row + d);
+        const float step = (high - low) / levels, inverse = 1.0f / step;
+        for (std::size_t c = 0; c < m; ++c) {
+          std::int64_t sum = 0;
+          for (std::size_t j = 0; j < d; ++j) {
+            const float code = std::min(levels, std::trunc((row[j] - low) * inverse + 0.5f));
+            sum += static_cast<std::int64_t>(code) * b_codes[j * m + c];
+          }
+          const float expected =
+              b_step[c] * (step * static_cast<float>(sum) + low * static_cast<float>(b_sum[c]));
+          if (std::fabs(out[r * m + c] - expected) > 1e-5 * (1.0 + std::fabs(expected)))
+            ++mismatches;
+        }
+      }
+      EXPECT_EQ(mismatches, 0u) << method->params();
     }
-    EXPECT_EQ(mismatches, 0u) << method->params();
   }
 }
 
