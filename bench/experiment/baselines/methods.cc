@@ -704,7 +704,8 @@ Int8Path OneDnnInt8Path() {
       break;
     }
   }
-  path.vnni = IsaIncludes(isa, dnnl::cpu_isa::avx512_core_vnni);
+  path.vnni = IsaIncludes(isa, dnnl::cpu_isa::avx512_core_vnni) ||
+              IsaIncludes(isa, dnnl::cpu_isa::avx2_vnni);
   return path;
 }
 

@@ -60,9 +60,9 @@ std::unique_ptr<Method> MakeExact(const std::string& library);
 
 // The int8 path oneDNN takes on this CPU: `isa` is oneDNN's effective ISA
 // (dnnl::get_effective_cpu_isa(), e.g. "avx512_core_bf16"; ONEDNN_MAX_CPU_ISA lowers it), `vnni`
-// whether it includes AVX-512 VNNI (avx512_core_vnni), whose int8 matmul sums u8 x s8 products
-// exactly in 32 bits. Without it (AVX2, and AVX2-VNNI, which oneDNN 2.6's matmul does not use)
-// the int8 kernels add pairs of u8 x s8 products in saturating 16 bits (vpmaddubsw).
+// whether it includes VNNI (avx512_core_vnni or avx2_vnni): oneDNN 2.6's int8 matmul then sums
+// u8 x s8 products exactly in 32 bits. Without VNNI (avx2, avx512_core) its kernels add pairs of
+// u8 x s8 products in saturating 16 bits (vpmaddubsw): 255 * 127 * 2 saturates.
 struct Int8Path {
   std::string isa;
   bool vnni = false;
