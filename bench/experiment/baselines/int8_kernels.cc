@@ -5,6 +5,7 @@
 
 #include <hwy/highway.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -42,6 +43,10 @@ void StoreTail(D d, hn::Vec<D> v, T* p, std::size_t count) {
 #endif
 }
 
+// Rows per group in QuantizeRowsU8Impl: their ranges first, then their codes (the rows are then
+// in L1 or L2: at most 64 rows of 784 floats are 200 KB).
+constexpr std::size_t kQuantizeGroupRows = 64;
+
 void QuantizeRowsU8Impl(const float* a, std::size_t rows, std::size_t d, float levels,
                         std::uint8_t* codes, float* offset, float* step) {
   const hn::ScalableTag<float> df;
@@ -49,41 +54,62 @@ void QuantizeRowsU8Impl(const float* a, std::size_t rows, std::size_t d, float l
   const hn::Rebind<std::uint8_t, decltype(df)> du8;
   const std::size_t lanes = hn::Lanes(df);
   const std::size_t full = d - d % lanes;  // columns in whole vectors
-  for (std::size_t r = 0; r < rows; ++r) {
-    const float* row = a + r * d;
-    std::uint8_t* row_codes = codes + r * d;
-    // The row's range; the tail's missing lanes count as row[0].
-    const auto first = hn::Set(df, row[0]);
-    auto low = first, high = first;
-    for (std::size_t j = 0; j < full; j += lanes) {
-      const auto v = hn::LoadU(df, row + j);
-      low = hn::Min(low, v);
-      high = hn::Max(high, v);
+  // Per group: the rows' minima and maxima (independent of each other, so that the CPU overlaps
+  // the rows' reductions), then step and 1 / step of `lanes` rows at a time, then the codes.
+  HWY_ALIGN float low[kQuantizeGroupRows + HWY_MAX_BYTES / sizeof(float)];
+  HWY_ALIGN float high[kQuantizeGroupRows + HWY_MAX_BYTES / sizeof(float)];
+  HWY_ALIGN float inverse[kQuantizeGroupRows + HWY_MAX_BYTES / sizeof(float)];
+  for (std::size_t group = 0; group < rows; group += kQuantizeGroupRows) {
+    const std::size_t count = std::min(kQuantizeGroupRows, rows - group);
+    for (std::size_t i = 0; i < count; ++i) {
+      const float* row = a + (group + i) * d;
+      // The row's range; the tail's missing lanes count as row[0].
+      const auto first = hn::Set(df, row[0]);
+      auto row_low = first, row_high = first;
+      for (std::size_t j = 0; j < full; j += lanes) {
+        const auto v = hn::LoadU(df, row + j);
+        row_low = hn::Min(row_low, v);
+        row_high = hn::Max(row_high, v);
+      }
+      if (full < d) {
+        const auto v = LoadTail(df, row + full, d - full, row[0]);
+        row_low = hn::Min(row_low, v);
+        row_high = hn::Max(row_high, v);
+      }
+      offset[group + i] = hn::GetLane(hn::MinOfLanes(df, row_low));
+      high[i] = hn::GetLane(hn::MaxOfLanes(df, row_high));
     }
-    if (full < d) {
-      const auto v = LoadTail(df, row + full, d - full, row[0]);
-      low = hn::Min(low, v);
-      high = hn::Max(high, v);
-    }
-    const float row_low = hn::GetLane(hn::MinOfLanes(df, low));
-    const float row_high = hn::GetLane(hn::MaxOfLanes(df, high));
-    const float row_step = row_high > row_low ? (row_high - row_low) / levels : 1.0f;
-    offset[r] = row_low;
-    step[r] = row_step;
-    const auto v_low = hn::Set(df, row_low);
-    const auto v_inverse = hn::Set(df, 1.0f / row_step);
-    const auto v_half = hn::Set(df, 0.5f);
+    // step = (max - min) / levels, or 1 when max == min (the entries past `count`: 0 and 0).
+    std::memcpy(low, offset + group, count * sizeof(float));
+    std::fill(low + count, std::end(low), 0.0f);
+    std::fill(high + count, std::end(high), 0.0f);
     const auto v_levels = hn::Set(df, levels);
-    const auto quantize = [&](decltype(first) v) {
-      const auto q = hn::Min(v_levels, hn::Add(hn::Mul(hn::Sub(v, v_low), v_inverse), v_half));
-      return hn::DemoteTo(du8, hn::ConvertTo(di, q));
-    };
-    for (std::size_t j = 0; j < full; j += lanes) {
-      hn::StoreU(quantize(hn::LoadU(df, row + j)), du8, row_codes + j);
+    const auto one = hn::Set(df, 1.0f);
+    for (std::size_t i = 0; i < count; i += lanes) {
+      const auto v_low = hn::Load(df, low + i), v_high = hn::Load(df, high + i);
+      const auto row_step =
+          hn::IfThenElse(hn::Gt(v_high, v_low), hn::Div(hn::Sub(v_high, v_low), v_levels), one);
+      hn::Store(hn::Div(one, row_step), df, inverse + i);
+      hn::Store(row_step, df, high + i);  // high[] now holds the steps
     }
-    if (full < d) {
-      StoreTail(du8, quantize(LoadTail(df, row + full, d - full, row[0])), row_codes + full,
-                d - full);
+    std::memcpy(step + group, high, count * sizeof(float));
+    const auto v_half = hn::Set(df, 0.5f);
+    for (std::size_t i = 0; i < count; ++i) {
+      const float* row = a + (group + i) * d;
+      std::uint8_t* row_codes = codes + (group + i) * d;
+      const auto v_low = hn::Set(df, low[i]);
+      const auto v_inverse = hn::Set(df, inverse[i]);
+      const auto quantize = [&](decltype(v_low) v) {
+        const auto q = hn::Min(v_levels, hn::Add(hn::Mul(hn::Sub(v, v_low), v_inverse), v_half));
+        return hn::DemoteTo(du8, hn::ConvertTo(di, q));
+      };
+      for (std::size_t j = 0; j < full; j += lanes) {
+        hn::StoreU(quantize(hn::LoadU(df, row + j)), du8, row_codes + j);
+      }
+      if (full < d) {
+        StoreTail(du8, quantize(LoadTail(df, row + full, d - full, row[0])), row_codes + full,
+                  d - full);
+      }
     }
   }
 }
