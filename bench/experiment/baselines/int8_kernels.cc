@@ -3,6 +3,7 @@
 #define HWY_TARGET_INCLUDE "bench/experiment/baselines/int8_kernels.cc"
 #include <hwy/foreach_target.h>  // must come before highway.h
 
+#include <hwy/cache_control.h>
 #include <hwy/highway.h>
 
 #include <algorithm>
@@ -63,6 +64,11 @@ void QuantizeRowsU8Impl(const float* a, std::size_t rows, std::size_t d, float l
     const std::size_t count = std::min(kQuantizeGroupRows, rows - group);
     for (std::size_t i = 0; i < count; ++i) {
       const float* row = a + (group + i) * d;
+      // The same row of the next group, ahead of the hardware prefetcher for short rows.
+      if (group + kQuantizeGroupRows + i < rows) {
+        hwy::Prefetch(row + kQuantizeGroupRows * d);
+        hwy::Prefetch(row + kQuantizeGroupRows * d + d - 1);
+      }
       // The row's range; the tail's missing lanes count as row[0].
       const auto first = hn::Set(df, row[0]);
       auto row_low = first, row_high = first;
