@@ -45,7 +45,7 @@ void StoreTail(D d, hn::Vec<D> v, T* p, std::size_t count) {
 }
 
 // Rows per group in QuantizeRowsU8Impl: their ranges first, then their codes (the rows are then
-// in L1 or L2: at most 64 rows of 784 floats are 200 KB).
+// still in L1 or L2: 64 rows of 784 floats are 200 KB).
 constexpr std::size_t kQuantizeGroupRows = 64;
 
 void QuantizeRowsU8Impl(const float* a, std::size_t rows, std::size_t d, float levels,
