@@ -177,6 +177,7 @@ class ScalarQuantizeMethod : public Method {
   // Runs block by block (kBlockBytes): quantize the block's rows of A, multiply, de-quantize, so
   // that the codes and the int32 sums stay in cache.
   void Apply(const float* a, std::size_t n, float* out, int threads) override {
+    if (n == 0) return;
     const int resolved = detail::ResolveThreads(threads);
     if (n != prepared_n_) Prepare(n);
     omp_set_num_threads(resolved);
