@@ -11,9 +11,11 @@
 #include <limits>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <random>
+#include <unordered_map>
 #include <utility>
 
 #include "bench/experiment/baselines/exact_product.h"
+#include "bench/experiment/baselines/int8_kernels.h"
 #include "bench/experiment/baselines/libraries.h"
 #include "maddness/maddness.h"
 #include "src/common/aligned.h"
@@ -112,19 +114,51 @@ class ExactMethod : public Method {
   Prepared products_[2];  // row-major A, column-major A
 };
 
+// oneDNN's ISA names (dnnl::cpu_isa), best first; each value's bits include those of the ISAs
+// it extends.
+struct IsaName {
+  dnnl::cpu_isa isa;
+  const char* name;
+};
+constexpr IsaName kIsaNames[] = {
+    {dnnl::cpu_isa::avx512_core_amx, "avx512_core_amx"},
+    {dnnl::cpu_isa::avx512_core_bf16, "avx512_core_bf16"},
+    {dnnl::cpu_isa::avx512_core_vnni, "avx512_core_vnni"},
+    {dnnl::cpu_isa::avx512_core, "avx512_core"},
+    {dnnl::cpu_isa::avx2_vnni, "avx2_vnni"},
+    {dnnl::cpu_isa::avx2, "avx2"},
+    {dnnl::cpu_isa::avx, "avx"},
+    {dnnl::cpu_isa::sse41, "sse41"},
+};
+
+bool IsaIncludes(dnnl::cpu_isa isa, dnnl::cpu_isa part) {
+  const auto bits = static_cast<unsigned>(isa), part_bits = static_cast<unsigned>(part);
+  return (bits & part_bits) == part_bits;
+}
+
 class ScalarQuantizeMethod : public Method {
  public:
-  ScalarQuantizeMethod() : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {}
-  std::string name() const override { return "ScalarQuantize"; }
-  std::string params() const override { return "int8"; }
-  std::string library() const override {
-    return OneDnnName() + ": u8 x s8 matmul; A quantized by a C++ loop";
+  explicit ScalarQuantizeMethod(Int8Codes codes)
+      : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
+    const Int8Path path = OneDnnInt8Path();
+    isa_name_ = path.isa;
+    full_codes_ = codes == Int8Codes::kFull || (codes == Int8Codes::kCpu && path.vnni);
+    if (full_codes_ && !path.vnni) {
+      throw Error("int8 codes 0..255: oneDNN's int8 kernels on this CPU (ISA " + path.isa +
+                  ") are not VNNI and would saturate; use codes 0..127");
+    }
+    levels_ = full_codes_ ? 255.0f : 127.0f;
+    vnni_ = path.vnni;
   }
-
-  // Largest code of A. Not 255: oneDNN's AVX2 kernels (no VNNI) sum pairs of u8 x s8 products
-  // in 16 bits with saturation (vpmaddubsw), so 2 * 255 * 127 would overflow; 2 * 127 * 127
-  // cannot. A VNNI CPU could use the full byte.
-  static constexpr float kLevels = 127.0f;
+  std::string name() const override { return "ScalarQuantize"; }
+  std::string params() const override {
+    return std::string("int8 ") + (vnni_ ? "VNNI" : "no VNNI") + " codes 0.." +
+           (full_codes_ ? "255" : "127") + " (oneDNN ISA " + isa_name_ + ")";
+  }
+  std::string library() const override {
+    return OneDnnName() + ": u8 x s8 matmul; A quantized and outputs de-quantized by the "
+           "suite's SIMD loops (" + SimdTarget() + ")";
+  }
 
   void Fit(const float*, std::size_t, const float* b, std::size_t d, std::size_t m, int) override {
     d_ = d;
@@ -149,87 +183,100 @@ class ScalarQuantizeMethod : public Method {
     prepared_n_ = 0;
   }
 
+  // Runs block by block (kBlockBytes): quantize the block's rows of A, multiply, de-quantize, so
+  // that the codes and the int32 sums stay in cache.
   void Apply(const float* a, std::size_t n, float* out, int threads) override {
+    if (n == 0) return;
     const int resolved = detail::ResolveThreads(threads);
     if (n != prepared_n_) Prepare(n);
-    // Per row: offset = min, step = (max - min) / kLevels, codes round((a - min) / step)
-    // (rounding by adding 1/2 and truncating: the values are >= 0, and std::nearbyint would be
-    // a library call per value).
-    ForEachRowRange(n, resolved, [&](std::size_t first, std::size_t last) {
-      for (std::size_t r = first; r < last; ++r) {
-        const float* row = a + r * d_;
-        float low = row[0], high = row[0];
-        for (std::size_t j = 1; j < d_; ++j) {
-          low = std::min(low, row[j]);
-          high = std::max(high, row[j]);
-        }
-        const float step = high > low ? (high - low) / kLevels : 1.0f;
-        const float inverse = 1.0f / step;
-        std::uint8_t* codes = a_quantized_.data() + r * d_;
-        for (std::size_t j = 0; j < d_; ++j) {
-          const float q = (row[j] - low) * inverse + 0.5f;
-          codes[j] = static_cast<std::uint8_t>(std::min(kLevels, q));
-        }
-        a_offset_[r] = low;
-        a_scale_[r] = step;
-      }
-    });
     omp_set_num_threads(resolved);
-    matmul_.execute(
-        stream_,
-        {{DNNL_ARG_SRC, a_memory_}, {DNNL_ARG_WEIGHTS, b_memory_}, {DNNL_ARG_DST, acc_memory_}});
-    stream_.wait();
-    // sum_j a_j b_j ~ b_scale * (a_scale * sum_j qa_j qb_j + a_offset * sum_j qb_j).
-    ForEachRowRange(n, resolved, [&](std::size_t first, std::size_t last) {
-      for (std::size_t r = first; r < last; ++r) {
-        const std::int32_t* acc = accumulators_.data() + r * m_;
-        float* y = out + r * m_;
-        for (std::size_t col = 0; col < m_; ++col) {
-          y[col] = b_scale_[col] *
-                   (a_scale_[r] * static_cast<float>(acc[col]) + a_offset_[r] * b_code_sums_[col]);
-        }
-      }
-    });
+    for (std::size_t first = 0; first < n; first += block_rows_) {
+      const std::size_t rows = std::min(block_rows_, n - first);
+      // Per row: offset = min, step = (max - min) / levels, codes rounded to the nearest level
+      // (int8_kernels.h, SIMD).
+      ForEachRowRange(rows, resolved, [&](std::size_t begin, std::size_t end) {
+        QuantizeRowsU8(a + (first + begin) * d_, end - begin, d_, levels_,
+                       a_quantized_.data() + begin * d_, a_offset_.data() + first + begin,
+                       a_scale_.data() + first + begin);
+      });
+      Block& block = rows == block_rows_ ? blocks_[0] : blocks_[1];
+      block.matmul.execute(stream_, block.args);
+      stream_.wait();
+      // sum_j a_j b_j ~ b_scale * (a_scale * sum_j qa_j qb_j + a_offset * sum_j qb_j).
+      ForEachRowRange(rows, resolved, [&](std::size_t begin, std::size_t end) {
+        DequantizeRows(accumulators_.data() + begin * m_, end - begin, m_,
+                       a_offset_.data() + first + begin, a_scale_.data() + first + begin,
+                       b_scale_.data(), b_code_sums_.data(), out + (first + begin) * m_);
+      });
+    }
   }
 
  private:
+  // Bytes of codes and int32 sums per block of rows (half of a 1 MB L2 cache).
+  static constexpr std::size_t kBlockBytes = std::size_t{1} << 19;
+
+  // A matmul primitive for one block's row count, with its arguments.
+  struct Block {
+    dnnl::matmul matmul;
+    std::unordered_map<int, dnnl::memory> args;
+  };
+
+  // Creates the matmul primitives for n rows (once per n: one for the full blocks, one for the
+  // last, shorter block) and packs B for them.
   void Prepare(std::size_t n) {
     using dnnl::memory;
-    const auto rows = static_cast<memory::dim>(n);
-    const auto depth = static_cast<memory::dim>(d_);
-    const auto cols = static_cast<memory::dim>(m_);
-    const memory::desc a_desc({rows, depth}, memory::data_type::u8, memory::format_tag::ab);
-    const memory::desc b_user_desc({depth, cols}, memory::data_type::s8, memory::format_tag::ab);
-    const memory::desc b_any_desc({depth, cols}, memory::data_type::s8, memory::format_tag::any);
-    const memory::desc acc_desc({rows, cols}, memory::data_type::s32, memory::format_tag::ab);
-    const dnnl::matmul::primitive_desc primitive_desc(
-        dnnl::matmul::desc(a_desc, b_any_desc, acc_desc), engine_);
-    a_quantized_.assign(n * d_, 0);
-    accumulators_.assign(n * m_, 0);
+    block_rows_ = std::max<std::size_t>(256, kBlockBytes / (d_ + 4 * m_)) / 64 * 64;
+    block_rows_ = std::min(block_rows_, n);
+    a_quantized_.assign(block_rows_ * d_, 0);
+    accumulators_.assign(block_rows_ * m_, 0);
     a_offset_.assign(n, 0.0f);
     a_scale_.assign(n, 0.0f);
-    a_memory_ = memory(a_desc, engine_, a_quantized_.data());
-    acc_memory_ = memory(acc_desc, engine_, accumulators_.data());
-    memory b_user(b_user_desc, engine_, b_quantized_.data());
-    b_memory_ = memory(primitive_desc.weights_desc(), engine_);
-    dnnl::reorder(b_user, b_memory_).execute(stream_, b_user, b_memory_);
-    stream_.wait();
-    matmul_ = dnnl::matmul(primitive_desc);
+    const auto depth = static_cast<memory::dim>(d_);
+    const auto cols = static_cast<memory::dim>(m_);
+    const memory::desc b_user_desc({depth, cols}, memory::data_type::s8, memory::format_tag::ab);
+    const memory::desc b_any_desc({depth, cols}, memory::data_type::s8, memory::format_tag::any);
+    const std::size_t row_counts[2] = {block_rows_, n % block_rows_};
+    for (int i = 0; i < 2; ++i) {
+      blocks_[i] = Block();
+      if (row_counts[i] == 0) continue;
+      const auto rows = static_cast<memory::dim>(row_counts[i]);
+      const memory::desc a_desc({rows, depth}, memory::data_type::u8, memory::format_tag::ab);
+      const memory::desc acc_desc({rows, cols}, memory::data_type::s32, memory::format_tag::ab);
+      const dnnl::matmul::primitive_desc primitive_desc(
+          dnnl::matmul::desc(a_desc, b_any_desc, acc_desc), engine_);
+      if (i == 0) {
+        // Both primitives take B in the same packed layout (it depends on K and N only).
+        memory b_user(b_user_desc, engine_, b_quantized_.data());
+        b_memory_ = memory(primitive_desc.weights_desc(), engine_);
+        dnnl::reorder(b_user, b_memory_).execute(stream_, b_user, b_memory_);
+        stream_.wait();
+      } else if (primitive_desc.weights_desc() != b_memory_.get_desc()) {
+        throw Error("int8 baseline: oneDNN packs B differently for " + std::to_string(n) +
+                    " rows and " + std::to_string(row_counts[i]) + " rows");
+      }
+      blocks_[i].matmul = dnnl::matmul(primitive_desc);
+      blocks_[i].args = {{DNNL_ARG_SRC, memory(a_desc, engine_, a_quantized_.data())},
+                         {DNNL_ARG_WEIGHTS, b_memory_},
+                         {DNNL_ARG_DST, memory(acc_desc, engine_, accumulators_.data())}};
+    }
     prepared_n_ = n;
   }
 
   dnnl::engine engine_;
   dnnl::stream stream_;
+  bool vnni_ = false, full_codes_ = false;
+  float levels_ = 127.0f;  // largest code of A
+  std::string isa_name_;
   std::size_t d_ = 0, m_ = 0;
   std::vector<float> b_scale_;
   std::vector<std::int8_t> b_quantized_;
   std::vector<float> b_code_sums_;
-  std::size_t prepared_n_ = 0;
-  std::vector<std::uint8_t> a_quantized_;
-  std::vector<std::int32_t> accumulators_;
-  std::vector<float> a_offset_, a_scale_;
-  dnnl::memory a_memory_, b_memory_, acc_memory_;
-  dnnl::matmul matmul_;
+  std::size_t prepared_n_ = 0, block_rows_ = 0;
+  std::vector<std::uint8_t> a_quantized_;   // codes of one block
+  std::vector<std::int32_t> accumulators_;  // int32 sums of one block
+  std::vector<float> a_offset_, a_scale_;   // per row of A
+  dnnl::memory b_memory_;
+  Block blocks_[2];  // full blocks, the last block
 };
 
 class BoltMethod : public Method {
@@ -676,7 +723,24 @@ void Method::ApplyRaw(const float*, std::size_t, bool, int) {
 std::unique_ptr<Method> MakeExact(const std::string& library) {
   return std::make_unique<ExactMethod>(library);
 }
-std::unique_ptr<Method> MakeScalarQuantize() { return std::make_unique<ScalarQuantizeMethod>(); }
+Int8Path OneDnnInt8Path() {
+  const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+  Int8Path path;
+  path.isa = "unknown";
+  for (const IsaName& known : kIsaNames) {
+    if (IsaIncludes(isa, known.isa)) {
+      path.isa = known.name;
+      break;
+    }
+  }
+  path.vnni = IsaIncludes(isa, dnnl::cpu_isa::avx512_core_vnni) ||
+              IsaIncludes(isa, dnnl::cpu_isa::avx2_vnni);
+  return path;
+}
+
+std::unique_ptr<Method> MakeScalarQuantize(Int8Codes codes) {
+  return std::make_unique<ScalarQuantizeMethod>(codes);
+}
 std::unique_ptr<Method> MakeBolt(int num_codebooks) {
   return std::make_unique<BoltMethod>(num_codebooks);
 }

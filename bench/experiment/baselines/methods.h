@@ -62,12 +62,30 @@ class Method {
 // (cblas_sgemm). The suite times both and takes the faster as the exact time.
 std::unique_ptr<Method> MakeExact(const std::string& library);
 
-// 8-bit scalar quantization: A is quantized per row to uint8 codes 0..127 (offset min, step
-// range/127: the AVX2 int8 kernels saturate with larger codes, see methods.cc), B per
-// column to int8 (symmetric, step max|b|/127); oneDNN's u8 x s8 -> s32 matmul, then
-// de-quantization to float32 with the per-row and per-column scales and the offset term.
-// Apply (the timed call) includes quantizing A and de-quantizing the outputs.
-std::unique_ptr<Method> MakeScalarQuantize();
+// The int8 path oneDNN takes on this CPU: `isa` is oneDNN's effective ISA
+// (dnnl::get_effective_cpu_isa(), e.g. "avx512_core_bf16"; ONEDNN_MAX_CPU_ISA lowers it), `vnni`
+// whether it includes VNNI (avx512_core_vnni or avx2_vnni): oneDNN 2.6's int8 matmul then sums
+// u8 x s8 products exactly in 32 bits. Without VNNI (avx2, avx512_core) its kernels add pairs of
+// u8 x s8 products in saturating 16 bits (vpmaddubsw): 255 * 127 * 2 saturates.
+struct Int8Path {
+  std::string isa;
+  bool vnni = false;
+};
+Int8Path OneDnnInt8Path();
+
+// The codes of A in the int8 baseline: kCpu picks 0..255 where the path is VNNI and 0..127
+// elsewhere (2 * 127 * 127 cannot saturate 16 bits; 2 * 255 * 127 can); kFull and kHalf force
+// 0..255 and 0..127 (tests; kFull is an error without VNNI).
+enum class Int8Codes { kCpu, kFull, kHalf };
+
+// 8-bit scalar quantization: A is quantized per row to uint8 codes 0..L, L = 255 or 127 (see
+// Int8Codes; offset min, step range/L), B per column to int8 (symmetric, step max|b|/127);
+// oneDNN's u8 x s8 -> s32 matmul (primitive created once per row count), then de-quantization to
+// float32 with the per-row and per-column scales and the offset term. Quantizing A and
+// de-quantizing are SIMD loops with the library's runtime dispatch (int8_kernels.h). Apply (the
+// timed call) includes quantizing A and de-quantizing the outputs. params() names the path, e.g.
+// "int8 VNNI codes 0..255 (oneDNN ISA avx512_core_bf16)".
+std::unique_ptr<Method> MakeScalarQuantize(Int8Codes codes = Int8Codes::kCpu);
 
 // Bolt-style product quantization: the D columns are cut into C contiguous subspaces; k-means
 // (k-means++ start, 16 Lloyd iterations) with 16 centroids per subspace (learned on at most

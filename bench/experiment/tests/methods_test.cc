@@ -103,17 +103,95 @@ TEST(ExperimentMethodsTest, PcaWithFullRankIsExact) {
 
 TEST(ExperimentMethodsTest, ScalarQuantizeErrorIsSmall) {
   // Positive B: many pairs of adjacent u8 x s8 products are large, so a kernel that saturated
-  // 16-bit pair sums (AVX2 without VNNI, with codes up to 255) would fail this error bound.
+  // 16-bit pair sums (AVX2 without VNNI, with codes up to 255) would fail these error bounds.
   Problem problem = MakeProblem(20, 333, 256, 9, 3, /*positive_b=*/true);
+  // B holds whole numbers up to 127 in every column, which its int8 codes represent exactly: the
+  // error is A's quantization alone.
+  for (float& value : problem.b) value = std::min(127.0f, std::round(value * 40.0f));
+  for (std::size_t c = 0; c < problem.m; ++c) problem.b[c] = 127.0f;
   for (float& value : problem.a_test) value *= 100.0f;
-  for (double& value : problem.exact) value *= 100.0;
-  const std::unique_ptr<Method> method = MakeScalarQuantize();
-  const double error = Nmse(problem.exact, FitApply(method.get(), problem));
-  EXPECT_LT(error, 1e-3);
-  EXPECT_GT(error, 0.0);  // it does quantize
-  // Same results on two threads, and after a second call with another row count.
-  const std::vector<double> two_threads = FitApply(method.get(), problem, 2);
-  EXPECT_LT(Nmse(problem.exact, two_threads), 1e-3);
+  problem.exact.assign(problem.n_test * problem.m, 0.0);
+  for (std::size_t r = 0; r < problem.n_test; ++r) {
+    for (std::size_t j = 0; j < problem.d; ++j) {
+      for (std::size_t c = 0; c < problem.m; ++c) {
+        problem.exact[r * problem.m + c] +=
+            static_cast<double>(problem.a_test[r * problem.d + j]) * problem.b[j * problem.m + c];
+      }
+    }
+  }
+  const bool vnni = OneDnnInt8Path().vnni;
+  double error_half = 0.0;
+  for (const Int8Codes codes : {Int8Codes::kHalf, Int8Codes::kCpu, Int8Codes::kFull}) {
+    if (codes == Int8Codes::kFull && !vnni) {
+      EXPECT_THROW(MakeScalarQuantize(codes), Error);
+      continue;
+    }
+    const std::unique_ptr<Method> method = MakeScalarQuantize(codes);
+    const bool full = codes == Int8Codes::kFull || (codes == Int8Codes::kCpu && vnni);
+    EXPECT_NE(method->params().find(full ? "codes 0..255" : "codes 0..127"), std::string::npos)
+        << method->params();
+    const double error = Nmse(problem.exact, FitApply(method.get(), problem));
+    EXPECT_LT(error, 1e-3) << method->params();
+    EXPECT_GT(error, 0.0);  // it does quantize
+    if (codes == Int8Codes::kHalf) error_half = error;
+    // Twice the levels: about a quarter of the squared error (a saturating kernel: far more).
+    if (full) {
+      EXPECT_LT(error, 0.5 * error_half) << method->params();
+    }
+    // Same results on two threads, and after a second call with another row count.
+    const std::vector<double> two_threads = FitApply(method.get(), problem, 2);
+    EXPECT_LT(Nmse(problem.exact, two_threads), 1e-3);
+    // No rows: nothing to compute or write.
+    method->Apply(problem.a_test.data(), 0, nullptr, 1);
+  }
+}
+
+TEST(ExperimentMethodsTest, ScalarQuantizeFollowsItsDefinition) {
+  // 2500 rows of D = 251: more than one block of rows (the blocks hold about 1800 rows here), the
+  // last one shorter; then rows shorter than a vector (D = 3). Columns and outputs not a multiple
+  // of the vector length. Every output is the documented quantization, computed here in scalar
+  // code.
+  for (const Problem& problem :
+       {MakeProblem(10, 2500, 251, 9, 4), MakeProblem(10, 300, 3, 17, 5)}) {
+    const bool vnni = OneDnnInt8Path().vnni;
+    for (const Int8Codes codes : {Int8Codes::kHalf, Int8Codes::kCpu}) {
+      const float levels = codes == Int8Codes::kCpu && vnni ? 255.0f : 127.0f;
+      const std::unique_ptr<Method> method = MakeScalarQuantize(codes);
+      const std::vector<double> out = FitApply(method.get(), problem);
+      const std::size_t d = problem.d, m = problem.m;
+      std::vector<float> b_step(m);
+      std::vector<std::int64_t> b_codes(d * m), b_sum(m, 0);
+      for (std::size_t c = 0; c < m; ++c) {
+        float largest = 0.0f;
+        for (std::size_t j = 0; j < d; ++j)
+          largest = std::max(largest, std::fabs(problem.b[j * m + c]));
+        b_step[c] = largest / 127.0f;
+        for (std::size_t j = 0; j < d; ++j) {
+          b_codes[j * m + c] =
+              static_cast<std::int64_t>(std::nearbyint(problem.b[j * m + c] / b_step[c]));
+          b_sum[c] += b_codes[j * m + c];
+        }
+      }
+      std::size_t mismatches = 0;
+      for (std::size_t r = 0; r < problem.n_test; ++r) {
+        const float* row = problem.a_test.data() + r * d;
+        const float low = *std::min_element(row, row + d), high = *std::max_element(row, row + d);
+        const float step = (high - low) / levels, inverse = 1.0f / step;
+        for (std::size_t c = 0; c < m; ++c) {
+          std::int64_t sum = 0;
+          for (std::size_t j = 0; j < d; ++j) {
+            const float code = std::min(levels, std::trunc((row[j] - low) * inverse + 0.5f));
+            sum += static_cast<std::int64_t>(code) * b_codes[j * m + c];
+          }
+          const float expected =
+              b_step[c] * (step * static_cast<float>(sum) + low * static_cast<float>(b_sum[c]));
+          if (std::fabs(out[r * m + c] - expected) > 1e-5 * (1.0 + std::fabs(expected)))
+            ++mismatches;
+        }
+      }
+      EXPECT_EQ(mismatches, 0u) << method->params();
+    }
+  }
 }
 
 // Expects the sketch that make(trial) returns to be unbiased over 300 independent trials on a
