@@ -158,11 +158,19 @@ inline void BoltEncodeImpl(const BoltCodebooks& codebooks, const MatrixView& a,
     for (std::size_t pair = 0; pair < pairs; ++pair) {
       const std::size_t first = codebooks.begin[2 * pair];
       const std::size_t width = codebooks.begin[std::min(num_codebooks, 2 * pair + 2)] - first;
-      for (std::size_t r = 0; r < valid; ++r) {
-        const float* row = a.data + static_cast<std::ptrdiff_t>(block_row + r) * a.row_stride +
-                           static_cast<std::ptrdiff_t>(first) * a.col_stride;
+      if (a.row_stride == 1) {
         for (std::size_t j = 0; j < width; ++j) {
-          tile[j * kTileStride + r] = row[static_cast<std::ptrdiff_t>(j) * a.col_stride];
+          std::memcpy(tile.data() + j * kTileStride,
+                      a.data + block_row + static_cast<std::ptrdiff_t>(first + j) * a.col_stride,
+                      valid * sizeof(float));
+        }
+      } else {
+        for (std::size_t r = 0; r < valid; ++r) {
+          const float* row = a.data + static_cast<std::ptrdiff_t>(block_row + r) * a.row_stride +
+                             static_cast<std::ptrdiff_t>(first) * a.col_stride;
+          for (std::size_t j = 0; j < width; ++j) {
+            tile[j * kTileStride + r] = row[static_cast<std::ptrdiff_t>(j) * a.col_stride];
+          }
         }
       }
       for (std::size_t j = 0; j < width && valid < detail::kBlockRows; ++j) {
