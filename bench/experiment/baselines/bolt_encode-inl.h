@@ -131,7 +131,7 @@ HWY_INLINE void EncodePair(D d, const BoltCodebooks& codebooks, std::size_t pair
 // in address order. Between chunks the scores wait in RunScratch; each lane still adds its columns
 // in order, so the arithmetic is the reference's.
 inline constexpr std::size_t kRunRows = 16 * detail::kBlockRows;
-inline constexpr std::size_t kChunkColumns = 8;
+inline constexpr std::size_t kChunkColumns = 8;  // at most; the chunks of a codebook are even
 
 // Scratch space of EncodeColumnMajor for one run: 16 scores, the best score and its code per row.
 struct RunScratch {
@@ -161,8 +161,10 @@ HWY_NOINLINE void EncodeColumnMajorRun(D d, const BoltCodebooks& codebooks, cons
     const std::size_t width = codebooks.begin[c + 1] - first;
     const float* norms = codebooks.norms.data() + c * kBoltCentroids;
     for (int group = 0; group < kBoltCentroids; group += kGroup) {
-      for (std::size_t chunk = 0; chunk < width; chunk += kChunkColumns) {
-        const std::size_t chunk_end = std::min(width, chunk + kChunkColumns);
+      const std::size_t chunks = (width + kChunkColumns - 1) / kChunkColumns;
+      const std::size_t chunk_width = (width + chunks - 1) / chunks;
+      for (std::size_t chunk = 0; chunk < width; chunk += chunk_width) {
+        const std::size_t chunk_end = std::min(width, chunk + chunk_width);
         for (std::size_t r = 0; r < rows; r += lanes) {
           float* row_scores = scores + r * kBoltCentroids;
           V score[kGroup];
