@@ -2,7 +2,8 @@
 // uint16 and float32 output; column-major raw uint16, uint8 and float32 output),
 // de-quantization alone, encode + scan end to end (as Model::Apply does it, one task of 64
 // blocks at a time) and, when built with them, the exact float32 products
-// of oneDNN and OpenBLAS on the same shapes.
+// of oneDNN and OpenBLAS on the same shapes and the experiment suite's Bolt encoder (SIMD and its
+// scalar reference, BM_BoltEncode*).
 //
 //   build/bench/maddness_kernels_bench --benchmark_filter='Scan.*/10000/512/100/16'
 //
