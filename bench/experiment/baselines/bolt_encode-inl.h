@@ -14,14 +14,14 @@
 //
 // Data movement. Every value of A is read once (the subspaces are disjoint). Column-major A
 // (row_stride 1) is read in place (EncodeColumnMajorRun), in runs of 1024 rows, one codebook and
-// 8 of its columns at a time, the scores waiting in L2 between those chunks: reading a codebook
-// pair's columns side by side for 16 rows at a time, as the tile below is read, took 3-4x longer
-// on Fashion-MNIST (10000 x 784, C <= 32: 98 to 784 columns 40 KB apart, 21 ms against 5.5 ms on
-// AVX-512), and as long as the row-major path with its copy. Other layouts, and the last partial
-// block, are first copied 64 rows at a time, one codebook pair at a time, into a small transposed
-// tile [pair's columns][64 + 16] (the padding keeps the columns off the same L1 sets), which the
-// kernel then reads as column-major. The copy is loads and stores beside the kernel's 2 * 16
-// multiplies and adds per value.
+// at most 8 of its columns at a time, the scores waiting in L2 between those chunks. Reading a
+// codebook pair's columns side by side, one vector of rows at a time (as the tile below is read),
+// took 3-4x longer on Fashion-MNIST (10000 x 784, C <= 32: 98 to 784 columns 40 KB apart;
+// 21 ms against 5.5 ms on AVX-512), as long as the row-major path with its copy. Other layouts,
+// and the last partial block, are first copied 64 rows at a time, one codebook pair at a time,
+// into a small transposed tile [pair's columns][64 + 16] (the padding keeps the columns off the
+// same L1 sets), which the kernel then reads as column-major. The copy is a load and a store per
+// value beside the kernel's 16 multiplies and 16 adds.
 #if defined(MADDNESS_BENCH_EXPERIMENT_BASELINES_BOLT_ENCODE_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef MADDNESS_BENCH_EXPERIMENT_BASELINES_BOLT_ENCODE_INL_H_
 #undef MADDNESS_BENCH_EXPERIMENT_BASELINES_BOLT_ENCODE_INL_H_
@@ -133,7 +133,8 @@ HWY_INLINE void EncodePair(D d, const BoltCodebooks& codebooks, std::size_t pair
 inline constexpr std::size_t kRunRows = 16 * detail::kBlockRows;
 inline constexpr std::size_t kChunkColumns = 8;  // at most; the chunks of a codebook are even
 
-// Scratch space of EncodeColumnMajor for one run: 16 scores, the best score and its code per row.
+// Scratch space of EncodeColumnMajorRun for one run: 16 scores, the best score and its code per
+// row.
 struct RunScratch {
   detail::AlignedVector<float> scores = detail::AlignedVector<float>(kRunRows * kBoltCentroids);
   detail::AlignedVector<float> best = detail::AlignedVector<float>(kRunRows);
