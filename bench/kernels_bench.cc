@@ -2,7 +2,8 @@
 // uint16 and float32 output; column-major raw uint16, uint8 and float32 output),
 // de-quantization alone, encode + scan end to end (as Model::Apply does it, one task of 64
 // blocks at a time) and, when built with them, the exact float32 products
-// of oneDNN and OpenBLAS on the same shapes.
+// of oneDNN and OpenBLAS on the same shapes and the experiment suite's Bolt encoder (SIMD and its
+// scalar reference, BM_BoltEncode*).
 //
 //   build/bench/maddness_kernels_bench --benchmark_filter='Scan.*/10000/512/100/16'
 //
@@ -23,7 +24,9 @@
 #include <vector>
 
 #ifdef MADDNESS_WITH_BASELINES
+#include "bench/experiment/baselines/bolt_encode.h"
 #include "bench/experiment/baselines/exact_product.h"
+#include "src/common/targets.h"
 #endif
 #include "bench/lookup_peak.h"
 #include "maddness/maddness.h"
@@ -338,6 +341,46 @@ void BM_Exact(benchmark::State& state) {
 }
 void BM_OneDnnMatmul(benchmark::State& state) { BM_Exact<baselines::MakeOneDnnProduct>(state); }
 void BM_OpenBlasSgemm(benchmark::State& state) { BM_Exact<baselines::MakeOpenBlasProduct>(state); }
+
+// The experiment suite's Bolt encoder (bench/experiment/baselines/bolt_encode.h), SIMD or its
+// scalar reference, one task of 64 blocks at a time as the suite's Bolt does, on the same A as
+// BM_Encode; random Gaussian centroids (the encoder's speed does not depend on the values).
+template <bool kReference>
+void BM_BoltEncode(benchmark::State& state) {
+  Problem& p = GetProblem(state);
+  baselines::BoltCodebooks codebooks;
+  const auto num_codebooks = static_cast<std::size_t>(p.codebooks);
+  for (std::size_t c = 0; c <= num_codebooks; ++c) {
+    codebooks.begin.push_back(c * p.dim / num_codebooks);
+  }
+  std::mt19937 generator(3);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  codebooks.centroids.resize(p.dim * baselines::kBoltCentroids);
+  for (float& value : codebooks.centroids) value = normal(generator);
+  codebooks.norms.resize(num_codebooks * baselines::kBoltCentroids);
+  for (float& value : codebooks.norms) value = normal(generator);
+  AlignedVector<std::uint8_t> codes(PackedCodesBytes(p.rows, p.codebooks));
+  const std::size_t num_blocks = NumBlocks(p.rows);
+  const std::size_t task_bytes = kBlocksPerTask * CodePairs(p.codebooks) * kBlockRows;
+  for (auto _ : state) {
+    for (std::size_t first = 0; first < num_blocks; first += kBlocksPerTask) {
+      const std::size_t last = std::min(num_blocks, first + kBlocksPerTask);
+      std::uint8_t* out = codes.data() + first / kBlocksPerTask * task_bytes;
+      if (kReference) {
+        baselines::BoltEncodeRef(codebooks, p.view, first, last, out);
+      } else {
+        baselines::BoltEncode(codebooks, p.view, first, last, out);
+      }
+    }
+    benchmark::DoNotOptimize(codes.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["rows_per_s"] = benchmark::Counter(static_cast<double>(p.rows),
+                                                    benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(
+      (kReference ? std::string("reference") : SimdTargetName(baselines::BoltEncodeTarget())) +
+      (p.col_major ? " col-major" : " row-major"));
+}
 #endif  // MADDNESS_WITH_BASELINES
 
 // N, D, M, C, layout. N = 1,000,000 shapes allocate 2 GB for A.
@@ -402,6 +445,17 @@ void EncodePaperShapes(benchmark::internal::Benchmark* b) {
   b->Unit(benchmark::kMillisecond);
 }
 
+// Bolt's encoder on the suite's shapes: Fashion-MNIST (10000 x 784, C = 2, 16, 32, 64), digits
+// (10000 x 64) and the image filters (100000 x 27) at C = 16; both layouts.
+void BoltEncodeShapes(benchmark::internal::Benchmark* b) {
+  for (const std::int64_t layout : {1, 0}) {
+    for (const std::int64_t c : {2, 16, 32, 64}) b->Args({10000, 784, 10, c, layout});
+    b->Args({10000, 64, 10, 16, layout});
+    b->Args({100000, 27, 5, 16, layout});
+  }
+  b->Unit(benchmark::kMillisecond);
+}
+
 // The exact products do not depend on C.
 void ExactShapes(benchmark::internal::Benchmark* b) {
   for (const std::int64_t n : {10000, 1000000}) {
@@ -439,6 +493,8 @@ BENCHMARK(BM_EndToEndF32Threads)->Apply(ThreadShapes);
 #ifdef MADDNESS_WITH_BASELINES
 BENCHMARK(BM_OneDnnMatmul)->Apply(ExactShapes);
 BENCHMARK(BM_OpenBlasSgemm)->Apply(ExactShapes);
+BENCHMARK(BM_BoltEncode<false>)->Name("BM_BoltEncode")->Apply(BoltEncodeShapes);
+BENCHMARK(BM_BoltEncode<true>)->Name("BM_BoltEncodeRef")->Apply(BoltEncodeShapes);
 #endif
 
 }  // namespace

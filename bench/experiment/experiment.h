@@ -96,6 +96,9 @@ struct Point {
   // exact time.
   std::optional<double> time_raw_ms, speedup_raw;
   std::string raw_layout;
+  // The encoding step of time_ms alone (A to codes, same layout), for the methods that have one
+  // (Bolt).
+  std::optional<double> encode_ms;
   // The time to store timed_rows x m float32 values (memset into the same output buffer), timed
   // with the methods: no method that writes the float32 output can be faster, so exact time /
   // output_write_ms is the largest speedup any of them can reach on this machine.

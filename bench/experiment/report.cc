@@ -50,6 +50,7 @@ nlohmann::ordered_json PointJson(const Point& point, const Machine& machine, int
   json["time_raw_ms"] = optional(point.time_raw_ms);
   json["speedup_raw"] = optional(point.speedup_raw);
   json["raw_layout"] = point.raw_layout;
+  json["encode_ms"] = optional(point.encode_ms);
   json["output_write_ms"] = optional(point.output_write_ms);
   json["speedup_ceiling"] = optional(point.speedup_ceiling);
   json["fit_seconds"] = optional(point.fit_seconds);

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "bench/experiment/baselines/bolt_encode.h"
 #include "bench/experiment/baselines/exact_product.h"
 #include "bench/experiment/baselines/int8_kernels.h"
 #include "bench/experiment/baselines/libraries.h"
@@ -285,7 +286,7 @@ class BoltMethod : public Method {
   std::string name() const override { return "Bolt"; }
   std::string params() const override { return "C=" + std::to_string(num_codebooks_); }
   std::string library() const override {
-    return "C++ encoder (GCC vector extensions), maddness " + SimdTarget() + " scan";
+    return "the suite's SIMD Bolt encoder and maddness's scan (" + SimdTarget() + ")";
   }
 
   void Fit(const float* a_train, std::size_t n_train, const float* b, std::size_t d, std::size_t m,
@@ -324,9 +325,41 @@ class BoltMethod : public Method {
     }
     tables_ = detail::QuantizeTables(float_tables, num_codebooks_, m, Aggregation::kExactSum,
                                      TableScale::kGlobal);
+    // The encoder's copy of the codebooks: the transposed centroids one after the other (D x 16).
+    encoder_.begin = begin_;
+    encoder_.centroids.clear();
+    encoder_.norms.clear();
+    for (std::size_t c = 0; c < codebooks; ++c) {
+      encoder_.centroids.insert(encoder_.centroids.end(), centroids_[c].begin(),
+                                centroids_[c].end());
+      encoder_.norms.insert(encoder_.norms.end(), norms_[c].begin(), norms_[c].end());
+    }
   }
 
   void Apply(const float* a, std::size_t n, float* out, int threads) override {
+    ApplyView(MatrixView::RowMajor(a, n, d_), out, threads);
+  }
+  bool has_column_major() const override { return true; }
+  void ApplyColumnMajor(const float* a, std::size_t n, float* out, int threads) override {
+    ApplyView(MatrixView::ColMajor(a, n, d_), out, threads);
+  }
+  bool has_encode() const override { return true; }
+  void Encode(const float* a, std::size_t n, bool col_major, int threads) override {
+    const MatrixView view =
+        col_major ? MatrixView::ColMajor(a, n, d_) : MatrixView::RowMajor(a, n, d_);
+    codes_.resize(detail::PackedCodesBytes(n, num_codebooks_));
+    const std::size_t block_bytes = detail::PackedBlockBytes(num_codebooks_);
+    ForEachRowRange(n, detail::ResolveThreads(threads), [&](std::size_t first, std::size_t last) {
+      const std::size_t first_block = first / detail::kBlockRows;
+      BoltEncode(encoder_, view, first_block, detail::NumBlocks(last),
+                 codes_.data() + first_block * block_bytes);
+    });
+  }
+
+ private:
+  // Encodes A (SIMD, bolt_encode.h) and scans the codes, in tasks of kRowsPerTask rows.
+  void ApplyView(const MatrixView& a, float* out, int threads) {
+    const std::size_t n = a.rows;
     const std::size_t pairs = static_cast<std::size_t>(detail::CodePairs(num_codebooks_));
     detail::ScanArgs args;
     args.num_rows = n;
@@ -339,14 +372,8 @@ class BoltMethod : public Method {
       thread_local detail::AlignedVector<std::uint8_t> packed;
       const std::size_t first_block = first / detail::kBlockRows;
       const std::size_t last_block = detail::NumBlocks(last);
-      packed.assign((last_block - first_block) * pairs * detail::kBlockRows, 0);
-      for (std::size_t r = first; r < last; ++r) {
-        for (std::size_t c = 0; c < static_cast<std::size_t>(num_codebooks_); ++c) {
-          const int code = NearestCentroid(a + r * d_, c);
-          packed[detail::PackedByteOffset(r - first_block * detail::kBlockRows, c / 2, pairs)] |=
-              detail::CodeBits(code, static_cast<int>(c));
-        }
-      }
+      packed.resize((last_block - first_block) * pairs * detail::kBlockRows);
+      BoltEncode(encoder_, a, first_block, last_block, packed.data());
       detail::ScanArgs task_args = args;
       task_args.packed_codes = packed.data();
       detail::ScanDequantizeBlocks(task_args, tables_.out_scale.data(), tables_.out_offset.data(),
@@ -354,37 +381,18 @@ class BoltMethod : public Method {
     });
   }
 
- private:
   // Centroids of codebook c are stored transposed, [j][k], so that the 16 distances of a row
   // are computed together (16 lanes of k).
   float Centroid(std::size_t c, std::size_t j, int k) const {
     return centroids_[c][j * kNumPrototypes + static_cast<std::size_t>(k)];
   }
 
-  // argmin_k ||x - centroid_k||^2 = argmin_k (||centroid_k||^2 - 2 x . centroid_k).
-  // The 16 scores are four 4-lane vectors (GCC vector extension, SSE on the baseline x86-64
-  // build): a plain loop over k is vectorized along j instead, about 20x slower.
+  // argmin_k ||x - centroid_k||^2 = argmin_k (||centroid_k||^2 - 2 x . centroid_k), by the
+  // encoder's scalar reference (bolt_encode.h).
   int NearestCentroid(const float* row, std::size_t c) const {
-    using Lanes = float __attribute__((vector_size(16)));
     const std::size_t first = begin_[c];
-    const std::size_t width = begin_[c + 1] - first;
-    const float* transposed = centroids_[c].data();
-    Lanes score[4];
-    std::memcpy(score, norms_[c].data(), sizeof(score));
-    for (std::size_t j = 0; j < width; ++j) {
-      const float x = -2.0f * row[first + j];
-      const Lanes broadcast = {x, x, x, x};
-      Lanes column[4];
-      std::memcpy(column, transposed + j * kNumPrototypes, sizeof(column));
-      for (int part = 0; part < 4; ++part) score[part] += broadcast * column[part];
-    }
-    float scores[kNumPrototypes];
-    std::memcpy(scores, score, sizeof(scores));
-    int best = 0;
-    for (int k = 1; k < kNumPrototypes; ++k) {
-      if (scores[k] < scores[best]) best = k;
-    }
-    return best;
+    return BoltNearestCentroid(row + first, 1, begin_[c + 1] - first, centroids_[c].data(),
+                               norms_[c].data());
   }
 
   // Lloyd's k-means in codebook c's subspace, initialized by k-means++ (fixed seed: each next
@@ -469,7 +477,9 @@ class BoltMethod : public Method {
   std::vector<std::size_t> begin_;
   std::vector<std::vector<float>> centroids_;
   std::vector<std::vector<float>> norms_;
+  BoltCodebooks encoder_;
   detail::Tables tables_;
+  detail::AlignedVector<std::uint8_t> codes_;  // Encode's codes
 };
 
 class MaddnessMethod : public Method {
@@ -718,6 +728,10 @@ void Method::ApplyColumnMajor(const float*, std::size_t, float*, int) {
 
 void Method::ApplyRaw(const float*, std::size_t, bool, int) {
   throw Error(name() + " has no raw output");
+}
+
+void Method::Encode(const float*, std::size_t, bool, int) {
+  throw Error(name() + " has no separate encoding step");
 }
 
 std::unique_ptr<Method> MakeExact(const std::string& library) {

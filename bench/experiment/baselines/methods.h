@@ -52,6 +52,11 @@ class Method {
   // `col_major`) into a buffer the method keeps. Throws Error when there is no such path.
   virtual bool has_raw_output() const { return false; }
   virtual void ApplyRaw(const float* a, std::size_t n, bool col_major, int threads);
+  // The encoding step of Apply alone, for the methods that encode A into codes before scanning
+  // them (has_encode(): Bolt), timed apart by the suite: encodes A (n x d, column-major when
+  // `col_major`) into a buffer the method keeps. Throws Error when there is no such step.
+  virtual bool has_encode() const { return false; }
+  virtual void Encode(const float* a, std::size_t n, bool col_major, int threads);
   // The fitted model as bytes, for the methods that have a model file (MADDNESS, MADDNESS-PQ),
   // empty otherwise. Equal non-empty bytes compute equal outputs at equal cost: the suite then
   // times the model once for both points.
@@ -90,9 +95,9 @@ std::unique_ptr<Method> MakeScalarQuantize(Int8Codes codes = Int8Codes::kCpu);
 // Bolt-style product quantization: the D columns are cut into C contiguous subspaces; k-means
 // (k-means++ start, 16 Lloyd iterations) with 16 centroids per subspace (learned on at most
 // `kBoltTrainRows` rows of A_train); a row is encoded by its nearest centroid in each subspace
-// (4-bit codes); the float tables centroid . B are quantized to bytes (one offset per codebook, one
-// scale) and scanned with the library's scan (exact 16-bit sums, as Bolt's "safe" accumulation).
-// Requires C <= D.
+// (4-bit codes, by the SIMD encoder of bolt_encode.h, on the library's SIMD target); the float
+// tables centroid . B are quantized to bytes (one offset per codebook, one scale) and scanned with
+// the library's scan (exact 16-bit sums, as Bolt's "safe" accumulation). Requires C <= D.
 inline constexpr std::size_t kBoltTrainRows = 50000;
 std::unique_ptr<Method> MakeBolt(int num_codebooks);
 

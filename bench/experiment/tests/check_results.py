@@ -126,6 +126,12 @@ def check_task(task, rows, classifier_tasks):
                 fail("%s: raw-output layout %r" % (name, row["raw_layout"]))
         elif time_raw is not None or speedup_raw is not None or row["raw_layout"]:
             fail("%s: a raw-output time for a method without raw outputs" % name)
+        encode_ms = number(row["encode_ms"])
+        if row["method"] == "Bolt":
+            if not (encode_ms and encode_ms > 0):
+                fail("%s: Bolt's encode time %r ms" % (name, encode_ms))
+        elif encode_ms is not None:
+            fail("%s: an encode time for a method without a separate encoding step" % name)
         write_ms, ceiling = number(row["output_write_ms"]), number(row["speedup_ceiling"])
         if not (write_ms and write_ms > 0 and ceiling and ceiling > 0):
             fail("%s: output write time %r ms, ceiling %r" % (name, write_ms, ceiling))

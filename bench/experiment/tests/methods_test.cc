@@ -374,9 +374,43 @@ TEST(ExperimentMethodsTest, ColumnMajorPathsMatchRowMajor) {
     // Same product up to float rounding (a different summation order in the GEMMs).
     EXPECT_LT(Nmse(row, std::vector<double>(col.begin(), col.end())), 1e-10) << method->name();
   }
+  // Bolt: the same codes from either layout, so the same outputs exactly; Encode alone works on
+  // both layouts.
   const std::unique_ptr<Method> bolt = MakeBolt(4);
-  EXPECT_FALSE(bolt->has_column_major());
-  EXPECT_THROW(bolt->ApplyColumnMajor(a_col.data(), problem.n_test, nullptr, 1), Error);
+  ASSERT_TRUE(bolt->has_column_major());
+  ASSERT_TRUE(bolt->has_encode());
+  const std::vector<double> row = FitApply(bolt.get(), problem);
+  std::vector<float> col(row.size(), NAN);
+  bolt->ApplyColumnMajor(a_col.data(), problem.n_test, col.data(), 2);
+  EXPECT_EQ(row, std::vector<double>(col.begin(), col.end()));
+  EXPECT_NO_THROW(bolt->Encode(a_col.data(), problem.n_test, true, 2));
+  EXPECT_NO_THROW(bolt->Encode(problem.a_test.data(), problem.n_test, false, 1));
+}
+
+// A method without the optional paths refuses them with an error that names it.
+TEST(ExperimentMethodsTest, OptionalPathsThrowWhereAbsent) {
+  class Plain : public Method {
+   public:
+    std::string name() const override { return "Plain"; }
+    std::string params() const override { return ""; }
+    std::string library() const override { return ""; }
+    void Fit(const float*, std::size_t, const float*, std::size_t, std::size_t, int) override {}
+    void Apply(const float*, std::size_t, float*, int) override {}
+  };
+  Plain plain;
+  EXPECT_FALSE(plain.has_column_major());
+  EXPECT_FALSE(plain.has_raw_output());
+  EXPECT_FALSE(plain.has_encode());
+  const float a[4] = {};
+  float out[4];
+  EXPECT_THROW(plain.ApplyColumnMajor(a, 2, out, 1), Error);
+  EXPECT_THROW(plain.ApplyRaw(a, 2, false, 1), Error);
+  try {
+    plain.Encode(a, 2, false, 1);
+    FAIL() << "Encode did not throw";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("Plain"), std::string::npos) << error.what();
+  }
 }
 
 }  // namespace
