@@ -154,6 +154,24 @@ def frontier_gaps(points, threshold):
     return gaps
 
 
+CODEBOOK_GRID = (2, 4, 8, 16, 32, 64)
+
+
+def bolt_ratios(points):
+    """{C: (Bolt's time / MADDNESS's time, Bolt's encode_ms or None)} at each C both have."""
+    times = {}
+    for point in points:
+        if point["method"] in ("MADDNESS", "Bolt") and point.get("codebooks") and point.get(
+                "time_ms"):
+            times[(point["method"], point["codebooks"])] = point
+    ratios = {}
+    for c in CODEBOOK_GRID:
+        ours, bolt = times.get(("MADDNESS", c)), times.get(("Bolt", c))
+        if ours and bolt:
+            ratios[c] = (bolt["time_ms"] / ours["time_ms"], bolt.get("encode_ms"))
+    return ratios
+
+
 def format_number(value, digits=4):
     if value is None:
         return "-"
@@ -255,6 +273,26 @@ def summary_markdown(settings, tasks):
         lines.append("| %s | %.1fx | %d | %s | %s |" % (
             task, threshold, len(there), "yes" if not gaps else "**no**",
             "; ".join(missed) or "-"))
+    lines.append("")
+    lines.append("## MADDNESS's speed over Bolt's at equal C")
+    lines.append("")
+    lines.append("Bolt's time over MADDNESS's (default tables), each in its faster layout of A; "
+                 "Bolt's encoding alone in parentheses (ms).")
+    lines.append("")
+    lines.append("| task | " + " | ".join("C=%d" % c for c in CODEBOOK_GRID) + " |")
+    lines.append("|---|" + "---|" * len(CODEBOOK_GRID))
+    for task, points in tasks.items():
+        ratios = bolt_ratios(points)
+        if not ratios:
+            continue
+        cells = []
+        for c in CODEBOOK_GRID:
+            if c not in ratios:
+                cells.append("-")
+                continue
+            ratio, encode_ms = ratios[c]
+            cells.append("%.1fx%s" % (ratio, " (%.3f)" % encode_ms if encode_ms else ""))
+        lines.append("| %s | %s |" % (task, " | ".join(cells)))
     lines.append("")
     lines.append("## MADDNESS against 8-bit scalar quantization")
     lines.append("")

@@ -42,7 +42,13 @@ assert [(p["method"], b["method"]) for p, b in gaps] == [("Bolt", "MADDNESS")], 
 points.append(point("Exact", 50.0, 0.70))
 gaps = pr.frontier_gaps(points, 10.0)
 assert [(p["method"], b) for p, b in gaps][-1] == ("Exact", None), gaps
+assert pr.bolt_ratios([
+    {"method": "MADDNESS", "codebooks": 16, "time_ms": 0.5},
+    {"method": "Bolt", "codebooks": 16, "time_ms": 2.0, "encode_ms": 1.5},
+    {"method": "Bolt", "codebooks": 8, "time_ms": 1.0}]) == {16: (4.0, 1.5)}
 PY
+grep -q "^## MADDNESS's speed over Bolt" "$out/summary.md" ||
+  { echo "plot_test: no Bolt table" >&2; exit 1; }
 grep -q "^## The frontier from" "$out/summary.md" ||
   { echo "plot_test: no frontier table" >&2; exit 1; }
 # A missing results folder is a clear error.
