@@ -1,6 +1,6 @@
-// Google Benchmark program for the experiment suite's int8 point: the suite's ScalarQuantize
-// method (Fit once, Apply timed) against a standalone oneDNN int8 product of the same shape, in
-// the same run, single thread. The standalone product is the yardstick of issue 22 ("within
+// Google Benchmark program for the experiment suite's int8 points: the suite's ScalarQuantize
+// method in both forms (Fit once, Apply timed) against a standalone oneDNN int8 product of the
+// same shape, in the same run, single thread. The standalone product is the yardstick of issue 22 ("within
 // 1.5x of a standalone oneDNN quantize + u8 x s8 matmul"); it is written here on its own, with
 // no code shared with the method:
 //   - quantize: oneDNN reorder f32 -> u8 of all of A with one scale and zero point (static
