@@ -1,8 +1,8 @@
 // Google Benchmark program for the experiment suite's int8 points: the suite's ScalarQuantize
 // method in both forms (Fit once, Apply timed) against a standalone oneDNN int8 product of the
-// same shape, in the same run, single thread. The standalone product is the yardstick of issue 22 ("within
-// 1.5x of a standalone oneDNN quantize + u8 x s8 matmul"); it is written here on its own, with
-// no code shared with the method:
+// same shape, in the same run, single thread. The standalone product is the yardstick of issue 22
+// ("within 1.5x of a standalone oneDNN quantize + u8 x s8 matmul"); it is written here on its own,
+// with no code shared with the method:
 //   - quantize: oneDNN reorder f32 -> u8 of all of A with one scale and zero point (static
 //     quantization: the scale comes from A's range, computed once outside the timed loop);
 //   - matmul: oneDNN u8 x s8 with the source zero point and per-column output scales, writing
