@@ -1,13 +1,15 @@
-// Google Benchmark program for the experiment suite's int8 point: the suite's ScalarQuantize
-// method (Fit once, Apply timed) against a standalone oneDNN int8 product of the same shape, in
-// the same run, single thread. The standalone product is the yardstick of issue 22 ("within
-// 1.5x of a standalone oneDNN quantize + u8 x s8 matmul"); it is written here on its own, with
-// no code shared with the method:
+// Google Benchmark program for the experiment suite's int8 points: the suite's ScalarQuantize
+// method in both forms (Fit once, Apply timed) against a standalone oneDNN int8 product of the
+// same shape, in the same run, single thread. The standalone product is the yardstick of issue 22
+// ("within 1.5x of a standalone oneDNN quantize + u8 x s8 matmul"); it is written here on its own,
+// with no code shared with the method:
 //   - quantize: oneDNN reorder f32 -> u8 of all of A with one scale and zero point (static
 //     quantization: the scale comes from A's range, computed once outside the timed loop);
 //   - matmul: oneDNN u8 x s8 with the source zero point and per-column output scales, writing
 //     float32 (de-quantization inside the matmul), B quantized per column and pre-packed.
-// Int8Matmul times the matmul alone (u8 codes ready, s32 output), for reference.
+// Int8Method times the method with A quantized per row, Int8MethodStatic with static per-tensor
+// quantization (scale and zero point calibrated in Fit, as the yardstick's). Int8Matmul times the
+// matmul alone (u8 codes ready, s32 output), for reference.
 //
 //   taskset -c 1 build/bench/maddness_int8_bench --benchmark_filter='/10000/784/10$'
 //
@@ -169,11 +171,13 @@ void Int8Matmul(benchmark::State& state) {
   }
 }
 
-// The suite's method: Fit once (on A itself), Apply timed on one thread.
-void Int8Method(benchmark::State& state) {
+// The suite's method: Fit once (on A itself), Apply timed on one thread. Int8Method quantizes A
+// per row at run time, Int8MethodStatic with one scale and zero point calibrated in Fit.
+void RunMethod(benchmark::State& state, baselines::Int8Scales scales) {
   const std::size_t n = Arg(state, 0), d = Arg(state, 1), m = Arg(state, 2);
   const Inputs inputs = MakeInputs(n, d, m);
-  const std::unique_ptr<baselines::Method> method = baselines::MakeScalarQuantize();
+  const std::unique_ptr<baselines::Method> method =
+      baselines::MakeScalarQuantize(baselines::Int8Codes::kCpu, scales);
   method->Fit(inputs.a.data(), n, inputs.b.data(), d, m, 1);
   std::vector<float> c(n * m);
   method->Apply(inputs.a.data(), n, c.data(), 1);
@@ -187,9 +191,13 @@ void Int8Method(benchmark::State& state) {
                  detail::SimdTargetName(baselines::Int8KernelTarget()));
 }
 
+void Int8Method(benchmark::State& state) { RunMethod(state, baselines::Int8Scales::kPerRow); }
+
+void Int8MethodStatic(benchmark::State& state) { RunMethod(state, baselines::Int8Scales::kStatic); }
+
 }  // namespace maddness
 
-// Registers the three benchmarks shape by shape, so that the yardstick and the method of one
+// Registers the four benchmarks shape by shape, so that the yardstick and the method of one
 // shape run next to each other.
 int main(int argc, char** argv) {
   // The suite's timed shapes (docs/results.md): N, D, M.
@@ -211,6 +219,9 @@ int main(int argc, char** argv) {
         ->Args(shape)
         ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark("Int8Method", maddness::Int8Method)
+        ->Args(shape)
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark("Int8MethodStatic", maddness::Int8MethodStatic)
         ->Args(shape)
         ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark("Int8Matmul", maddness::Int8Matmul)

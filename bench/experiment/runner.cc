@@ -70,7 +70,14 @@ std::vector<Candidate> MethodGrid(const Task& task, const Settings& settings, st
   const std::vector<int> sketch_grid =
       settings.quick ? std::vector<int>{2, 8} : std::vector<int>{1, 2, 4, 8, 16, 32, 64};
   std::vector<Candidate> grid;
-  grid.push_back({[] { return baselines::MakeScalarQuantize(); }, std::nullopt, std::nullopt});
+  // Both int8 forms: A quantized per row at run time, and static per-tensor (calibrated on
+  // A_train).
+  for (const baselines::Int8Scales scales :
+       {baselines::Int8Scales::kPerRow, baselines::Int8Scales::kStatic}) {
+    grid.push_back(
+        {[scales] { return baselines::MakeScalarQuantize(baselines::Int8Codes::kCpu, scales); },
+         std::nullopt, std::nullopt});
+  }
   for (const int c : codebook_grid) {
     if (static_cast<std::size_t>(c) > d) continue;
     grid.push_back({[c] { return baselines::MakeMaddness(c, false); }, c, std::nullopt});

@@ -120,6 +120,29 @@ void QuantizeRowsU8Impl(const float* a, std::size_t rows, std::size_t d, float l
   }
 }
 
+void QuantizeStaticU8Impl(const float* a, std::size_t count, float scale, float zero_point,
+                          float levels, std::uint8_t* codes) {
+  const hn::ScalableTag<float> df;
+  const hn::RebindToSigned<decltype(df)> di;
+  const hn::Rebind<std::uint8_t, decltype(df)> du8;
+  const std::size_t lanes = hn::Lanes(df);
+  const std::size_t full = count - count % lanes;
+  const auto v_scale = hn::Set(df, scale), v_zero = hn::Set(df, zero_point);
+  const auto v_levels = hn::Set(df, levels), v_floor = hn::Zero(df);
+  // round(x * scale) + zero_point (round half to even), clamped to [0, levels] in float.
+  const auto quantize = [&](decltype(v_scale) v) {
+    const auto q = hn::Add(hn::Round(hn::Mul(v, v_scale)), v_zero);
+    return hn::DemoteTo(du8, hn::ConvertTo(di, hn::Min(v_levels, hn::Max(v_floor, q))));
+  };
+  for (std::size_t i = 0; i < full; i += lanes) {
+    hn::StoreU(quantize(hn::LoadU(df, a + i)), du8, codes + i);
+  }
+  if (full < count) {
+    StoreTail(du8, quantize(LoadTail(df, a + full, count - full, 0.0f)), codes + full,
+              count - full);
+  }
+}
+
 void DequantizeRowsImpl(const std::int32_t* acc, std::size_t rows, std::size_t m,
                         const float* a_offset, const float* a_step, const float* b_step,
                         const float* b_code_sums, float* out) {
@@ -161,6 +184,7 @@ HWY_AFTER_NAMESPACE();
 namespace maddness::baselines {
 
 HWY_EXPORT(QuantizeRowsU8Impl);
+HWY_EXPORT(QuantizeStaticU8Impl);
 HWY_EXPORT(DequantizeRowsImpl);
 HWY_EXPORT(Int8KernelTargetImpl);
 
@@ -168,6 +192,12 @@ void QuantizeRowsU8(const float* a, std::size_t rows, std::size_t d, float level
                     std::uint8_t* codes, float* offset, float* step) {
   detail::SelectSimdTarget();
   HWY_DYNAMIC_DISPATCH(QuantizeRowsU8Impl)(a, rows, d, levels, codes, offset, step);
+}
+
+void QuantizeStaticU8(const float* a, std::size_t count, float scale, float zero_point,
+                      float levels, std::uint8_t* codes) {
+  detail::SelectSimdTarget();
+  HWY_DYNAMIC_DISPATCH(QuantizeStaticU8Impl)(a, count, scale, zero_point, levels, codes);
 }
 
 void DequantizeRows(const std::int32_t* acc, std::size_t rows, std::size_t m, const float* a_offset,

@@ -139,8 +139,10 @@ bool IsaIncludes(dnnl::cpu_isa isa, dnnl::cpu_isa part) {
 
 class ScalarQuantizeMethod : public Method {
  public:
-  explicit ScalarQuantizeMethod(Int8Codes codes)
-      : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
+  ScalarQuantizeMethod(Int8Codes codes, Int8Scales scales)
+      : engine_(dnnl::engine::kind::cpu, 0),
+        stream_(engine_),
+        static_(scales == Int8Scales::kStatic) {
     const Int8Path path = OneDnnInt8Path();
     isa_name_ = path.isa;
     full_codes_ = codes == Int8Codes::kFull || (codes == Int8Codes::kCpu && path.vnni);
@@ -153,17 +155,32 @@ class ScalarQuantizeMethod : public Method {
   }
   std::string name() const override { return "ScalarQuantize"; }
   std::string params() const override {
-    return std::string("int8 ") + (vnni_ ? "VNNI" : "no VNNI") + " codes 0.." +
-           (full_codes_ ? "255" : "127") + " (oneDNN ISA " + isa_name_ + ")";
+    return std::string("int8 ") + (static_ ? "static per-tensor, " : "per-row, ") +
+           (vnni_ ? "VNNI" : "no VNNI") + " codes 0.." + (full_codes_ ? "255" : "127") +
+           " (oneDNN ISA " + isa_name_ + ")";
   }
   std::string library() const override {
-    return OneDnnName() + ": u8 x s8 matmul; A quantized and outputs de-quantized by the "
-           "suite's SIMD loops (" + SimdTarget() + ")";
+    return OneDnnName() +
+           ": u8 x s8 matmul; A quantized and outputs de-quantized by the "
+           "suite's SIMD loops (" +
+           SimdTarget() + ")";
   }
 
-  void Fit(const float*, std::size_t, const float* b, std::size_t d, std::size_t m, int) override {
+  void Fit(const float* a_train, std::size_t n_train, const float* b, std::size_t d, std::size_t m,
+           int) override {
     d_ = d;
     m_ = m;
+    if (static_) {
+      // A's range on A_train, widened to include 0 (so that 0 has an exact code).
+      float low = 0.0f, high = 0.0f;
+      for (std::size_t i = 0; i < n_train * d; ++i) {
+        low = std::min(low, a_train[i]);
+        high = std::max(high, a_train[i]);
+      }
+      static_step_ = high > low ? (high - low) / levels_ : 1.0f;
+      static_scale_ = 1.0f / static_step_;
+      static_zero_ = std::min(levels_, std::max(0.0f, std::nearbyint(-low * static_scale_)));
+    }
     b_scale_.assign(m, 0.0f);
     b_quantized_.assign(d * m, 0);
     b_code_sums_.assign(m, 0.0f);
@@ -193,9 +210,14 @@ class ScalarQuantizeMethod : public Method {
     omp_set_num_threads(resolved);
     for (std::size_t first = 0; first < n; first += block_rows_) {
       const std::size_t rows = std::min(block_rows_, n - first);
-      // Per row: offset = min, step = (max - min) / levels, codes rounded to the nearest level
-      // (int8_kernels.h, SIMD).
+      // Per row: offset = min, step = (max - min) / levels, codes rounded to the nearest level;
+      // or static: one scale and zero point (int8_kernels.h, SIMD).
       ForEachRowRange(rows, resolved, [&](std::size_t begin, std::size_t end) {
+        if (static_) {
+          QuantizeStaticU8(a + (first + begin) * d_, (end - begin) * d_, static_scale_,
+                           static_zero_, levels_, a_quantized_.data() + begin * d_);
+          return;
+        }
         QuantizeRowsU8(a + (first + begin) * d_, end - begin, d_, levels_,
                        a_quantized_.data() + begin * d_, a_offset_.data() + first + begin,
                        a_scale_.data() + first + begin);
@@ -230,8 +252,9 @@ class ScalarQuantizeMethod : public Method {
     block_rows_ = std::min(block_rows_, n);
     a_quantized_.assign(block_rows_ * d_, 0);
     accumulators_.assign(block_rows_ * m_, 0);
-    a_offset_.assign(n, 0.0f);
-    a_scale_.assign(n, 0.0f);
+    // Static: a ~ step * code - step * z, the same for every row.
+    a_offset_.assign(n, static_ ? -static_step_ * static_zero_ : 0.0f);
+    a_scale_.assign(n, static_ ? static_step_ : 0.0f);
     const auto depth = static_cast<memory::dim>(d_);
     const auto cols = static_cast<memory::dim>(m_);
     const memory::desc b_user_desc({depth, cols}, memory::data_type::s8, memory::format_tag::ab);
@@ -265,9 +288,12 @@ class ScalarQuantizeMethod : public Method {
 
   dnnl::engine engine_;
   dnnl::stream stream_;
+  bool static_ = false;  // Int8Scales::kStatic
   bool vnni_ = false, full_codes_ = false;
   float levels_ = 127.0f;  // largest code of A
   std::string isa_name_;
+  // kStatic: the step, its inverse and the zero point (an integer) from A_train.
+  float static_step_ = 1.0f, static_scale_ = 1.0f, static_zero_ = 0.0f;
   std::size_t d_ = 0, m_ = 0;
   std::vector<float> b_scale_;
   std::vector<std::int8_t> b_quantized_;
@@ -752,8 +778,8 @@ Int8Path OneDnnInt8Path() {
   return path;
 }
 
-std::unique_ptr<Method> MakeScalarQuantize(Int8Codes codes) {
-  return std::make_unique<ScalarQuantizeMethod>(codes);
+std::unique_ptr<Method> MakeScalarQuantize(Int8Codes codes, Int8Scales scales) {
+  return std::make_unique<ScalarQuantizeMethod>(codes, scales);
 }
 std::unique_ptr<Method> MakeBolt(int num_codebooks) {
   return std::make_unique<BoltMethod>(num_codebooks);

@@ -83,14 +83,25 @@ Int8Path OneDnnInt8Path();
 // 0..255 and 0..127 (tests; kFull is an error without VNNI).
 enum class Int8Codes { kCpu, kFull, kHalf };
 
-// 8-bit scalar quantization: A is quantized per row to uint8 codes 0..L, L = 255 or 127 (see
-// Int8Codes; offset min, step range/L), B per column to int8 (symmetric, step max|b|/127);
-// oneDNN's u8 x s8 -> s32 matmul (primitive created once per row count), then de-quantization to
-// float32 with the per-row and per-column scales and the offset term. Quantizing A and
-// de-quantizing are SIMD loops with the library's runtime dispatch (int8_kernels.h). Apply (the
-// timed call) includes quantizing A and de-quantizing the outputs. params() names the path, e.g.
-// "int8 VNNI codes 0..255 (oneDNN ISA avx512_core_bf16)".
-std::unique_ptr<Method> MakeScalarQuantize(Int8Codes codes = Int8Codes::kCpu);
+// How A is quantized in the int8 baseline. kPerRow: dynamically, per row (each row's range found
+// at run time). kStatic: one scale and zero point for all of A, calibrated on A_train in Fit (the
+// usual deployed form; values outside A_train's range clamp).
+enum class Int8Scales { kPerRow, kStatic };
+
+// 8-bit scalar quantization: A is quantized to uint8 codes 0..L, L = 255 or 127 (see Int8Codes),
+// B per column to int8 (symmetric, step max|b|/127); oneDNN's u8 x s8 -> s32 matmul (primitive
+// created once per row count), then de-quantization to float32 with the scales of A and B and the
+// offset term. A's quantization (Int8Scales):
+//   - kPerRow: per row, offset min, step (max - min)/L, code = round((a - min)/step);
+//   - kStatic: lo = min(0, min A_train), hi = max(0, max A_train), step = (hi - lo)/L (1 when
+//     hi == lo), scale = 1/step, zero point z = round(-lo * scale) clamped to [0, L];
+//     code = clamp(round(a * scale) + z, 0, L) (QuantizeStaticU8), a ~ step * (code - z).
+// Quantizing A and de-quantizing are SIMD loops with the library's runtime dispatch
+// (int8_kernels.h). Apply (the timed call) includes quantizing A and de-quantizing the outputs.
+// params() names the quantization and the path, e.g. "int8 static per-tensor, VNNI codes 0..255
+// (oneDNN ISA avx512_core_bf16)" or "int8 per-row, VNNI codes 0..255 (...)".
+std::unique_ptr<Method> MakeScalarQuantize(Int8Codes codes = Int8Codes::kCpu,
+                                           Int8Scales scales = Int8Scales::kPerRow);
 
 // Bolt-style product quantization: the D columns are cut into C contiguous subspaces; k-means
 // (k-means++ start, 16 Lloyd iterations) with 16 centroids per subspace (learned on at most

@@ -32,7 +32,8 @@ def number(value):
 
 
 def expected_params(d, m, classifier):
-    params = [("Exact", "oneDNN"), ("Exact", "OpenBLAS"), ("ScalarQuantize", "int8")]
+    params = [("Exact", "oneDNN"), ("Exact", "OpenBLAS"), ("ScalarQuantize", "int8 per-row"),
+              ("ScalarQuantize", "int8 static per-tensor")]
     for c in QUICK_CODEBOOKS:
         if c <= d:
             params += [("MADDNESS", "C=%d" % c), ("MADDNESS-PQ", "C=%d" % c), ("Bolt", "C=%d" % c)]
@@ -83,8 +84,10 @@ def check_task(task, rows, classifier_tasks):
         return
     d, m = int(rows[0]["d"]), int(rows[0]["m"])
     expected = expected_params(d, m, task in classifier_tasks)
-    # ScalarQuantize's params name its int8 path after "int8" (methods.h).
-    found = {(r["method"], "int8" if r["method"] == "ScalarQuantize" else r["params"]): r
+    # ScalarQuantize's params name its quantization of A, then its int8 path, after the comma
+    # (methods.h): "int8 per-row, VNNI codes ..." and "int8 static per-tensor, VNNI codes ...".
+    found = {(r["method"],
+              r["params"].split(",")[0] if r["method"] == "ScalarQuantize" else r["params"]): r
              for r in rows}
     missing = [p for p in expected if p not in found]
     if missing:

@@ -194,6 +194,80 @@ TEST(ExperimentMethodsTest, ScalarQuantizeFollowsItsDefinition) {
   }
 }
 
+TEST(ExperimentMethodsTest, StaticScalarQuantizeFollowsItsDefinition) {
+  // Static per-tensor quantization of A, calibrated on A_train. A_train has 10 rows and A_test
+  // thousands, so many test values fall outside the calibrated range and must clamp. As above:
+  // several blocks of rows with a shorter last one, then D = 3; odd D and M.
+  for (const Problem& problem :
+       {MakeProblem(10, 2500, 251, 9, 4), MakeProblem(10, 300, 3, 17, 5)}) {
+    const bool vnni = OneDnnInt8Path().vnni;
+    for (const Int8Codes codes : {Int8Codes::kHalf, Int8Codes::kCpu}) {
+      const float levels = codes == Int8Codes::kCpu && vnni ? 255.0f : 127.0f;
+      const std::unique_ptr<Method> method = MakeScalarQuantize(codes, Int8Scales::kStatic);
+      EXPECT_NE(method->params().find("int8 static per-tensor"), std::string::npos)
+          << method->params();
+      const std::vector<double> out = FitApply(method.get(), problem);
+      const std::size_t d = problem.d, m = problem.m;
+      // A's scale and zero point from A_train's range, widened to include 0.
+      float low = 0.0f, high = 0.0f;
+      for (const float value : problem.a_train) {
+        low = std::min(low, value);
+        high = std::max(high, value);
+      }
+      const float step = (high - low) / levels, scale = 1.0f / step;
+      const float zero = std::min(levels, std::max(0.0f, std::nearbyint(-low * scale)));
+      std::vector<float> b_step(m);
+      std::vector<std::int64_t> b_codes(d * m), b_sum(m, 0);
+      for (std::size_t c = 0; c < m; ++c) {
+        float largest = 0.0f;
+        for (std::size_t j = 0; j < d; ++j)
+          largest = std::max(largest, std::fabs(problem.b[j * m + c]));
+        b_step[c] = largest / 127.0f;
+        for (std::size_t j = 0; j < d; ++j) {
+          b_codes[j * m + c] =
+              static_cast<std::int64_t>(std::nearbyint(problem.b[j * m + c] / b_step[c]));
+          b_sum[c] += b_codes[j * m + c];
+        }
+      }
+      std::size_t mismatches = 0, clamped = 0;
+      for (std::size_t r = 0; r < problem.n_test; ++r) {
+        const float* row = problem.a_test.data() + r * d;
+        std::vector<std::int64_t> row_codes(d);
+        for (std::size_t j = 0; j < d; ++j) {
+          const float code = std::nearbyint(row[j] * scale) + zero;
+          if (code < 0.0f || code > levels) ++clamped;
+          row_codes[j] = static_cast<std::int64_t>(std::min(levels, std::max(0.0f, code)));
+        }
+        for (std::size_t c = 0; c < m; ++c) {
+          std::int64_t sum = 0;
+          for (std::size_t j = 0; j < d; ++j) sum += row_codes[j] * b_codes[j * m + c];
+          const float expected = b_step[c] * (step * static_cast<float>(sum) +
+                                              -step * zero * static_cast<float>(b_sum[c]));
+          if (std::fabs(out[r * m + c] - expected) > 1e-5 * (1.0 + std::fabs(expected)))
+            ++mismatches;
+        }
+      }
+      EXPECT_GT(clamped, 0u);  // the test does reach values outside the calibrated range
+      EXPECT_EQ(mismatches, 0u) << method->params();
+    }
+  }
+}
+
+TEST(ExperimentMethodsTest, StaticScalarQuantizeIsCloseOnCalibratedData) {
+  // A_test drawn like A_train and within its range (A_train holds A_test's rows): the error is
+  // A's and B's rounding alone, small.
+  Problem problem = MakeProblem(2000, 500, 77, 11, 6);
+  problem.a_train.insert(problem.a_train.end(), problem.a_test.begin(), problem.a_test.end());
+  problem.n_train += problem.n_test;
+  for (const Int8Codes codes : {Int8Codes::kHalf, Int8Codes::kCpu}) {
+    const std::unique_ptr<Method> fixed = MakeScalarQuantize(codes, Int8Scales::kStatic);
+    const double error = Nmse(problem.exact, FitApply(fixed.get(), problem));
+    EXPECT_LT(error, 1e-3) << fixed->params();
+    EXPECT_GT(error, 0.0);  // it does quantize
+    EXPECT_LT(Nmse(problem.exact, FitApply(fixed.get(), problem, 2)), 1e-3);
+  }
+}
+
 // Expects the sketch that make(trial) returns to be unbiased over 300 independent trials on a
 // problem made with `seed`: the mean's error falls like 1/trials (bias would not fall).
 template <typename Make>
