@@ -445,6 +445,7 @@ void EncodePaperShapes(benchmark::internal::Benchmark* b) {
   b->Unit(benchmark::kMillisecond);
 }
 
+#ifdef MADDNESS_WITH_BASELINES
 // Bolt's encoder on the suite's shapes: Fashion-MNIST (10000 x 784, C = 2, 16, 32, 64), digits
 // (10000 x 64) and the image filters (100000 x 27) at C = 16; both layouts.
 void BoltEncodeShapes(benchmark::internal::Benchmark* b) {
@@ -455,6 +456,7 @@ void BoltEncodeShapes(benchmark::internal::Benchmark* b) {
   }
   b->Unit(benchmark::kMillisecond);
 }
+#endif
 
 // The exact products do not depend on C.
 void ExactShapes(benchmark::internal::Benchmark* b) {
