@@ -378,8 +378,8 @@ struct FloatColumnStore {
     return hn::Add(hn::Mul(sums, hn::Set(df, scale)), hn::Set(df, offset));
   }
   template <class D16>
-  HWY_INLINE void Sums16(D16 /* d16 */, hn::Vec<D16> first, hn::Vec<D16> second,
-                         std::size_t valid, float* HWY_RESTRICT dst) const {
+  HWY_INLINE void Sums16(D16 /* d16 */, hn::Vec<D16> first, hn::Vec<D16> second, std::size_t valid,
+                         float* HWY_RESTRICT dst) const {
     const hn::Repartition<float, D16> df;
     const hn::RebindToSigned<decltype(df)> di;
     const hn::Half<D16> dh16;
