@@ -35,27 +35,27 @@ std::map<std::string, std::string> FirstProcessor() {
   return fields;
 }
 
-std::string IsaName(dnnl::cpu_isa isa) {
-  switch (isa) {
-    case dnnl::cpu_isa::sse41:
-      return "SSE4.1";
-    case dnnl::cpu_isa::avx:
-      return "AVX";
-    case dnnl::cpu_isa::avx2:
-      return "AVX2";
-    case dnnl::cpu_isa::avx2_vnni:
-      return "AVX2 VNNI";
-    case dnnl::cpu_isa::avx512_core:
-      return "AVX-512";
-    case dnnl::cpu_isa::avx512_core_vnni:
-      return "AVX-512 VNNI";
-    case dnnl::cpu_isa::avx512_core_bf16:
-      return "AVX-512 VNNI BF16";
-    case dnnl::cpu_isa::avx512_core_amx:
-      return "AVX-512 AMX";
-    default:
-      return "ISA " + std::to_string(static_cast<int>(isa));
-  }
+// oneDNN's instruction sets (dnnl::cpu_isa), best first, by oneDNN's own name and in words; each
+// value's bits include those of the sets it extends.
+struct IsaNames {
+  dnnl::cpu_isa isa;
+  const char* id;
+  const char* words;
+};
+constexpr IsaNames kIsaNames[] = {
+    {dnnl::cpu_isa::avx512_core_amx, "avx512_core_amx", "AVX-512 AMX"},
+    {dnnl::cpu_isa::avx512_core_bf16, "avx512_core_bf16", "AVX-512 VNNI BF16"},
+    {dnnl::cpu_isa::avx512_core_vnni, "avx512_core_vnni", "AVX-512 VNNI"},
+    {dnnl::cpu_isa::avx512_core, "avx512_core", "AVX-512"},
+    {dnnl::cpu_isa::avx2_vnni, "avx2_vnni", "AVX2 VNNI"},
+    {dnnl::cpu_isa::avx2, "avx2", "AVX2"},
+    {dnnl::cpu_isa::avx, "avx", "AVX"},
+    {dnnl::cpu_isa::sse41, "sse41", "SSE4.1"},
+};
+
+bool IsaIncludes(dnnl::cpu_isa isa, dnnl::cpu_isa part) {
+  const auto bits = static_cast<unsigned>(isa), part_bits = static_cast<unsigned>(part);
+  return (bits & part_bits) == part_bits;
 }
 
 }  // namespace
@@ -87,11 +87,27 @@ std::string CpuModel() {
   return "unknown (no model name in /proc/cpuinfo)";
 }
 
+OneDnnIsa OneDnnCpuIsa() {
+  const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+  OneDnnIsa result;
+  result.id = result.words = "unknown";
+  for (const IsaNames& known : kIsaNames) {
+    if (IsaIncludes(isa, known.isa)) {
+      result.id = known.id;
+      result.words = known.words;
+      break;
+    }
+  }
+  result.vnni = IsaIncludes(isa, dnnl::cpu_isa::avx512_core_vnni) ||
+                IsaIncludes(isa, dnnl::cpu_isa::avx2_vnni);
+  return result;
+}
+
 std::string OneDnnName() {
   const dnnl::version_t* version = dnnl::version();
   std::ostringstream text;
   text << "oneDNN " << version->major << '.' << version->minor << '.' << version->patch << ", "
-       << IsaName(dnnl::get_effective_cpu_isa()) << " kernels";
+       << OneDnnCpuIsa().words << " kernels";
   return text.str();
 }
 

@@ -16,6 +16,17 @@ namespace maddness::baselines {
 // saying why.
 std::string CpuModel();
 
+// The instruction set oneDNN's JIT uses on this CPU (dnnl::get_effective_cpu_isa();
+// ONEDNN_MAX_CPU_ISA lowers it): `id` in oneDNN's words ("avx512_core_bf16"), `words` for people
+// ("AVX-512 VNNI BF16"), both "unknown" for a set not listed; `vnni` whether it includes VNNI
+// (avx512_core_vnni or avx2_vnni).
+struct OneDnnIsa {
+  std::string id;
+  std::string words;
+  bool vnni = false;
+};
+OneDnnIsa OneDnnCpuIsa();
+
 // "oneDNN <version>, <ISA> kernels": the instruction set oneDNN's JIT uses on this CPU.
 std::string OneDnnName();
 

@@ -115,28 +115,6 @@ class ExactMethod : public Method {
   Prepared products_[2];  // row-major A, column-major A
 };
 
-// oneDNN's ISA names (dnnl::cpu_isa), best first; each value's bits include those of the ISAs
-// it extends.
-struct IsaName {
-  dnnl::cpu_isa isa;
-  const char* name;
-};
-constexpr IsaName kIsaNames[] = {
-    {dnnl::cpu_isa::avx512_core_amx, "avx512_core_amx"},
-    {dnnl::cpu_isa::avx512_core_bf16, "avx512_core_bf16"},
-    {dnnl::cpu_isa::avx512_core_vnni, "avx512_core_vnni"},
-    {dnnl::cpu_isa::avx512_core, "avx512_core"},
-    {dnnl::cpu_isa::avx2_vnni, "avx2_vnni"},
-    {dnnl::cpu_isa::avx2, "avx2"},
-    {dnnl::cpu_isa::avx, "avx"},
-    {dnnl::cpu_isa::sse41, "sse41"},
-};
-
-bool IsaIncludes(dnnl::cpu_isa isa, dnnl::cpu_isa part) {
-  const auto bits = static_cast<unsigned>(isa), part_bits = static_cast<unsigned>(part);
-  return (bits & part_bits) == part_bits;
-}
-
 class ScalarQuantizeMethod : public Method {
  public:
   ScalarQuantizeMethod(Int8Codes codes, Int8Scales scales)
@@ -764,18 +742,8 @@ std::unique_ptr<Method> MakeExact(const std::string& library) {
   return std::make_unique<ExactMethod>(library);
 }
 Int8Path OneDnnInt8Path() {
-  const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
-  Int8Path path;
-  path.isa = "unknown";
-  for (const IsaName& known : kIsaNames) {
-    if (IsaIncludes(isa, known.isa)) {
-      path.isa = known.name;
-      break;
-    }
-  }
-  path.vnni = IsaIncludes(isa, dnnl::cpu_isa::avx512_core_vnni) ||
-              IsaIncludes(isa, dnnl::cpu_isa::avx2_vnni);
-  return path;
+  const OneDnnIsa isa = OneDnnCpuIsa();
+  return {isa.id, isa.vnni};
 }
 
 std::unique_ptr<Method> MakeScalarQuantize(Int8Codes codes, Int8Scales scales) {

@@ -101,6 +101,30 @@ TEST(ExperimentMethodsTest, PcaWithFullRankIsExact) {
                Error);
 }
 
+// B as the int8 method documents it (methods.h), in scalar code: per column, step = max|b| / 127
+// and codes round(b / step); with each column's sum of codes.
+struct QuantizedB {
+  std::vector<float> step;
+  std::vector<std::int64_t> codes, code_sums;
+};
+QuantizedB QuantizeB(const Problem& problem) {
+  const std::size_t d = problem.d, m = problem.m;
+  QuantizedB out{std::vector<float>(m), std::vector<std::int64_t>(d * m),
+                 std::vector<std::int64_t>(m, 0)};
+  for (std::size_t c = 0; c < m; ++c) {
+    float largest = 0.0f;
+    for (std::size_t j = 0; j < d; ++j)
+      largest = std::max(largest, std::fabs(problem.b[j * m + c]));
+    out.step[c] = largest / 127.0f;
+    for (std::size_t j = 0; j < d; ++j) {
+      out.codes[j * m + c] =
+          static_cast<std::int64_t>(std::nearbyint(problem.b[j * m + c] / out.step[c]));
+      out.code_sums[c] += out.codes[j * m + c];
+    }
+  }
+  return out;
+}
+
 TEST(ExperimentMethodsTest, ScalarQuantizeErrorIsSmall) {
   // Positive B: many pairs of adjacent u8 x s8 products are large, so a kernel that saturated
   // 16-bit pair sums (AVX2 without VNNI, with codes up to 255) would fail these error bounds.
@@ -159,19 +183,10 @@ TEST(ExperimentMethodsTest, ScalarQuantizeFollowsItsDefinition) {
       const std::unique_ptr<Method> method = MakeScalarQuantize(codes);
       const std::vector<double> out = FitApply(method.get(), problem);
       const std::size_t d = problem.d, m = problem.m;
-      std::vector<float> b_step(m);
-      std::vector<std::int64_t> b_codes(d * m), b_sum(m, 0);
-      for (std::size_t c = 0; c < m; ++c) {
-        float largest = 0.0f;
-        for (std::size_t j = 0; j < d; ++j)
-          largest = std::max(largest, std::fabs(problem.b[j * m + c]));
-        b_step[c] = largest / 127.0f;
-        for (std::size_t j = 0; j < d; ++j) {
-          b_codes[j * m + c] =
-              static_cast<std::int64_t>(std::nearbyint(problem.b[j * m + c] / b_step[c]));
-          b_sum[c] += b_codes[j * m + c];
-        }
-      }
+      const QuantizedB quantized_b = QuantizeB(problem);
+      const std::vector<float>& b_step = quantized_b.step;
+      const std::vector<std::int64_t>& b_codes = quantized_b.codes;
+      const std::vector<std::int64_t>& b_sum = quantized_b.code_sums;
       std::size_t mismatches = 0;
       for (std::size_t r = 0; r < problem.n_test; ++r) {
         const float* row = problem.a_test.data() + r * d;
@@ -216,19 +231,10 @@ TEST(ExperimentMethodsTest, StaticScalarQuantizeFollowsItsDefinition) {
       }
       const float step = (high - low) / levels, scale = 1.0f / step;
       const float zero = std::min(levels, std::max(0.0f, std::nearbyint(-low * scale)));
-      std::vector<float> b_step(m);
-      std::vector<std::int64_t> b_codes(d * m), b_sum(m, 0);
-      for (std::size_t c = 0; c < m; ++c) {
-        float largest = 0.0f;
-        for (std::size_t j = 0; j < d; ++j)
-          largest = std::max(largest, std::fabs(problem.b[j * m + c]));
-        b_step[c] = largest / 127.0f;
-        for (std::size_t j = 0; j < d; ++j) {
-          b_codes[j * m + c] =
-              static_cast<std::int64_t>(std::nearbyint(problem.b[j * m + c] / b_step[c]));
-          b_sum[c] += b_codes[j * m + c];
-        }
-      }
+      const QuantizedB quantized_b = QuantizeB(problem);
+      const std::vector<float>& b_step = quantized_b.step;
+      const std::vector<std::int64_t>& b_codes = quantized_b.codes;
+      const std::vector<std::int64_t>& b_sum = quantized_b.code_sums;
       std::size_t mismatches = 0, clamped = 0;
       for (std::size_t r = 0; r < problem.n_test; ++r) {
         const float* row = problem.a_test.data() + r * d;
