@@ -17,13 +17,14 @@
 // scale is <= 0). The node of a row lives in an int32 lane; level t has 2^t <= 8 nodes, so the
 // lookup is one TableLookupLanes (vpermps) on targets with >= 8 float lanes, two and a select on
 // 4-lane targets. On AVX-512 the comparison lands in a mask register and one masked OR sets the
-// level's bit (EncodeTree512); elsewhere the all-ones/zero comparison vector updates the node as
-// 2 * node - mask. (A byte-domain kernel that packs quantized values to int8 and looks
-// thresholds up with TableLookupBytes, as the paper's code does, needs a multiply, an add, a
-// clamp, a conversion and three packs per 4 vectors, plus a final permutation: more operations
-// per row on every target, by count.) A tree's four levels are a chain of dependent lookups and
-// compares, so each tree is evaluated for kInterleave = 8 vectors of rows side by side, level by
-// level: one vector at a time, the chains did not overlap and encoding was 1.4x slower.
+// level's bit (EncodeTree512); on AVX2 the all-ones/zero comparison vectors update a label
+// (EncodeTree256), and elsewhere the node as 2 * node - mask. (A byte-domain kernel that packs
+// quantized values to int8 and looks thresholds up with TableLookupBytes, as the paper's code does,
+// needs a multiply, an add, a clamp, a conversion and three packs per 4 vectors, plus a final
+// permutation: more operations per row on every target, by count.) A tree's four levels are a chain
+// of dependent lookups and compares, so each tree is evaluated for kInterleave = 8 vectors of rows
+// side by side, level by level: one vector at a time, the chains did not overlap and encoding
+// was 1.4x slower.
 //
 // Data movement. Each (codebook, level) reads one column of A. Column-major A (row_stride 1) is
 // read in place, in runs of up to 16 full blocks (kRunBlocks): each codebook goes over all 1024
@@ -93,7 +94,7 @@ inline bool EncodeBlocksImpl(const Encoder& encoder, const MatrixView& a, std::s
 //   bit = x*scale + offset > bound[i]    (value domain, any scale)
 //   bit = x > input_bound[i]             (input domain, when scale > 0 and finite)
 // The AVX-512 kernel reads the same bounds from spread_*: node i of level t at i << (4 - t).
-// The AVX2 kernel reads them from wrapped_*, at the low 3 bits of its signed node (EncodeTree).
+// The AVX2 kernel reads them from wrapped_*, at the low 3 bits of its label (EncodeTree256).
 struct alignas(64) EncodeLevel {
   float bound[16];
   float input_bound[16];
@@ -243,19 +244,124 @@ HWY_INLINE void EncodeTree512(const EncodeLevel* levels, const float* HWY_RESTRI
   }
 }
 
+#elif HWY_TARGET == HWY_AVX2
+
+// AVX2: the node of a row lives in an int32 lane as a label whose low 3 bits VPERMPS reads
+// (EncodeLevel::wrapped_* holds each node's bound at its label's slot). With m_t the comparison
+// mask of level t (-1 when the row goes right, b_t = 1; else 0), the labels are
+//   after level 0: m0                    (slot 0 for node 0, slot 7 for node 1)
+//   after level 1: (m0 & 2) - m1         = 2 b0 + b1, the node n in 0..3 (slot n)
+//   after level 2: label ^ m2            = n, or ~n when b2 = 1 (slot 7 - n for node 2n + 1)
+// and level 3's mask is not folded into the label at all: StoreCodes256 packs the labels and the
+// masks of 32 rows to bytes, combines them there as (2 label - m3) & 15, a fixed permutation of
+// the codes, and maps that to the codes with one PSHUFB. Per vector of 8 rows and codebook that
+// is 3 operations on the node where 2 * node - mask costs 6, and the packs of the masks cost less
+// than the two operations per vector they replace. (One operation cannot combine a label and a
+// mask into 16 distinct values: sub, add and xor all map the label sets above onto themselves.)
+// Level by level over kInterleave vectors, and the last level 4 vectors at a time so that the
+// masks are packed and stored while the other half is compared: GCC 12 kept all 8 masks on the
+// stack otherwise (docs/kernels.md has the measurements).
+
+// The code of each (2 label - m3) & 15 (see above): i < 8 is node 4 (i / 2) + (i & 1) (b2 = 0);
+// i >= 8 is 4 (7 - i / 2) + 2 + (i & 1) (b2 = 1).
+alignas(32) inline constexpr std::uint8_t kLabelCode[32] = {
+    0, 1, 4, 5, 8, 9, 12, 13, 14, 15, 10, 11, 6, 7, 2, 3,
+    0, 1, 4, 5, 8, 9, 12, 13, 14, 15, 10, 11, 6, 7, 2, 3};
+
+// Stores the codes of 4 vectors of rows (their labels after level 2 and their level-3 masks) as
+// bytes in row order: as they are (kHigh false; the high nibble is 0 until the next codebook's
+// pass), or shifted into the high nibble of the bytes already there. Two saturating packs to 16
+// bits and one to 8 bits for the labels and again for the masks (nothing saturates), two byte
+// operations and a mask, the PSHUFB, and one permutation that undoes the packs' per-128-bit-lane
+// order.
+template <bool kHigh>
+HWY_INLINE void StoreCodes256(const __m256i* label, const __m256i* last,
+                              std::uint8_t* HWY_RESTRICT dst) {
+  const __m256i labels = _mm256_packs_epi16(_mm256_packs_epi32(label[0], label[1]),
+                                            _mm256_packs_epi32(label[2], label[3]));
+  const __m256i masks = _mm256_packs_epi16(_mm256_packs_epi32(last[0], last[1]),
+                                           _mm256_packs_epi32(last[2], last[3]));
+  const __m256i index = _mm256_and_si256(_mm256_sub_epi8(_mm256_add_epi8(labels, labels), masks),
+                                         _mm256_set1_epi8(0x0F));
+  __m256i table = _mm256_load_si256(reinterpret_cast<const __m256i*>(kLabelCode));
+  if constexpr (kHigh) table = _mm256_slli_epi16(table, 4);  // codes < 16: no carry across bytes
+  const __m256i codes = _mm256_shuffle_epi8(table, index);
+  __m256i rows = _mm256_permutevar8x32_epi32(codes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  __m256i* out = reinterpret_cast<__m256i*>(dst);
+  if constexpr (kHigh) rows = _mm256_or_si256(rows, _mm256_loadu_si256(out));
+  _mm256_storeu_si256(out, rows);
+}
+
+// Level kLevel of EncodeTree256 for vector k of rows: loads the values (folding them into the
+// finiteness sums), looks up the bound at each row's label and returns the comparison mask.
+template <bool kInputDomain, int kLevel>
+HWY_INLINE __m256i EncodeStep256(const EncodeLevel& level, const float* HWY_RESTRICT column,
+                                 std::size_t row, std::size_t k, __m256i label, __m256& previous,
+                                 __m256 (&sum)[kSums]) {
+  __m256 x = _mm256_loadu_ps(column + row + k * 8);
+#if defined(__GNUC__)
+  // Keeps x in a register: GCC 12 otherwise folds this load into the multiply-add below and
+  // loads the same values again for the comparison, 1.5 loads per vector instead of one.
+  __asm__("" : "+x"(x));
+#endif
+  if (k % 2 == 1) {
+    sum[(k / 2) % kSums] = _mm256_fmadd_ps(previous, x, sum[(k / 2) % kSums]);
+  } else {
+    previous = x;
+  }
+  if constexpr (!kInputDomain) {
+    x = _mm256_add_ps(_mm256_mul_ps(x, _mm256_set1_ps(level.scale)), _mm256_set1_ps(level.offset));
+  }
+  const float* bounds = kInputDomain ? level.wrapped_input_bound : level.wrapped_bound;
+  const __m256 bound = kLevel == 0 ? _mm256_set1_ps(bounds[0])
+                                   : _mm256_permutevar8x32_ps(_mm256_load_ps(bounds), label);
+  return _mm256_castps_si256(_mm256_cmp_ps(x, bound, _CMP_GT_OQ));
+}
+
+// Encodes kVectors vectors of rows from `row` for one codebook and stores their codes at
+// destination(k) for each group of 4 vectors k, k + 1, k + 2, k + 3.
+template <bool kInputDomain, bool kHigh, std::size_t kVectors, class Destination>
+HWY_INLINE void EncodeTree256(const EncodeLevel* levels, const float* HWY_RESTRICT const* columns,
+                              std::size_t row, __m256 (&sum)[kSums],
+                              const Destination& destination) {
+  __m256i label[kVectors];
+  __m256 previous = _mm256_setzero_ps();
+  HWY_UNROLL(8)
+  for (std::size_t k = 0; k < kVectors; ++k) {
+    label[k] =
+        EncodeStep256<kInputDomain, 0>(levels[0], columns[0], row, k, label[k], previous, sum);
+  }
+  HWY_UNROLL(8)
+  for (std::size_t k = 0; k < kVectors; ++k) {
+    const __m256i mask =
+        EncodeStep256<kInputDomain, 1>(levels[1], columns[1], row, k, label[k], previous, sum);
+    label[k] = _mm256_sub_epi32(_mm256_and_si256(label[k], _mm256_set1_epi32(2)), mask);
+  }
+  HWY_UNROLL(8)
+  for (std::size_t k = 0; k < kVectors; ++k) {
+    label[k] = _mm256_xor_si256(
+        label[k],
+        EncodeStep256<kInputDomain, 2>(levels[2], columns[2], row, k, label[k], previous, sum));
+  }
+  HWY_UNROLL(2)
+  for (std::size_t k0 = 0; k0 < kVectors; k0 += 4) {
+    __m256i last[4];
+    HWY_UNROLL(4)
+    for (std::size_t j = 0; j < 4; ++j) {
+      last[j] = EncodeStep256<kInputDomain, 3>(levels[3], columns[3], row, k0 + j, label[k0 + j],
+                                               previous, sum);
+    }
+    StoreCodes256<kHigh>(label + k0, last, destination(k0));
+  }
+}
+
 #else
 
 // The nodes of kInterleave vectors of rows [row, row + kInterleave * L) of one codebook, whose
-// four levels read columns[0..3]. Level t has 2^t <= 8 nodes: the bound of a row's node is one
-// VPERMPS on AVX2, two TableLookupLanes and a select on 4-lane targets,
-// and the row goes right (node bit 1) when its value is greater. The node is updated as
-// 2 * node - mask, the mask of a comparison being -1 or 0.
-//
-// On AVX2 the node starts as level 0's mask itself (0 or -1, without masking it to 0 or 1), so
-// after level t it is n = -2^t b0 + (the other bits' node), a signed number: level 1 looks up
-// n = 0 or -1, level 2 n in [-2, 1], level 3 n in [-4, 3], each by VPERMPS, which reads n's low
-// 3 bits (EncodeLevel::wrapped_*), and the final n in [-8, 7] is the code modulo 16, masked once
-// per four vectors when stored (StoreCodeBytes). Elsewhere the nodes are 0..15.
+// four levels read columns[0..3]. Level t has 2^t <= 8 nodes: the bound of a row's node is
+// two TableLookupLanes and a select on 4-lane targets, and the row goes right (node bit 1) when
+// its value is greater. The node is updated as 2 * node - mask, the mask of a comparison being
+// -1 or 0.
 template <bool kInputDomain, std::size_t kVectors, class DF>
 HWY_INLINE void EncodeTree(DF df, const EncodeLevel* levels,
                            const float* HWY_RESTRICT const* columns, std::size_t row,
@@ -266,11 +372,7 @@ HWY_INLINE void EncodeTree(DF df, const EncodeLevel* levels,
   HWY_UNROLL(4)
   for (int t = 0; t < kTreeDepth; ++t) {
     const EncodeLevel& level = levels[t];
-#if HWY_TARGET == HWY_AVX2
-    const float* bounds = kInputDomain ? level.wrapped_input_bound : level.wrapped_bound;
-#else
     const float* bounds = kInputDomain ? level.input_bound : level.bound;
-#endif
     hn::Vec<DF> previous = hn::Zero(df);
     HWY_UNROLL(8)
     for (std::size_t k = 0; k < kVectors; ++k) {
@@ -285,16 +387,9 @@ HWY_INLINE void EncodeTree(DF df, const EncodeLevel* levels,
       }
       if (t == 0) {
         node[k] = hn::VecFromMask(di, hn::RebindMask(di, hn::Gt(x, hn::Set(df, bounds[0]))));
-#if HWY_TARGET != HWY_AVX2
         node[k] = hn::And(node[k], hn::Set(di, 1));
-#endif
         continue;
       }
-#if HWY_TARGET == HWY_AVX2
-      // VPERMPS on the signed node's low 3 bits (Highway's IndicesFromVec asserts indices in
-      // [0, 8) in debug builds).
-      const hn::Vec<DF> bound{_mm256_permutevar8x32_ps(hn::Load(df, bounds).raw, node[k].raw)};
-#else
       // 4 float lanes: nodes 0..3 and 4..7 of level 3 come from two tables.
       static_assert(hn::MaxLanes(DF()) == 4, "AVX2 and AVX-512 have kernels of their own");
       const auto low = hn::IndicesFromVec(df, hn::And(node[k], hn::Set(di, 3)));
@@ -302,7 +397,6 @@ HWY_INLINE void EncodeTree(DF df, const EncodeLevel* levels,
       const auto upper = hn::TableLookupLanes(hn::Load(df, bounds + 4), low);
       const hn::Vec<DF> bound =
           hn::IfThenElse(hn::RebindMask(df, hn::Gt(node[k], hn::Set(di, 3))), upper, lower);
-#endif
       const auto bit = hn::VecFromMask(di, hn::RebindMask(di, hn::Gt(x, bound)));
       node[k] = hn::Sub(hn::Add(node[k], node[k]), bit);  // 2 * node + (bit ? 1 : 0)
     }
@@ -311,8 +405,7 @@ HWY_INLINE void EncodeTree(DF df, const EncodeLevel* levels,
 
 #endif
 
-// Stores 4 vectors of codes (one per int32 lane, each 0..15, or on AVX2 -8..7 meaning the code
-// modulo 16) as bytes in row order:
+// Stores 4 vectors of codes (one per int32 lane, each 0..15) as bytes in row order:
 // as they are for a low nibble (kHigh false; the high nibble is 0 until the next codebook's pass),
 // else shifted into the high nibble of the bytes already there. On x86 two saturating packs to
 // 16 bits and one to 8 bits per four vectors (nothing saturates), plus, on 256 and 512 bits, one
@@ -329,16 +422,6 @@ HWY_INLINE void StoreCodeBytes(DI di, const hn::Vec<DI>* code, std::uint8_t* HWY
   __m512i rows = _mm512_permutexvar_epi32(order, bytes);
   if constexpr (kHigh) rows = _mm512_or_si512(_mm512_slli_epi16(rows, 4), _mm512_loadu_si512(dst));
   _mm512_storeu_si512(dst, rows);
-#elif HWY_TARGET == HWY_AVX2
-  (void)di;
-  const __m256i words01 = _mm256_packs_epi32(code[0].raw, code[1].raw);
-  const __m256i words23 = _mm256_packs_epi32(code[2].raw, code[3].raw);
-  const __m256i bytes =
-      _mm256_and_si256(_mm256_packs_epi16(words01, words23), _mm256_set1_epi8(0x0F));
-  __m256i rows = _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-  __m256i* out = reinterpret_cast<__m256i*>(dst);
-  if constexpr (kHigh) rows = _mm256_or_si256(_mm256_slli_epi16(rows, 4), _mm256_loadu_si256(out));
-  _mm256_storeu_si256(out, rows);
 #elif HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
   (void)di;
   const __m128i words01 = _mm_packs_epi32(code[0].raw, code[1].raw);
@@ -392,6 +475,17 @@ HWY_INLINE void EncodeBlockRun(DF df, const EncodeLevel* levels, int num_codeboo
     // kVectors vectors of rows from `row`, stored 4 vectors (whole parts of a block) at a time.
     const auto encode_rows = [&](std::size_t row, auto vectors) {
       constexpr std::size_t kVectors = decltype(vectors)::value;
+      const auto destination = [&](std::size_t k) {
+        const std::size_t r = row + k * lanes;
+        return out + r / kBlockRows * block_bytes + r % kBlockRows;
+      };
+#if HWY_TARGET == HWY_AVX2
+      __m256 sums[kSums];
+      for (std::size_t k = 0; k < kSums; ++k) sums[k] = sum[k].raw;
+      EncodeTree256<kInputDomain, kHigh, kVectors>(levels + split0, columns, row, sums,
+                                                   destination);
+      for (std::size_t k = 0; k < kSums; ++k) sum[k].raw = sums[k];
+#else
       VI code[kVectors];
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
       __m512i node[kVectors];
@@ -404,9 +498,9 @@ HWY_INLINE void EncodeBlockRun(DF df, const EncodeLevel* levels, int num_codeboo
       EncodeTree<kInputDomain, kVectors>(df, levels + split0, columns, row, code, sum);
 #endif
       for (std::size_t k = 0; k < kVectors; k += 4) {
-        const std::size_t r = row + k * lanes;
-        StoreCodeBytes<kHigh>(di, code + k, out + r / kBlockRows * block_bytes + r % kBlockRows);
+        StoreCodeBytes<kHigh>(di, code + k, destination(k));
       }
+#endif
     };
     const std::size_t step = kInterleave * lanes;
     std::size_t row = 0;
@@ -482,12 +576,18 @@ inline const PreparedEncoder& Prepare(const Encoder& encoder, std::ptrdiff_t col
       level.spread_bound[slot] = level.bound[node];
       level.spread_input_bound[slot] = level.input_bound[node];
     }
-    // The AVX2 kernel's signed node n in [-2^(t-1), 2^(t-1)) at level t >= 1 (EncodeTree) is
-    // node n mod 2^t, read at slot n mod 8; level 0 reads slot 0.
-    const int nodes = 1 << level_index;
+    // The AVX2 kernel's labels (EncodeTree256): level 1 reads node 0 at slot 0 and node 1 at
+    // slot 7; level 2 node n at slot n; level 3 node 2n at slot n and node 2n + 1 at slot 7 - n
+    // (n in 0..3). Unread slots hold node 0's bound.
     for (int slot = 0; slot < 8; ++slot) {
-      const int signed_node = level_index == 0 || slot < nodes / 2 ? slot : slot - 8;
-      const int node = ((signed_node % nodes) + nodes) % nodes;
+      int node = 0;
+      if (level_index == 1) {
+        node = slot == 7 ? 1 : 0;
+      } else if (level_index == 2) {
+        node = slot < 4 ? slot : 0;
+      } else if (level_index == 3) {
+        node = slot < 4 ? 2 * slot : 2 * (7 - slot) + 1;
+      }
       level.wrapped_bound[slot] = level.bound[node];
       level.wrapped_input_bound[slot] = level.input_bound[node];
     }
