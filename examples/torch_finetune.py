@@ -16,7 +16,7 @@ to move the features its trees test across their thresholds: the layers' input g
 of the smoothed trees (input_gradient="tree"; --input-gradient exact gives the exact product's,
 which does not work here; the sigmoids' width, --temperature, is 8 quantized input units). Adam
 with a cosine decay of the learning rates over each phase of 8 epochs. With fc replaced at
-C = 16 (--threads 1) the network ends 0.35 points below the exact one (0.8631 against 0.8666),
+C = 16 the network ends 0.35 points below the exact one (0.8631 against 0.8666),
 and 3.6 below the exact one fine-tuned the same way (--control, 0.8991); with conv3 and fc
 replaced, 1.7 points below it (0.8498; docs/results.md).
 Prints the test accuracy of the exact network, and of each MADDNESS network before and after
@@ -27,7 +27,7 @@ it, not on the test set.
     /usr/bin/python3 scripts/make_deepfeat.py          # once: ~/.cache/maddness/deepfeat
     PYTHONPATH=build/python /usr/bin/python3 examples/torch_finetune.py [--codebooks 16]
 
---networks fc takes about 2 minutes of CPU on one thread (--threads 1; --control as much again),
+--networks fc takes about 2 minutes of CPU on one thread (--control as much again),
 --networks conv3+fc about 11 (16 epochs of about 40 s: conv3's 49 im2col rows per image and
 their smoothed trees cost most of it). More threads on a busy machine mostly add CPU time.
 --quick: seconds, for tests.
@@ -109,7 +109,9 @@ def main() -> int:
     parser.add_argument("--control", action="store_true",
                         help="also fine-tune the exact network the same way (all its layers at "
                         "--upstream-lr), for comparison")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="PyTorch and MADDNESS threads (default 1: the figures above were "
+                        "measured with one)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true",
                         help="500 calibration and tuning images, 200 held out, 1 epoch, "

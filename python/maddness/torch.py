@@ -241,10 +241,11 @@ class Linear(torch.nn.Module):
     split's 8-bit quantized input). Only the columns the trees test get a gradient: the layers
     before learn to move them across the thresholds, which fine-tunes a network around a fixed
     encoder far better than the exact product's gradient (examples/torch_finetune.py). The
-    output itself is that of the hard codes in both cases. The codes come from the fixed encoder. Switching back to
-    evaluation mode (``eval()``) quantizes the tables to bytes again (per output column, with the
-    model's aggregation); so does an evaluation-mode call after the tables changed. Layers without
-    float tables (``Linear(model, bias)``) run the C++ kernels in both modes.
+    output itself is that of the hard codes in both cases. The codes come from the fixed
+    encoder. Switching back to evaluation mode (``eval()``) quantizes the tables to bytes again
+    (per output column, with the model's aggregation); so does an evaluation-mode call after the
+    tables changed. Layers without float tables (``Linear(model, bias)``) run the C++ kernels
+    in both modes.
 
     State dict: ``model_bytes`` (1-D uint8 tensor, the MADDNESS model file's bytes), ``bias``
     (float32, out_features) when the layer has one, and for trainable layers ``tables`` and
