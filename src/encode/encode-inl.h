@@ -262,8 +262,8 @@ HWY_INLINE void EncodeTree512(const EncodeLevel* levels, const float* HWY_RESTRI
 // masks are packed and stored while the other half is compared: GCC 12 kept all 8 masks on the
 // stack otherwise (docs/kernels.md has the measurements).
 
-// The code of each (2 label - m3) & 15 (see above): i < 8 is node 4 (i / 2) + (i & 1) (b2 = 0);
-// i >= 8 is 4 (7 - i / 2) + 2 + (i & 1) (b2 = 1).
+// The code of each i = (2 label - m3) & 15 (see above): 4 (i / 2) + (i & 1) for i < 8 (b2 = 0),
+// 4 (7 - i / 2) + 2 + (i & 1) for i >= 8 (b2 = 1).
 alignas(32) inline constexpr std::uint8_t kLabelCode[32] = {
     0, 1, 4, 5, 8, 9, 12, 13, 14, 15, 10, 11, 6, 7, 2, 3,
     0, 1, 4, 5, 8, 9, 12, 13, 14, 15, 10, 11, 6, 7, 2, 3};
@@ -328,8 +328,8 @@ HWY_INLINE void EncodeTree256(const EncodeLevel* levels, const float* HWY_RESTRI
   __m256 previous = _mm256_setzero_ps();
   HWY_UNROLL(8)
   for (std::size_t k = 0; k < kVectors; ++k) {
-    label[k] =
-        EncodeStep256<kInputDomain, 0>(levels[0], columns[0], row, k, label[k], previous, sum);
+    label[k] = EncodeStep256<kInputDomain, 0>(levels[0], columns[0], row, k, _mm256_setzero_si256(),
+                                              previous, sum);
   }
   HWY_UNROLL(8)
   for (std::size_t k = 0; k < kVectors; ++k) {
