@@ -226,6 +226,9 @@ HWY_INLINE void EncodeTree512(const EncodeLevel* levels, const float* HWY_RESTRI
     HWY_UNROLL(8)
     for (std::size_t k = 0; k < kVectors; ++k) {
       __m512 x = _mm512_loadu_ps(columns[t] + row + k * 16);
+#if defined(__GNUC__)
+      __asm__("" : "+v"(x));  // one load per vector, as in EncodeStep256
+#endif
       if (k % 2 == 1) {
         sum[(k / 2) % kSums] = _mm512_fmadd_ps(previous, x, sum[(k / 2) % kSums]);
       } else {
