@@ -115,6 +115,13 @@ inline constexpr std::size_t kPrefetchRows = 4;
 // pairs are still in L2 the second time.
 inline constexpr std::size_t kRunBlocks = 16;
 inline constexpr std::size_t kRunBytes = 256 * 1024;
+// Column-major A whose split columns take at least kPrefetchMinBytes over all its rows is read
+// from memory rather than from the last-level cache; the encoder then prefetches each column
+// kPrefetchFloats rows ahead of the rows it encodes (one prefetch per cache line). With the
+// columns in the last-level cache the hardware prefetchers keep up and the extra instructions
+// only cost (docs/kernels.md, "Prefetching A from memory").
+inline constexpr std::size_t kPrefetchMinBytes = std::size_t{64} << 20;
+inline constexpr std::size_t kPrefetchFloats = 256;
 // Floats between the columns in the gather tile: 64 rows plus one cache line, so that the
 // columns do not all map to the same few L1 sets.
 inline constexpr std::size_t kTileStride = kBlockRows + 16;
@@ -455,7 +462,7 @@ HWY_INLINE void StoreCodeBytes(DI di, const hn::Vec<DI>* code, std::uint8_t* HWY
 template <bool kInputDomain, class DF, class ColumnFn>
 HWY_INLINE void EncodeBlockRun(DF df, const EncodeLevel* levels, int num_codebooks,
                                std::size_t num_blocks, ColumnFn column, std::uint8_t* block_codes,
-                               hn::Vec<DF>& nonfinite) {
+                               std::size_t prefetch_rows, hn::Vec<DF>& nonfinite) {
   const hn::RebindToSigned<DF> di;
   using VI = hn::Vec<hn::RebindToSigned<DF> >;
   const std::size_t lanes = hn::Lanes(df);
@@ -478,6 +485,13 @@ HWY_INLINE void EncodeBlockRun(DF df, const EncodeLevel* levels, int num_codeboo
     // kVectors vectors of rows from `row`, stored 4 vectors (whole parts of a block) at a time.
     const auto encode_rows = [&](std::size_t row, auto vectors) {
       constexpr std::size_t kVectors = decltype(vectors)::value;
+      if (row + kPrefetchFloats + kVectors * lanes <= prefetch_rows) {
+        for (int t = 0; t < kTreeDepth; ++t) {
+          for (std::size_t f = 0; f < kVectors * lanes; f += 64 / sizeof(float)) {
+            hwy::Prefetch(columns[t] + row + kPrefetchFloats + f);
+          }
+        }
+      }
       const auto destination = [&](std::size_t k) {
         const std::size_t r = row + k * lanes;
         return out + r / kBlockRows * block_bytes + r % kBlockRows;
@@ -636,6 +650,9 @@ HWY_INLINE bool EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebo
   using DF = hn::ScalableTag<float>;
   const DF df;
   auto nonfinite = hn::Zero(df);
+  // Column-major A read from memory: prefetch its columns ahead (kPrefetchMinBytes).
+  const bool prefetch = a.row_stride == 1 && a.rows >= kPrefetchMinBytes / sizeof(float) /
+                                                           std::max<std::size_t>(1, num_columns);
   for (std::size_t block = block_begin; block < block_end; ++block) {
     std::uint8_t* block_codes = packed + (block - block_begin) * block_bytes;
     const std::size_t row0 = block * kBlockRows;
@@ -648,7 +665,7 @@ HWY_INLINE bool EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebo
       EncodeBlockRun<kInputDomain>(
           df, levels, num_codebooks, run,
           [&](std::size_t split) { return base + levels[split].column_offset; }, block_codes,
-          nonfinite);
+          prefetch ? a.rows - row0 : 0, nonfinite);
       block += run - 1;
       continue;
     }
@@ -673,7 +690,7 @@ HWY_INLINE bool EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebo
     }
     EncodeBlockRun<kInputDomain>(
         df, levels, num_codebooks, 1,
-        [&](std::size_t split) { return tile.data() + prepared.split_tile[split]; }, block_codes,
+        [&](std::size_t split) { return tile.data() + prepared.split_tile[split]; }, block_codes, 0,
         nonfinite);
     if (valid < kBlockRows) {
       for (int pair = 0; pair < CodePairs(num_codebooks); ++pair) {
