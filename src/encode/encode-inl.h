@@ -117,9 +117,11 @@ inline constexpr std::size_t kRunBlocks = 16;
 inline constexpr std::size_t kRunBytes = 256 * 1024;
 // Column-major A whose split columns take at least kPrefetchMinBytes over all its rows is read
 // from memory rather than from the last-level cache; the encoder then prefetches each column
-// kPrefetchFloats rows ahead of the rows it encodes (one prefetch per cache line). With the
-// columns in the last-level cache the hardware prefetchers keep up and the extra instructions
-// only cost (docs/kernels.md, "Prefetching A from memory").
+// kPrefetchFloats rows ahead of the rows it encodes (one prefetch per cache line), when its runs
+// are kRunBlocks long (at most 64 split columns): with shorter runs those rows belong to the
+// next run, read only after every other codebook's columns. With the columns in the last-level
+// cache the hardware prefetchers keep up and the extra instructions only cost (docs/kernels.md,
+// "Prefetching A from memory").
 inline constexpr std::size_t kPrefetchMinBytes = std::size_t{64} << 20;
 inline constexpr std::size_t kPrefetchFloats = 256;
 // Floats between the columns in the gather tile: 64 rows plus one cache line, so that the
@@ -650,9 +652,11 @@ HWY_INLINE bool EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebo
   using DF = hn::ScalableTag<float>;
   const DF df;
   auto nonfinite = hn::Zero(df);
-  // Column-major A read from memory: prefetch its columns ahead (kPrefetchMinBytes).
-  const bool prefetch = a.row_stride == 1 && a.rows >= kPrefetchMinBytes / sizeof(float) /
-                                                           std::max<std::size_t>(1, num_columns);
+  // Column-major A read from memory, in runs of kRunBlocks: prefetch its columns ahead
+  // (kPrefetchMinBytes).
+  const bool prefetch =
+      a.row_stride == 1 && prepared.run_blocks == kRunBlocks &&
+      a.rows >= kPrefetchMinBytes / sizeof(float) / std::max<std::size_t>(1, num_columns);
   for (std::size_t block = block_begin; block < block_end; ++block) {
     std::uint8_t* block_codes = packed + (block - block_begin) * block_bytes;
     const std::size_t row0 = block * kBlockRows;
