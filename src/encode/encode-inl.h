@@ -459,8 +459,9 @@ HWY_INLINE void StoreCodeBytes(DI di, const hn::Vec<DI>* code, std::uint8_t* HWY
 // nibbles (the bytes are still in L1). column(split) points at row 0 of the run in the column of
 // split `split` (= codebook * 4 + level); the rows of a column are contiguous. A codebook reads
 // four columns in address order (as the paper's kernel does); two codebooks side by side, eight
-// streams at once, were slower on Emerald Rapids. Folds every value read into `nonfinite` (not
-// finite if one of them was not; see above).
+// streams at once, were slower on Emerald Rapids. Rows [0, prefetch_rows) of each column from the
+// run's first row may be prefetched, kPrefetchFloats rows ahead (0: no prefetch). Folds every
+// value read into `nonfinite` (not finite if one of them was not; see above).
 template <bool kInputDomain, class DF, class ColumnFn>
 HWY_INLINE void EncodeBlockRun(DF df, const EncodeLevel* levels, int num_codebooks,
                                std::size_t num_blocks, ColumnFn column, std::uint8_t* block_codes,
