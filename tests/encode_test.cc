@@ -121,6 +121,38 @@ TEST(EncodeKernels, ColumnMajorRuns) {
   });
 }
 
+// Column-major A whose split columns take 64 MiB or more is read from memory, and the encoder
+// prefetches its columns ahead (kPrefetchMinBytes in encode-inl.h): the codes must not change,
+// at the start, in the middle and at the end of A (where the prefetches stop short of its end).
+TEST(EncodeKernels, ColumnMajorFromMemory) {
+  std::mt19937_64 generator(56);
+  constexpr std::size_t kDim = 64;
+  constexpr int kCodebooks = 16;  // 64 splits, one per column: runs of 16 blocks
+  const std::size_t rows = (std::size_t{64} << 20) / (kDim * sizeof(float)) + 37;
+  const Encoder encoder = BuildEncoder(kDim, kCodebooks, [&](std::size_t s, SplitLevel& split) {
+    split.dim = static_cast<std::uint32_t>(s);
+    split.scale = 8.0f;
+    UniformThresholds(generator, 20, split);
+  });
+  std::vector<float> data(rows * kDim);
+  std::uniform_real_distribution<float> uniform(-3.0f, 3.0f);
+  for (float& value : data) value = uniform(generator);
+  const MatrixView view = MatrixView::ColMajor(data.data(), rows, kDim);
+  const std::size_t num_blocks = NumBlocks(rows);
+  const std::size_t block_bytes = static_cast<std::size_t>(CodePairs(kCodebooks)) * kBlockRows;
+  const std::pair<std::size_t, std::size_t> kRanges[] = {
+      {0, 64}, {1000, 1064 + 5}, {num_blocks - 70, num_blocks}};
+  ForEachTarget([&](const std::string& target) {
+    for (const auto& [first, last] : kRanges) {
+      std::vector<std::uint8_t> expected((last - first) * block_bytes);
+      std::vector<std::uint8_t> actual((last - first) * block_bytes, 0xAB);
+      EncodeRef(encoder, view, first, last, expected.data());
+      EXPECT_TRUE(EncodeBlocks(encoder, view, first, last, actual.data()));
+      EXPECT_EQ(expected, actual) << "target " << target << ", blocks " << first << " to " << last;
+    }
+  });
+}
+
 // The encoder keeps per-thread constants for the last encoder and column stride it saw: the same
 // encoder on two layouts, and an encoder changed in place, must still match the reference.
 TEST(EncodeKernels, ReusedAndChangedEncoder) {
