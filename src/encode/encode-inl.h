@@ -124,6 +124,8 @@ inline constexpr std::size_t kRunBytes = 256 * 1024;
 // "Prefetching A from memory").
 inline constexpr std::size_t kPrefetchMinBytes = std::size_t{64} << 20;
 inline constexpr std::size_t kPrefetchFloats = 256;
+// Floats in a 64-byte cache line: the unit of the prefetches.
+inline constexpr std::size_t kLineFloats = 64 / sizeof(float);
 // Floats between the columns in the gather tile: 64 rows plus one cache line, so that the
 // columns do not all map to the same few L1 sets.
 inline constexpr std::size_t kTileStride = kBlockRows + 16;
@@ -490,7 +492,7 @@ HWY_INLINE void EncodeBlockRun(DF df, const EncodeLevel* levels, int num_codeboo
       constexpr std::size_t kVectors = decltype(vectors)::value;
       if (row + kPrefetchFloats + kVectors * lanes <= prefetch_rows) {
         for (int t = 0; t < kTreeDepth; ++t) {
-          for (std::size_t f = 0; f < kVectors * lanes; f += 64 / sizeof(float)) {
+          for (std::size_t f = 0; f < kVectors * lanes; f += kLineFloats) {
             hwy::Prefetch(columns[t] + row + kPrefetchFloats + f);
           }
         }
@@ -617,7 +619,6 @@ inline const PreparedEncoder& Prepare(const Encoder& encoder, std::ptrdiff_t col
   std::sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) {
     return prepared.levels[x].column_offset < prepared.levels[y].column_offset;
   });
-  constexpr std::ptrdiff_t kLineFloats = 64 / sizeof(float);
   prepared.gather_from.clear();
   prepared.split_tile.assign(num_splits, 0);
   for (const std::uint32_t s : order) {
@@ -633,7 +634,8 @@ inline const PreparedEncoder& Prepare(const Encoder& encoder, std::ptrdiff_t col
   prepared.run_blocks = std::clamp<std::size_t>(kRunBytes / column_run_bytes, 1, kRunBlocks);
   prepared.prefetch_offsets.clear();
   for (const std::uint32_t s : order) {
-    const std::ptrdiff_t line = prepared.levels[s].column_offset / kLineFloats * kLineFloats;
+    constexpr auto kLine = static_cast<std::ptrdiff_t>(kLineFloats);
+    const std::ptrdiff_t line = prepared.levels[s].column_offset / kLine * kLine;
     if (prepared.prefetch_offsets.empty() || prepared.prefetch_offsets.back() != line) {
       prepared.prefetch_offsets.push_back(line);
     }
