@@ -6,9 +6,9 @@
 
 namespace maddness::bench {
 
-// Runs `iterations` rounds of 6 independent vector lookups on the best SIMD target (the same
-// choice as the kernels, including MADDNESS_TARGET if the kernels ran first). Returns the number
-// of byte lookups done; *checksum depends on every result.
+// Runs `iterations` (rounded up to even) rounds of 6 independent vector lookups on the best SIMD
+// target (the same choice as the kernels, including MADDNESS_TARGET if the kernels ran first).
+// Returns the number of byte lookups done; *checksum depends on every result.
 std::uint64_t LookupLoop(std::uint64_t iterations, std::uint64_t* checksum);
 
 // The vector width in bytes of that target (1 for the scalar fallback).
