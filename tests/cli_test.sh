@@ -261,6 +261,19 @@ check "apply --output-layout col: the same values as row-major output" \
   <(od -An -v -tx4 -j128 -w4 "$WORK/y_col.npy" | tr -d ' ')
 expect_error "apply --output-layout diagonal" "--output-layout is 'diagonal'; it must be 'row' or 'col'" \
   apply "$WORK/model" --a "$WORK/a_test.npy" -o "$WORK/y_bad.npy" --output-layout diagonal
+# The encoder's column-run policy (MADDNESS_COLUMN_RUNS): the codes do not depend on it, and an
+# unknown value is refused.
+export MADDNESS_COLUMN_RUNS=long
+expect_ok "apply, long column runs" apply "$WORK/model" --a "$WORK/a_test.npy" -o "$WORK/y_long.npy"
+export MADDNESS_COLUMN_RUNS=l2-bounded
+expect_ok "apply, L2-bounded column runs" apply "$WORK/model" --a "$WORK/a_test.npy" \
+  -o "$WORK/y_bounded.npy"
+same_file "apply does not depend on the column runs" "$WORK/y_long.npy" "$WORK/y_bounded.npy"
+export MADDNESS_COLUMN_RUNS=sideways
+expect_error "MADDNESS_COLUMN_RUNS=sideways" \
+  "MADDNESS_COLUMN_RUNS is 'sideways'; it must be 'l2-bounded' or 'long'" \
+  apply "$WORK/model" --a "$WORK/a_test.npy" -o "$WORK/y_runs.npy"
+unset MADDNESS_COLUMN_RUNS
 expect_ok "apply to int32 input" apply "$WORK/model" --a "$WORK/a_test_i32.npy" \
   -o "$WORK/y_i32.npy"
 expect_npy "apply to int32 input" "$WORK/y_i32.npy" '<f4' '(100, 3)'

@@ -82,49 +82,75 @@ TEST(EncodeKernels, LargeShapes) {
       .Test();
 }
 
-// Column-major A is encoded in runs of up to 16 blocks (fewer when the encoder reads many
-// columns): every block range, whether it starts, ends or splits inside a run, must give the
-// reference's bytes.
+// Restores the machine's column-run policy when a test that chose one ends.
+class ColumnRunsGuard {
+ public:
+  ColumnRunsGuard() : saved_(MachineColumnRuns()) {}
+  ~ColumnRunsGuard() { SetColumnRuns(saved_); }
+  ColumnRunsGuard(const ColumnRunsGuard&) = delete;
+  ColumnRunsGuard& operator=(const ColumnRunsGuard&) = delete;
+
+ private:
+  ColumnRuns saved_;
+};
+
+const char* RunsName(ColumnRuns runs) {
+  return runs == ColumnRuns::kLong ? "long runs" : "L2-bounded runs";
+}
+
+// Column-major A is encoded in runs: of up to 16 blocks, fewer when the encoder reads many
+// columns (ColumnRuns::kL2Bounded), or of up to 256 (kLong). Under both policies, every block
+// range, whether it starts, ends or splits inside a run, must give the reference's bytes.
 TEST(EncodeKernels, ColumnMajorRuns) {
+  const ColumnRunsGuard guard;
   std::mt19937_64 generator(55);
   std::normal_distribution<float> normal(0.0f, 2.0f);
-  // (D, C): few columns (runs of 16 blocks), and 512 columns (runs of 2 blocks).
+  // (D, C): few columns (bounded runs of 16 blocks), and 512 columns (bounded runs of 2 blocks).
   const std::pair<std::size_t, int> kShapes[] = {{9, 1}, {27, 3}, {27, 16}, {600, 256}};
-  const std::size_t kRows[] = {15 * 64, 16 * 64 + 5, 17 * 64, 33 * 64 + 1};
-  ForEachTarget([&](const std::string& target) {
-    for (const auto& [dim, codebooks] : kShapes) {
-      const Encoder encoder =
-          BuildEncoder(dim, codebooks, [&, dim = dim](std::size_t s, SplitLevel& split) {
-            split.dim = static_cast<std::uint32_t>(dim > 512 ? s % 512 : generator() % dim);
-            split.scale = 8.0f;
-            UniformThresholds(generator, 20, split);
-          });
-      for (const std::size_t rows : kRows) {
-        std::vector<float> data(rows * dim);
-        for (float& value : data) value = normal(generator);
-        const MatrixView view = MatrixView::ColMajor(data.data(), rows, dim);
-        const std::size_t num_blocks = NumBlocks(rows);
-        const std::size_t block_bytes = static_cast<std::size_t>(CodePairs(codebooks)) * kBlockRows;
-        const std::pair<std::size_t, std::size_t> kRanges[] = {
-            {0, num_blocks}, {1, num_blocks}, {3, 14}, {15, 17}, {14, num_blocks}, {2, 3}};
-        for (const auto& [first, last] : kRanges) {
-          if (last > num_blocks || first >= last) continue;
-          std::vector<std::uint8_t> expected((last - first) * block_bytes);
-          std::vector<std::uint8_t> actual((last - first) * block_bytes, 0xAB);
-          EncodeRef(encoder, view, first, last, expected.data());
-          EXPECT_TRUE(EncodeBlocks(encoder, view, first, last, actual.data()));
-          EXPECT_EQ(expected, actual) << "target " << target << ", D=" << dim << " C=" << codebooks
-                                      << " N=" << rows << ", blocks " << first << " to " << last;
+  // Around the bounded runs' 16 blocks, and the long runs' 256.
+  const std::size_t kRows[] = {15 * 64, 16 * 64 + 5, 17 * 64, 33 * 64 + 1, 257 * 64 + 3};
+  for (const ColumnRuns runs : {ColumnRuns::kL2Bounded, ColumnRuns::kLong}) {
+    SetColumnRuns(runs);
+    ForEachTarget([&](const std::string& target) {
+      for (const auto& [dim, codebooks] : kShapes) {
+        const Encoder encoder =
+            BuildEncoder(dim, codebooks, [&, dim = dim](std::size_t s, SplitLevel& split) {
+              split.dim = static_cast<std::uint32_t>(dim > 512 ? s % 512 : generator() % dim);
+              split.scale = 8.0f;
+              UniformThresholds(generator, 20, split);
+            });
+        for (const std::size_t rows : kRows) {
+          std::vector<float> data(rows * dim);
+          for (float& value : data) value = normal(generator);
+          const MatrixView view = MatrixView::ColMajor(data.data(), rows, dim);
+          const std::size_t num_blocks = NumBlocks(rows);
+          const std::size_t block_bytes =
+              static_cast<std::size_t>(CodePairs(codebooks)) * kBlockRows;
+          const std::pair<std::size_t, std::size_t> kRanges[] = {
+              {0, num_blocks},  {1, num_blocks}, {3, 14},   {15, 17},
+              {14, num_blocks}, {2, 3},          {255, 258}};
+          for (const auto& [first, last] : kRanges) {
+            if (last > num_blocks || first >= last) continue;
+            std::vector<std::uint8_t> expected((last - first) * block_bytes);
+            std::vector<std::uint8_t> actual((last - first) * block_bytes, 0xAB);
+            EncodeRef(encoder, view, first, last, expected.data());
+            EXPECT_TRUE(EncodeBlocks(encoder, view, first, last, actual.data()));
+            EXPECT_EQ(expected, actual)
+                << "target " << target << ", " << RunsName(runs) << ", D=" << dim
+                << " C=" << codebooks << " N=" << rows << ", blocks " << first << " to " << last;
+          }
         }
       }
-    }
-  });
+    });
+  }
 }
 
 // Column-major A whose split columns take 64 MiB or more is read from memory, and the encoder
 // prefetches its columns ahead (kPrefetchMinBytes in encode-inl.h): the codes must not change,
-// at the start, in the middle and at the end of A (where the prefetches stop short of its end).
+// at the start, in the middle and at the end of A (where the prefetches stop short of its end),
+// under both column-run policies.
 TEST(EncodeKernels, ColumnMajorFromMemory) {
+  const ColumnRunsGuard guard;
   std::mt19937_64 generator(56);
   constexpr std::size_t kDim = 64;
   constexpr int kCodebooks = 16;  // 64 splits, one per column: runs of 16 blocks
@@ -141,16 +167,20 @@ TEST(EncodeKernels, ColumnMajorFromMemory) {
   const std::size_t num_blocks = NumBlocks(rows);
   const std::size_t block_bytes = static_cast<std::size_t>(CodePairs(kCodebooks)) * kBlockRows;
   const std::pair<std::size_t, std::size_t> kRanges[] = {
-      {0, 64}, {1000, 1064 + 5}, {num_blocks - 70, num_blocks}};
-  ForEachTarget([&](const std::string& target) {
-    for (const auto& [first, last] : kRanges) {
-      std::vector<std::uint8_t> expected((last - first) * block_bytes);
-      std::vector<std::uint8_t> actual((last - first) * block_bytes, 0xAB);
-      EncodeRef(encoder, view, first, last, expected.data());
-      EXPECT_TRUE(EncodeBlocks(encoder, view, first, last, actual.data()));
-      EXPECT_EQ(expected, actual) << "target " << target << ", blocks " << first << " to " << last;
-    }
-  });
+      {0, 64}, {1000, 1064 + 5}, {num_blocks - 70, num_blocks}, {2000, 2300}};
+  for (const ColumnRuns runs : {ColumnRuns::kL2Bounded, ColumnRuns::kLong}) {
+    SetColumnRuns(runs);
+    ForEachTarget([&](const std::string& target) {
+      for (const auto& [first, last] : kRanges) {
+        std::vector<std::uint8_t> expected((last - first) * block_bytes);
+        std::vector<std::uint8_t> actual((last - first) * block_bytes, 0xAB);
+        EncodeRef(encoder, view, first, last, expected.data());
+        EXPECT_TRUE(EncodeBlocks(encoder, view, first, last, actual.data()));
+        EXPECT_EQ(expected, actual) << "target " << target << ", " << RunsName(runs) << ", blocks "
+                                    << first << " to " << last;
+      }
+    });
+  }
 }
 
 // The encoder keeps per-thread constants for the last encoder and column stride it saw: the same

@@ -40,6 +40,10 @@ using detail::Fail;
 
 // Rows encoded and scanned together by one task: their codes stay in L1/L2 between the two steps.
 constexpr std::size_t kBlocksPerTask = 64;
+// Rows encoded by one task of EncodePacked, which does not scan: as many as the encoder's longest
+// column runs (ColumnRuns::kLong, 256 blocks; on Zen 3 encoding in tasks of 64 blocks took
+// 1.1-1.3x as long, docs/kernels.md).
+constexpr std::size_t kEncodeBlocksPerTask = 256;
 // The distinct columns of A that the encoder reads, ascending.
 std::vector<std::uint32_t> EncodedColumns(const detail::Encoder& encoder) {
   std::vector<std::uint32_t> columns;
@@ -134,15 +138,16 @@ detail::ScanArgs MakeScanArgs(const detail::ModelData& data, std::size_t rows) {
   return args;
 }
 
-// Runs fn(first_block, last_block) over the 64-row blocks of `rows` rows, kBlocksPerTask blocks a
-// task, on `threads` threads.
+// Runs fn(first_block, last_block) over the 64-row blocks of `rows` rows, blocks_per_task blocks
+// a task, on `threads` threads.
 template <typename Fn>
-void ForEachBlockRange(std::size_t rows, int threads, const Fn& fn) {
+void ForEachBlockRange(std::size_t rows, int threads, const Fn& fn,
+                       std::size_t blocks_per_task = kBlocksPerTask) {
   const std::size_t num_blocks = detail::NumBlocks(rows);
-  const std::size_t num_tasks = (num_blocks + kBlocksPerTask - 1) / kBlocksPerTask;
+  const std::size_t num_tasks = (num_blocks + blocks_per_task - 1) / blocks_per_task;
   detail::ParallelFor(num_tasks, threads, [&](std::size_t task) {
-    const std::size_t first = task * kBlocksPerTask;
-    fn(first, std::min(num_blocks, first + kBlocksPerTask));
+    const std::size_t first = task * blocks_per_task;
+    fn(first, std::min(num_blocks, first + blocks_per_task));
   });
 }
 
@@ -297,9 +302,12 @@ void Model::EncodePacked(const MatrixView& a, std::uint8_t* packed, std::size_t 
   }
   const int threads = detail::ResolveThreads(options.threads);
   const std::size_t block_bytes = detail::PackedBlockBytes(data_->encoder.num_codebooks);
-  ForEachBlockRange(a.rows, threads, [&](std::size_t first, std::size_t last) {
-    CheckAndEncode(data_->encoder, a, first, last, packed + first * block_bytes);
-  });
+  ForEachBlockRange(
+      a.rows, threads,
+      [&](std::size_t first, std::size_t last) {
+        CheckAndEncode(data_->encoder, a, first, last, packed + first * block_bytes);
+      },
+      kEncodeBlocksPerTask);
 }
 
 void Model::ScanPacked(const std::uint8_t* packed, std::size_t packed_bytes, std::size_t rows,

@@ -27,13 +27,15 @@
 // was 1.4x slower.
 //
 // Data movement. Each (codebook, level) reads one column of A. Column-major A (row_stride 1) is
-// read in place, in runs of up to 16 full blocks (kRunBlocks): each codebook goes over all 1024
-// rows of a run before the next one, so its four split columns are read 4 KiB at a time in
-// address order, streams the hardware prefetchers follow; a column that several codebooks read
-// is read again from L2 (runs are shorter when their columns would not fit). Block by block, C * 4
-// streams of 256 bytes were more than the prefetchers followed, and software prefetches of the
-// blocks ahead did not make up for it: at N = 100000, D = 27, C = 16 runs encode 1.6-1.9x faster,
-// without any software prefetch (docs/kernels.md). Any other layout, and the last partial
+// read in place, in runs of full blocks: each codebook goes over all rows of a run before the
+// next one, so its four split columns are read in address order, streams the hardware
+// prefetchers follow. How long the runs are is the CPU's ColumnRuns policy (encode.h): up to 16
+// blocks bounded by L2 (kRunBlocks, kRunBytes; on Intel, where a column that several codebooks
+// read is then read again from L2), or up to 256 (kLongRunBlocks; elsewhere: Zen 3's prefetchers
+// restart with every run). Block by block, C * 4 streams of 256 bytes were more than the
+// prefetchers followed, and software prefetches of the blocks ahead did not make up for it: at
+// N = 100000, D = 27, C = 16 runs encode 1.6-1.9x faster, without any software prefetch
+// (docs/kernels.md). Any other layout, and the last partial
 // block, is first gathered into a tile [columns][64 + 16] of floats, one tile row per distinct
 // split column however many splits read it (one pass over each row in address order, prefetching
 // the lines of the rows ahead; the padding keeps the tile's columns off the same L1 sets), then
@@ -82,7 +84,7 @@ namespace hn = hwy::HWY_NAMESPACE;
 // One-lane (or sizeless) targets: the scalar reference is the implementation, after the check
 // (the reference's float-to-integer conversion is undefined for NaN).
 inline bool EncodeBlocksImpl(const Encoder& encoder, const MatrixView& a, std::size_t block_begin,
-                             std::size_t block_end, std::uint8_t* packed) {
+                             std::size_t block_end, std::uint8_t* packed, bool /*long_runs*/) {
   if (!SplitColumnsFinite(encoder, a, block_begin, block_end)) return false;
   EncodeRef(encoder, a, block_begin, block_end, packed);
   return true;
@@ -115,13 +117,18 @@ inline constexpr std::size_t kPrefetchRows = 4;
 // pairs are still in L2 the second time.
 inline constexpr std::size_t kRunBlocks = 16;
 inline constexpr std::size_t kRunBytes = 256 * 1024;
+// Blocks per run of column-major A under ColumnRuns::kLong, whatever the number of columns
+// (16384 rows: 64 KiB of each column, and a codebook pair's codes, 16 KiB, stay in L1 between
+// its two codebooks). On Zen 3 as fast as runs of the whole matrix (docs/kernels.md).
+inline constexpr std::size_t kLongRunBlocks = 256;
 // Column-major A whose split columns take at least kPrefetchMinBytes over all its rows is read
 // from memory rather than from the last-level cache; the encoder then prefetches each column
 // kPrefetchFloats rows ahead of the rows it encodes (one prefetch per cache line), when its runs
-// are kRunBlocks long (at most 64 split columns): with shorter runs those rows belong to the
-// next run, read only after every other codebook's columns. With the columns in the last-level
-// cache the hardware prefetchers keep up and the extra instructions only cost (docs/kernels.md,
-// "Prefetching A from memory").
+// are L2-bounded (ColumnRuns::kL2Bounded) and kRunBlocks long (at most 64 split columns): with
+// shorter runs those rows belong to the next run, read only after every other codebook's columns.
+// Long runs (ColumnRuns::kLong, Zen 3) were as fast or faster without it. With the
+// columns in the last-level cache the hardware prefetchers keep up and the extra instructions only
+// cost (docs/kernels.md, "Prefetching A from memory").
 inline constexpr std::size_t kPrefetchMinBytes = std::size_t{64} << 20;
 inline constexpr std::size_t kPrefetchFloats = 256;
 // Floats in a 64-byte cache line: the unit of the prefetches.
@@ -560,7 +567,7 @@ struct PreparedEncoder {
   std::vector<std::ptrdiff_t> gather_from;
   std::vector<std::uint32_t> split_tile;  // each split's row of the tile, times kTileStride
   std::vector<std::ptrdiff_t> prefetch_offsets;
-  std::size_t run_blocks = 1;  // blocks per run of column-major A (kRunBlocks)
+  std::size_t run_blocks = 1;  // blocks per run of column-major A, ColumnRuns::kL2Bounded
 };
 
 inline const PreparedEncoder& Prepare(const Encoder& encoder, std::ptrdiff_t col_stride) {
@@ -644,10 +651,11 @@ inline const PreparedEncoder& Prepare(const Encoder& encoder, std::ptrdiff_t col
 }
 
 // Returns false when a value read may not have been finite (true: all were).
+// long_runs: ColumnRuns::kLong (encode.h).
 template <bool kInputDomain>
 HWY_INLINE bool EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebooks,
                                  const MatrixView& a, std::size_t block_begin,
-                                 std::size_t block_end, std::uint8_t* packed) {
+                                 std::size_t block_end, std::uint8_t* packed, bool long_runs) {
   const EncodeLevel* levels = prepared.levels.data();
   const std::size_t block_bytes = static_cast<std::size_t>(CodePairs(num_codebooks)) * kBlockRows;
   AlignedVector<float> tile;  // [column][kTileStride], only for gathered blocks
@@ -655,19 +663,20 @@ HWY_INLINE bool EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebo
   using DF = hn::ScalableTag<float>;
   const DF df;
   auto nonfinite = hn::Zero(df);
-  // Column-major A read from memory, in runs of kRunBlocks: prefetch its columns ahead
-  // (kPrefetchMinBytes).
+  const std::size_t run_blocks = long_runs ? kLongRunBlocks : prepared.run_blocks;
+  // Column-major A read from memory, in L2-bounded runs of kRunBlocks: prefetch its columns
+  // ahead (kPrefetchMinBytes).
   const bool prefetch =
-      a.row_stride == 1 && prepared.run_blocks == kRunBlocks &&
+      a.row_stride == 1 && !long_runs && run_blocks == kRunBlocks &&
       a.rows >= kPrefetchMinBytes / sizeof(float) / std::max<std::size_t>(1, num_columns);
   for (std::size_t block = block_begin; block < block_end; ++block) {
     std::uint8_t* block_codes = packed + (block - block_begin) * block_bytes;
     const std::size_t row0 = block * kBlockRows;
     const std::size_t valid = a.rows > row0 ? std::min(kBlockRows, a.rows - row0) : 0;
     if (a.row_stride == 1 && valid == kBlockRows) {
-      // A run of up to prepared.run_blocks full blocks, read in place.
+      // A run of up to run_blocks full blocks, read in place.
       const std::size_t full_end = std::min(block_end, a.rows / kBlockRows);
-      const std::size_t run = std::min(prepared.run_blocks, full_end - block);
+      const std::size_t run = std::min(run_blocks, full_end - block);
       const float* base = a.data + row0;
       EncodeBlockRun<kInputDomain>(
           df, levels, num_codebooks, run,
@@ -710,13 +719,13 @@ HWY_INLINE bool EncodeBlocksWith(const PreparedEncoder& prepared, int num_codebo
 }
 
 inline bool EncodeBlocksImpl(const Encoder& encoder, const MatrixView& a, std::size_t block_begin,
-                             std::size_t block_end, std::uint8_t* packed) {
+                             std::size_t block_end, std::uint8_t* packed, bool long_runs) {
   const PreparedEncoder& prepared = Prepare(encoder, a.col_stride);
   const bool finite = prepared.input_domain
                           ? EncodeBlocksWith<true>(prepared, encoder.num_codebooks, a, block_begin,
-                                                   block_end, packed)
+                                                   block_end, packed, long_runs)
                           : EncodeBlocksWith<false>(prepared, encoder.num_codebooks, a, block_begin,
-                                                    block_end, packed);
+                                                    block_end, packed, long_runs);
   // The running sums overflow for huge finite values too: only then is the exact check needed.
   return finite || SplitColumnsFinite(encoder, a, block_begin, block_end);
 }

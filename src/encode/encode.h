@@ -26,6 +26,26 @@ void EncodeRef(const Encoder& encoder, const MatrixView& a, std::size_t block_be
 bool SplitColumnsFinite(const Encoder& encoder, const MatrixView& a, std::size_t block_begin,
                         std::size_t block_end);
 
+// How the SIMD encoder walks column-major A (encode-inl.h; the measurements are in
+// docs/kernels.md, "Column runs"). Each codebook reads its four split columns over a run of rows
+// before the next codebook starts; a run's columns are read as streams that the hardware
+// prefetchers follow, and each new run starts new streams.
+enum class ColumnRuns {
+  // Runs of up to 16 blocks (1024 rows), shorter when the run's split columns would take more
+  // than 256 KiB: fastest on Intel Emerald Rapids.
+  kL2Bounded,
+  // Runs of up to 256 blocks (16384 rows) whatever the number of columns: on Zen 3, 1.2x faster
+  // at C = 16 and 1.7x at C = 64, where the bounded runs of 256 rows restart every stream after
+  // 1 KiB.
+  kLong,
+};
+// The policy for this CPU: kL2Bounded on Intel, kLong on every other CPU, or the one named by
+// the environment variable MADDNESS_COLUMN_RUNS ("l2-bounded" or "long"; any other value is an
+// Error naming them). Read once, unless SetColumnRuns chose one.
+ColumnRuns MachineColumnRuns();
+// From now on, in every thread, encode with `runs` (tests and benchmarks).
+void SetColumnRuns(ColumnRuns runs);
+
 // The fastest encoder for this CPU; same contract and same bytes as EncodeRef when every value it
 // reads is finite. Returns SplitColumnsFinite(...), checked on the way at almost no cost; when it
 // returns false the codes are unspecified (but no behaviour is undefined).
