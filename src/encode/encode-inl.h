@@ -147,6 +147,18 @@ inline float FloatBound(std::int8_t threshold) {
   return half_above;
 }
 
+// The float whose bits are those of x XOR those of y (the AVX2 kernel's level-1 table).
+inline float FlipBits(float x, float y) {
+  std::uint32_t x_bits;
+  std::uint32_t y_bits;
+  std::memcpy(&x_bits, &x, sizeof(x_bits));
+  std::memcpy(&y_bits, &y, sizeof(y_bits));
+  const std::uint32_t bits = x_bits ^ y_bits;
+  float flipped;
+  std::memcpy(&flipped, &bits, sizeof(flipped));
+  return flipped;
+}
+
 // Floats in a total order as integers (-0 and +0 both map to 0), and back.
 inline std::int64_t OrderedKey(float x) {
   std::uint32_t bits;
@@ -267,12 +279,13 @@ HWY_INLINE void EncodeTree512(const EncodeLevel* levels, const float* HWY_RESTRI
 
 #elif HWY_TARGET == HWY_AVX2
 
-// AVX2: the node of a row lives in an int32 lane as a label whose low 3 bits VPERMPS reads
-// (EncodeLevel::wrapped_* holds each node's bound at its label's slot). With m_t the comparison
-// mask of level t (-1 when the row goes right, b_t = 1; else 0), the labels are
-//   after level 0: m0                    (slot 0 for node 0, slot 7 for node 1)
-//   after level 1: (m0 & 2) - m1         = 2 b0 + b1, the node n in 0..3 (slot n)
-//   after level 2: label ^ m2            = n, or ~n when b2 = 1 (slot 7 - n for node 2n + 1)
+// AVX2: the node of a row lives in an int32 lane as a label from which the next level's bound
+// is looked up (EncodeLevel::wrapped_* holds the bounds at the label's slots). With m_t the
+// comparison mask of level t (-1 when the row goes right, b_t = 1; else 0), the labels are
+//   after level 0: m0                    (node 1's bound: node 0's, bits flipped where m0 is set)
+//   after level 1: (m0 & 2) - m1         = 2 b0 + b1, the node n in 0..3 (VPERMILPS, slot n)
+//   after level 2: label ^ m2            = n, or ~n when b2 = 1 (VPERMPS reads the low 3 bits:
+//                                          slot 7 - n for node 2n + 1)
 // and level 3's mask is not folded into the label at all: StoreCodes256 packs the labels and the
 // masks of 32 rows to bytes, combines them there as (2 label - m3) & 15, a fixed permutation of
 // the codes, and maps that to the codes with one PSHUFB. Per vector of 8 rows and codebook that
@@ -334,8 +347,21 @@ HWY_INLINE __m256i EncodeStep256(const EncodeLevel& level, const float* HWY_REST
     x = _mm256_add_ps(_mm256_mul_ps(x, _mm256_set1_ps(level.scale)), _mm256_set1_ps(level.offset));
   }
   const float* bounds = kInputDomain ? level.wrapped_input_bound : level.wrapped_bound;
-  const __m256 bound = kLevel == 0 ? _mm256_set1_ps(bounds[0])
-                                   : _mm256_permutevar8x32_ps(_mm256_load_ps(bounds), label);
+  __m256 bound;
+  if constexpr (kLevel == 0) {
+    bound = _mm256_set1_ps(bounds[0]);
+  } else if constexpr (kLevel == 1) {
+    // Two nodes: the label is level 0's mask, so node 1's bound is node 0's with the bits of
+    // slot 1 (node 0's XOR node 1's) flipped where the mask is set. Two logic operations
+    // instead of a cross-lane permutation, which Zen 3 runs on one pipe only.
+    bound = _mm256_xor_ps(_mm256_set1_ps(bounds[0]),
+                          _mm256_and_ps(_mm256_castsi256_ps(label), _mm256_set1_ps(bounds[1])));
+  } else if constexpr (kLevel == 2) {
+    // Four nodes, at slots 0..3 and again at 4..7: an in-lane permutation (two pipes on Zen 3).
+    bound = _mm256_permutevar_ps(_mm256_load_ps(bounds), label);
+  } else {
+    bound = _mm256_permutevar8x32_ps(_mm256_load_ps(bounds), label);
+  }
   return _mm256_castps_si256(_mm256_cmp_ps(x, bound, _CMP_GT_OQ));
 }
 
@@ -605,20 +631,23 @@ inline const PreparedEncoder& Prepare(const Encoder& encoder, std::ptrdiff_t col
       level.spread_bound[slot] = level.bound[node];
       level.spread_input_bound[slot] = level.input_bound[node];
     }
-    // The AVX2 kernel's labels (EncodeTree256): level 1 reads node 0 at slot 0 and node 1 at
-    // slot 7; level 2 node n at slot n; level 3 node 2n at slot n and node 2n + 1 at slot 7 - n
-    // (n in 0..3). Unread slots hold node 0's bound.
+    // The AVX2 kernel's labels (EncodeTree256): level 1 reads node 0 at slot 0 and the bits
+    // of node 0's bound XOR node 1's at slot 1; level 2 node n at slots n and 4 + n (an in-lane
+    // permutation reads each 128-bit lane's four); level 3 node 2n at slot n and node 2n + 1 at
+    // slot 7 - n (n in 0..3). Unread slots hold node 0's bound.
     for (int slot = 0; slot < 8; ++slot) {
       int node = 0;
-      if (level_index == 1) {
-        node = slot == 7 ? 1 : 0;
-      } else if (level_index == 2) {
-        node = slot < 4 ? slot : 0;
+      if (level_index == 2) {
+        node = slot % 4;
       } else if (level_index == 3) {
         node = slot < 4 ? 2 * slot : 2 * (7 - slot) + 1;
       }
       level.wrapped_bound[slot] = level.bound[node];
       level.wrapped_input_bound[slot] = level.input_bound[node];
+    }
+    if (level_index == 1) {
+      level.wrapped_bound[1] = FlipBits(level.bound[0], level.bound[1]);
+      level.wrapped_input_bound[1] = FlipBits(level.input_bound[0], level.input_bound[1]);
     }
   }
   std::vector<std::uint32_t> order(num_splits);
