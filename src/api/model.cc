@@ -41,8 +41,8 @@ using detail::Fail;
 // Rows encoded and scanned together by one task: their codes stay in L1/L2 between the two steps.
 constexpr std::size_t kBlocksPerTask = 64;
 // Rows encoded by one task of EncodePacked, which does not scan: as many as the encoder's longest
-// column runs (ColumnRuns::kLong, 256 blocks; on Zen 3 encoding in tasks of 64 blocks took
-// 1.1-1.3x as long, docs/kernels.md).
+// column runs (ColumnRuns::kLong, 256 blocks; on Zen 3 runs and tasks of 64 blocks took
+// 1.05-1.2x as long, docs/kernel-measurements.md, seventh round).
 constexpr std::size_t kEncodeBlocksPerTask = 256;
 // The distinct columns of A that the encoder reads, ascending.
 std::vector<std::uint32_t> EncodedColumns(const detail::Encoder& encoder) {

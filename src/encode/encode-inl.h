@@ -111,10 +111,10 @@ struct alignas(64) EncodeLevel {
 
 // Rows ahead of the gather that the encoder prefetches (row-major and strided A).
 inline constexpr std::size_t kPrefetchRows = 4;
-// Column-major A is encoded in runs of up to kRunBlocks blocks (1024 rows: each pass of a codebook
-// pair reads 4 KiB of each of its columns in address order), fewer when the run's split columns
-// would take more than kRunBytes (half of Zen 3's 512 KiB L2), so that columns read by several
-// pairs are still in L2 the second time.
+// Under ColumnRuns::kL2Bounded, column-major A is encoded in runs of up to kRunBlocks blocks (1024
+// rows: each pass of a codebook pair reads 4 KiB of each of its columns in address order), fewer
+// when the run's split columns would take more than kRunBytes (half of a 512 KiB L2), so that
+// columns read by several pairs are still in L2 the second time.
 inline constexpr std::size_t kRunBlocks = 16;
 inline constexpr std::size_t kRunBytes = 256 * 1024;
 // Blocks per run of column-major A under ColumnRuns::kLong, whatever the number of columns

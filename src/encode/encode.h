@@ -27,8 +27,8 @@ bool SplitColumnsFinite(const Encoder& encoder, const MatrixView& a, std::size_t
                         std::size_t block_end);
 
 // How the SIMD encoder walks column-major A (encode-inl.h; the measurements are in
-// docs/kernels.md, "Column runs"). Each codebook reads its four split columns over a run of rows
-// before the next codebook starts; a run's columns are read as streams that the hardware
+// docs/kernels.md, "Column runs by CPU"). Each codebook reads its four split columns over a run of
+// rows before the next codebook starts; a run's columns are read as streams that the hardware
 // prefetchers follow, and each new run starts new streams.
 enum class ColumnRuns {
   // Runs of up to 16 blocks (1024 rows), shorter when the run's split columns would take more
