@@ -42,8 +42,15 @@ using detail::Fail;
 constexpr std::size_t kBlocksPerTask = 64;
 // Rows encoded by one task of EncodePacked, which does not scan: as many as the encoder's longest
 // column runs (ColumnRuns::kLong, 256 blocks; on Zen 3 runs and tasks of 64 blocks took
-// 1.05-1.2x as long, docs/kernel-measurements.md, seventh round).
+// 1.05-1.2x as long, docs/kernel-measurements.md, seventh round), but no more than an even share
+// of the blocks per thread, and no fewer than kBlocksPerTask.
 constexpr std::size_t kEncodeBlocksPerTask = 256;
+std::size_t EncodeBlocksPerTask(std::size_t rows, int threads) {
+  const std::size_t num_blocks = detail::NumBlocks(rows);
+  const std::size_t share =
+      (num_blocks + static_cast<std::size_t>(threads) - 1) / static_cast<std::size_t>(threads);
+  return std::clamp(share, kBlocksPerTask, kEncodeBlocksPerTask);
+}
 // The distinct columns of A that the encoder reads, ascending.
 std::vector<std::uint32_t> EncodedColumns(const detail::Encoder& encoder) {
   std::vector<std::uint32_t> columns;
@@ -307,7 +314,7 @@ void Model::EncodePacked(const MatrixView& a, std::uint8_t* packed, std::size_t 
       [&](std::size_t first, std::size_t last) {
         CheckAndEncode(data_->encoder, a, first, last, packed + first * block_bytes);
       },
-      kEncodeBlocksPerTask);
+      EncodeBlocksPerTask(a.rows, threads));
 }
 
 void Model::ScanPacked(const std::uint8_t* packed, std::size_t packed_bytes, std::size_t rows,
