@@ -270,19 +270,29 @@ void Model::Apply(const MatrixView& a, float* out, std::size_t out_stride,
   const float* scale = data_->tables.out_scale.data();
   const float* offset = data_->tables.out_offset.data();
   // Each task encodes its rows into a private buffer, then scans them while they are in cache.
-  ForEachBlockRange(a.rows, threads, [&](std::size_t first, std::size_t last) {
-    // Reused across calls on the same thread: at large C a fresh buffer would cost page faults.
-    thread_local detail::AlignedVector<std::uint8_t> codes;
-    codes.resize((last - first) * block_bytes);
-    CheckAndEncode(encoder, a, first, last, codes.data());
-    detail::ScanArgs task_args = args;
-    task_args.packed_codes = codes.data();
-    if (col_major) {
-      detail::ScanDequantizeColumns(task_args, scale, offset, first, last, out, out_stride);
-    } else {
-      detail::ScanDequantizeBlocks(task_args, scale, offset, first, last, out, out_stride);
-    }
-  });
+  // Column-major A and output under long column runs: tasks as EncodePacked's, so that the runs
+  // are long too (on Zen 3 at M = 10 1.05-1.25x faster, level at M = 100;
+  // docs/kernel-measurements.md, seventh round).
+  const bool long_tasks =
+      col_major && a.row_stride == 1 && detail::MachineColumnRuns() == detail::ColumnRuns::kLong;
+  const std::size_t blocks_per_task =
+      long_tasks ? EncodeBlocksPerTask(a.rows, threads) : kBlocksPerTask;
+  ForEachBlockRange(
+      a.rows, threads,
+      [&](std::size_t first, std::size_t last) {
+        // Reused across calls on the same thread: at large C a fresh buffer would cost page faults.
+        thread_local detail::AlignedVector<std::uint8_t> codes;
+        codes.resize((last - first) * block_bytes);
+        CheckAndEncode(encoder, a, first, last, codes.data());
+        detail::ScanArgs task_args = args;
+        task_args.packed_codes = codes.data();
+        if (col_major) {
+          detail::ScanDequantizeColumns(task_args, scale, offset, first, last, out, out_stride);
+        } else {
+          detail::ScanDequantizeBlocks(task_args, scale, offset, first, last, out, out_stride);
+        }
+      },
+      blocks_per_task);
 }
 
 std::size_t Model::PackedCodesBytes(std::size_t rows) const {
