@@ -271,7 +271,7 @@ void Model::Apply(const MatrixView& a, float* out, std::size_t out_stride,
   const float* offset = data_->tables.out_offset.data();
   // Each task encodes its rows into a private buffer, then scans them while they are in cache.
   // Column-major A and output under long column runs: tasks as EncodePacked's, so that the runs
-  // are long too (on Zen 3 at M = 10 1.05-1.25x faster, level at M = 100;
+  // are long too (on Zen 3 at M = 10 1.0-1.35x faster, about 1.1x typically; level at M = 100;
   // docs/kernel-measurements.md, seventh round).
   const bool long_tasks =
       col_major && a.row_stride == 1 && detail::MachineColumnRuns() == detail::ColumnRuns::kLong;
