@@ -271,6 +271,47 @@ TEST(Model, ColumnMajorOutputIsTheTransposedRowMajorOutput) {
       {"fit in a byte", "exact-sum"});
 }
 
+// Column-major A and output with many rows: Apply and EncodePacked then work in tasks of up to
+// 256 blocks under long column runs (src/api/model.cc), of 64 otherwise. On one and two threads,
+// under both policies, the outputs are the row-major pipeline's (tasks of 64 blocks, A gathered
+// row by row), transposed, and the codes are EncodePacked's of the row-major copy.
+TEST(Model, LongColumnRunTasksGiveTheSameOutputs) {
+  Problem p;
+  const std::size_t n = 300 * 64 + 17;  // tasks of 256 blocks and a partial last one
+  const std::vector<float> rows = testing::ClusteredMatrix(n, p.dim, 13);
+  std::vector<float> columns(n * p.dim);
+  for (std::size_t r = 0; r < n; ++r) {
+    for (std::size_t j = 0; j < p.dim; ++j) columns[j * n + r] = rows[r * p.dim + j];
+  }
+  const MatrixView a_rows = MatrixView::RowMajor(rows.data(), n, p.dim);
+  const MatrixView a_columns = MatrixView::ColMajor(columns.data(), n, p.dim);
+  LearnOptions options;
+  options.num_codebooks = 6;
+  const Model model = p.Learn(options);
+  const std::vector<float> expected = model.Apply(a_rows);
+  const std::vector<std::uint8_t> expected_codes = model.EncodePacked(a_rows);
+  const detail::ColumnRuns saved = detail::MachineColumnRuns();
+  for (const detail::ColumnRuns runs :
+       {detail::ColumnRuns::kL2Bounded, detail::ColumnRuns::kLong}) {
+    detail::SetColumnRuns(runs);
+    for (const int threads : {1, 2}) {
+      ApplyOptions col;
+      col.output_layout = OutputLayout::kColMajor;
+      col.threads = threads;
+      const std::vector<float> out = model.Apply(a_columns, col);
+      ASSERT_EQ(out.size(), expected.size());
+      for (std::size_t m = 0; m < p.outputs; ++m) {
+        for (std::size_t r = 0; r < n; ++r) {
+          ASSERT_EQ(out[m * n + r], expected[r * p.outputs + m])
+              << "row " << r << ", output " << m << ", " << threads << " threads";
+        }
+      }
+      EXPECT_EQ(model.EncodePacked(a_columns, col), expected_codes) << threads << " threads";
+    }
+  }
+  detail::SetColumnRuns(saved);
+}
+
 }  // namespace
 }  // namespace maddness
 
