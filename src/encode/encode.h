@@ -34,8 +34,8 @@ enum class ColumnRuns {
   // Runs of up to 16 blocks (1024 rows), shorter when the run's split columns would take more
   // than 256 KiB: fastest on Intel Emerald Rapids.
   kL2Bounded,
-  // Runs of up to 256 blocks (16384 rows) whatever the number of columns: on Zen 3, 1.2x faster
-  // at C = 16 and 1.7x at C = 64, where the bounded runs of 256 rows restart every stream after
+  // Runs of up to 256 blocks (16384 rows) whatever the number of columns: on Zen 3, 1.1-1.4x faster
+  // at C = 16 and 1.5-1.7x at C = 64, where the bounded runs of 256 rows restart every stream after
   // 1 KiB.
   kLong,
 };
